@@ -1,0 +1,1 @@
+"""The ASGI app, its settings, middleware and the ``neverlog`` command."""

@@ -1,0 +1,102 @@
+"""The ``neverlog`` command: serve, migrate, create-account, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from api.settings import Settings
+from persistence.database import Database
+from persistence.migrate import upgrade
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level.lower(),
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=20,
+    )
+    return 0
+
+
+async def _migrate(settings: Settings) -> None:
+    db = Database(settings.database_url)
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
+async def _create_account(args: argparse.Namespace, settings: Settings) -> dict[str, str]:
+    from schema.ids import to_global_id
+    from tenancy.users import create_account
+
+    db = Database(settings.database_url)
+    try:
+        if settings.is_sqlite:
+            await upgrade(db)
+        new = await create_account(
+            db, name=args.name, admin_email=args.admin_email, admin_name=args.admin_name
+        )
+    finally:
+        await db.dispose()
+    return {
+        "account_id": to_global_id("Account", new.account.id),
+        "user_id": to_global_id("User", new.admin.id),
+        "token": new.token.token,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="neverlog", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the API at /graphql")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    commands.add_parser("migrate", help="bring the database's schema up to date")
+    create = commands.add_parser(
+        "create-account", help="create an account and its first super admin; print a token"
+    )
+    create.add_argument("name")
+    create.add_argument("--admin-email", required=True)
+    create.add_argument("--admin-name")
+    commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    args = parser.parse_args(argv)
+
+    if args.command == "export-schema":
+        from schema import build_schema
+
+        print(build_schema().as_str())
+        return 0
+    settings = Settings()
+    if args.command == "serve":
+        return _serve(args, settings)
+    if args.command == "migrate":
+        asyncio.run(_migrate(settings))
+        print("The database schema is up to date.", file=sys.stderr)
+        return 0
+    from tenancy.errors import Refusal
+
+    try:
+        print(json.dumps(asyncio.run(_create_account(args, settings))))
+    except Refusal as refusal:
+        print(f"neverlog: {refusal}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

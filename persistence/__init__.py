@@ -1,0 +1,1 @@
+"""Tables, the engine and the data-access functions. Every function takes ``account_id``."""

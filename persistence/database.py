@@ -1,0 +1,82 @@
+"""The engine and the transactions every request runs in.
+
+A transaction is opened for one account: on PostgreSQL it sets ``app.account_id`` for
+that transaction only (``set_config(..., true)``), which the row-level security policies
+read as a second guard under the account filter that every query of this package carries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+
+class Database:
+    """One async engine (SQLite through aiosqlite, or PostgreSQL through asyncpg)."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = make_url(url)
+        self.dialect = self.url.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": False}
+        if self.is_postgresql:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=5)
+            kwargs["connect_args"] = {"timeout": 5, "command_timeout": 30}
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        if self.dialect == "sqlite":
+            _prepare_sqlite(self.engine)
+            # Writers start with BEGIN IMMEDIATE, so two writers queue up on the database lock
+            # instead of both reading a list's size and then failing to upgrade their lock.
+            self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        else:
+            self._write_engine = self.engine
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @asynccontextmanager
+    async def transaction(
+        self, account_id: uuid.UUID | None, *, write: bool = False
+    ) -> AsyncIterator[AsyncSession]:
+        """One transaction for one account; committed on success, rolled back on error."""
+        engine = self._write_engine if write else self.engine
+        async with AsyncSession(engine, expire_on_commit=False, autoflush=False) as session:
+            async with session.begin():
+                if self.is_postgresql:
+                    await session.execute(
+                        sa.text("select set_config('app.account_id', :account_id, true)"),
+                        {"account_id": str(account_id) if account_id else ""},
+                    )
+                yield session
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(sa.text("select 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _prepare_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")

@@ -1,0 +1,111 @@
+"""Never-log entries. A list is named by its owner: the account's id for the account-wide
+list, a user's id for that user's personal list."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.pages import Page, decode_cursor, encode_cursor, fetch_page
+from persistence.tables import NeverLogEntry
+
+Entry = NeverLogEntry
+
+
+async def count_entries(
+    *, session: AsyncSession, account_id: uuid.UUID, owner_id: uuid.UUID
+) -> int:
+    stmt = sa.select(sa.func.count()).where(
+        Entry.account_id == account_id, Entry.owner_id == owner_id
+    )
+    return int((await session.scalars(stmt)).one())
+
+
+async def entries_with_keys(
+    *,
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    owner_ids: Collection[uuid.UUID],
+    keys: Collection[str],
+) -> list[NeverLogEntry]:
+    """The entries of these lists whose match key is one of ``keys``: one indexed query,
+    whose cost follows the number of keys, not the size of the lists."""
+    if not keys or not owner_ids:
+        return []
+    stmt = sa.select(Entry).where(
+        Entry.account_id == account_id,
+        Entry.owner_id.in_(list(owner_ids)),  # type: ignore[attr-defined]
+        Entry.match_key.in_(list(keys)),  # type: ignore[attr-defined]
+    )
+    return list(await session.scalars(stmt))
+
+
+async def insert_entries(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many entries in one statement (executemany): the count of statements does not
+    grow with the batch."""
+    if rows:
+        await session.execute(sa.insert(Entry), list(rows))
+
+
+async def get_entries(
+    *, session: AsyncSession, account_id: uuid.UUID, entry_ids: Collection[uuid.UUID]
+) -> list[NeverLogEntry]:
+    if not entry_ids:
+        return []
+    stmt = sa.select(Entry).where(
+        Entry.account_id == account_id,
+        Entry.id.in_(list(entry_ids)),  # type: ignore[attr-defined]
+    )
+    return list(await session.scalars(stmt))
+
+
+async def delete_entries(
+    *, session: AsyncSession, account_id: uuid.UUID, entry_ids: Collection[uuid.UUID]
+) -> None:
+    if entry_ids:
+        await session.execute(
+            sa.delete(Entry).where(
+                Entry.account_id == account_id,
+                Entry.id.in_(list(entry_ids)),  # type: ignore[attr-defined]
+            )
+        )
+
+
+async def all_entries(
+    *, session: AsyncSession, account_id: uuid.UUID, owner_id: uuid.UUID
+) -> list[NeverLogEntry]:
+    stmt = (
+        sa.select(Entry)
+        .where(Entry.account_id == account_id, Entry.owner_id == owner_id)
+        .order_by(Entry.pattern)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def page_entries(
+    *,
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    first: int,
+    after: str | None,
+    search: str | None,
+) -> Page[NeverLogEntry]:
+    """Entries in pattern order; ``search`` keeps those whose pattern contains it."""
+    conditions: list[Any] = [Entry.account_id == account_id, Entry.owner_id == owner_id]
+    if search:
+        conditions.append(Entry.pattern.contains(search.strip().lower(), autoescape=True))  # type: ignore[attr-defined]
+    return await fetch_page(
+        session,
+        Entry,
+        conditions=conditions,
+        after=Entry.pattern > decode_cursor(after, 1)[0] if after else None,
+        order_by=(Entry.pattern,),
+        first=first,
+        cursor_of=lambda e: encode_cursor([e.pattern]),
+        has_previous=after is not None,
+    )

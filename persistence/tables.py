@@ -1,0 +1,177 @@
+"""The tables. Every tenant table carries ``account_id``, which leads its primary key and
+every unique key and index, so that a Citus deployment can distribute by account and every
+request touches one shard."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+metadata = SQLModel.metadata
+metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+def _ordered_text(length: int) -> Any:
+    """A string that sorts by code point on both databases (SQLite's BINARY, PostgreSQL's "C")."""
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
+class UTCDateTime(sa.TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC timestamp on every database (SQLite stores it naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_id() -> uuid.UUID:
+    """A version-7 UUID: a millisecond timestamp first, so that new rows sort last in indexes."""
+    millis = time.time_ns() // 1_000_000
+    raw = bytearray(millis.to_bytes(6, "big") + os.urandom(10))
+    raw[6] = (raw[6] & 0x0F) | 0x70
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return uuid.UUID(bytes=bytes(raw))
+
+
+def _created_at() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(max_length=200)
+    created_at: dt.datetime = _created_at()
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "email_key"),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+    )
+
+    account_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    email: str = Field(max_length=320)
+    # The address in lower case: unique within the account, compared without regard to case.
+    email_key: str = Field(sa_type=_ordered_text(320))
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    active: bool = True
+    created_at: dt.datetime = _created_at()
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "token_hash"),
+        sa.Index(None, "account_id", "user_id"),
+        sa.ForeignKeyConstraint(["account_id", "user_id"], ["users.account_id", "users.id"]),
+    )
+
+    account_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID
+    name: str = Field(max_length=200)
+    prefix: str = Field(max_length=20)
+    # SHA-256 of the secret: a stolen database does not yield working tokens.
+    token_hash: str = Field(max_length=64)
+    created_at: dt.datetime = _created_at()
+    last_used_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class NeverLogEntry(SQLModel, table=True):
+    """One entry of a list. ``owner_id`` names the list: the account's id for the
+    account-wide list, the user's id for a personal list."""
+
+    __tablename__ = "never_log_entries"
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "owner_id", "match_key"),
+        sa.UniqueConstraint("account_id", "owner_id", "pattern"),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+    )
+
+    account_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    owner_id: uuid.UUID
+    scope: str = Field(max_length=20)
+    kind: str = Field(max_length=20)
+    pattern: str = Field(sa_type=_ordered_text(400))
+    match_key: str = Field(max_length=400)
+    created_at: dt.datetime = _created_at()
+    created_by_id: uuid.UUID | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        sa.Index(None, "account_id", "created_at", "id"),
+        sa.Index(None, "account_id", "actor_id", "created_at", "id"),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+    )
+
+    account_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    action: str = Field(max_length=40)
+    created_at: dt.datetime = _created_at()
+    actor_id: uuid.UUID | None = None
+    scope: str | None = Field(default=None, max_length=20)
+    patterns: list[str] = Field(default_factory=list, sa_type=JSONType)
+    subject_user_id: uuid.UUID | None = None
+    summary: str
+
+
+class EmailSimulation(SQLModel, table=True):
+    __tablename__ = "email_simulations"
+    __table_args__ = (
+        sa.Index(None, "account_id", "created_at", "id"),
+        sa.Index(None, "account_id", "created_by_id", "created_at", "id"),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+    )
+
+    account_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    name: str | None = Field(default=None, max_length=200)
+    created_at: dt.datetime = _created_at()
+    created_by_id: uuid.UUID | None = None
+    sender_id: uuid.UUID
+    email: dict[str, Any] = Field(sa_type=JSONType)
+    recorded: dict[str, Any] = Field(sa_type=JSONType)
+
+
+TENANT_TABLES = ("users", "api_tokens", "never_log_entries", "audit_events", "email_simulations")

@@ -1,0 +1,54 @@
+"""What a request carries into the resolvers: built fresh for every request, and with it
+the DataLoaders, so that no cache outlives its request or crosses accounts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from persistence import accounts
+from persistence.database import Database
+from persistence.tables import User
+from tenancy.errors import Forbidden
+from tenancy.limits import Limits
+from tenancy.roles import Viewer
+
+
+def _users_loader(db: Database, account_id: uuid.UUID) -> DataLoader[uuid.UUID, User | None]:
+    async def load(user_ids: Sequence[uuid.UUID]) -> list[User | None]:
+        async with db.transaction(account_id) as session:
+            found = await accounts.get_users(
+                session=session, account_id=account_id, user_ids=user_ids
+            )
+        return [found.get(user_id) for user_id in user_ids]
+
+    return DataLoader(load_fn=load)
+
+
+@dataclass
+class Context:
+    db: Database
+    limits: Limits
+    viewer: Viewer | None
+    request_id: str = ""
+    request: Any = None
+    response: Any = None
+    _users: DataLoader[uuid.UUID, User | None] | None = field(default=None, repr=False)
+
+    @property
+    def signed_in(self) -> Viewer:
+        """The viewer; every field but ``__typename`` and introspection has checked it."""
+        if self.viewer is None:
+            raise Forbidden("Sign in first.")
+        return self.viewer
+
+    @property
+    def users(self) -> DataLoader[uuid.UUID, User | None]:
+        """Users of the viewer's account by id, batched per request."""
+        if self._users is None:
+            self._users = _users_loader(self.db, self.signed_in.account_id)
+        return self._users

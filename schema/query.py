@@ -1,0 +1,118 @@
+"""The queries of the contract, but for the decision ones (schema/decisions.py)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from persistence import accounts, audit, tokens
+from policy import Scope
+from schema.connections import Connection, page_size
+from schema.errors import bad_input
+from schema.nodes import resolve_node
+from schema.permissions import SIGNED_IN
+from schema.types import (
+    Account,
+    ApiToken,
+    AuditEvent,
+    NeverLogList,
+    Node,
+    RoleEnum,
+    ScopeEnum,
+    User,
+    Viewer,
+)
+from tenancy.lists import list_for
+from tenancy.roles import Role
+
+MAX_NODES = 100
+
+
+@strawberry.type
+class CoreQuery:
+    @strawberry.field(permission_classes=SIGNED_IN)
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await resolve_node(info, id)
+
+    @strawberry.field(permission_classes=SIGNED_IN)
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > MAX_NODES:
+            raise bad_input(
+                f"nodes takes at most {MAX_NODES} IDs; got {len(ids)}.", argument="ids", limit=MAX_NODES
+            )
+        return [await resolve_node(info, global_id) for global_id in ids]
+
+    @strawberry.field(permission_classes=SIGNED_IN)
+    async def viewer(self, info: Info) -> Viewer:
+        viewer = info.context.signed_in
+        async with info.context.db.transaction(viewer.account_id) as session:
+            account = await accounts.get_account(session=session, account_id=viewer.account_id)
+            user = await accounts.get_user(
+                session=session, account_id=viewer.account_id, user_id=viewer.user_id
+            )
+        assert account is not None and user is not None
+        return Viewer(user=User.from_row(user), account=Account.from_row(account, info))
+
+    @strawberry.field(permission_classes=SIGNED_IN, description="Users of the viewer's account.")
+    async def users(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        role: RoleEnum | None = None,  # type: ignore[valid-type]
+        include_inactive: bool | None = False,
+    ) -> Connection[User]:
+        viewer = info.context.signed_in
+        size = page_size(first)
+        async with info.context.db.transaction(viewer.account_id) as session:
+            page = await accounts.page_users(
+                session=session,
+                account_id=viewer.account_id,
+                first=size,
+                after=after,
+                role=Role(role).value if role is not None else None,
+                include_inactive=bool(include_inactive),
+            )
+        return Connection.from_page(page, User.from_row)
+
+    @strawberry.field(
+        permission_classes=SIGNED_IN,
+        description="The account-wide list, or the viewer's own personal list.",
+    )
+    async def never_log_list(self, info: Info, scope: ScopeEnum) -> NeverLogList:  # type: ignore[valid-type]
+        ref = list_for(info.context.signed_in, Scope(scope), info.context.limits)
+        return await NeverLogList.load(info, ref)
+
+    @strawberry.field(
+        permission_classes=SIGNED_IN,
+        description="Changes to lists, users and tokens, newest first: the viewer's own; "
+        "a super admin sees the whole account's.",
+    )
+    async def audit_events(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[AuditEvent]:
+        viewer = info.context.signed_in
+        size = page_size(first)
+        async with info.context.db.transaction(viewer.account_id) as session:
+            page = await audit.page_events(
+                session=session,
+                account_id=viewer.account_id,
+                actor_id=None if viewer.sees_all_of_account() else viewer.user_id,
+                first=size,
+                after=after,
+            )
+        return Connection.from_page(page, AuditEvent.from_row)
+
+    @strawberry.field(
+        permission_classes=SIGNED_IN,
+        description="The viewer's API tokens; a super admin sees every token of the account.",
+    )
+    async def api_tokens(self, info: Info) -> list[ApiToken]:
+        viewer = info.context.signed_in
+        async with info.context.db.transaction(viewer.account_id) as session:
+            rows = await tokens.list_tokens(
+                session=session,
+                account_id=viewer.account_id,
+                user_id=None if viewer.sees_all_of_account() else viewer.user_id,
+            )
+        return [ApiToken.from_row(row) for row in rows]

@@ -1,0 +1,248 @@
+"""The object types of the contract: accounts, users, entries, lists, tokens, audit events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import strawberry
+from strawberry.types import Info
+
+from persistence import accounts, entries
+from persistence.tables import Account as AccountRow
+from persistence.tables import ApiToken as ApiTokenRow
+from persistence.tables import AuditEvent as AuditEventRow
+from persistence.tables import NeverLogEntry as EntryRow
+from persistence.tables import User as UserRow
+from policy import EntryKind, Scope
+from schema.connections import Connection, page_size
+from schema.ids import to_global_id
+from tenancy.audit import AuditAction
+from tenancy.csvfiles import CsvRow, write_csv
+from tenancy.lists import ListRef
+from tenancy.roles import Role
+
+RoleEnum = strawberry.enum(Role, name="Role")
+ScopeEnum = strawberry.enum(Scope, name="NeverLogScope")
+KindEnum = strawberry.enum(EntryKind, name="NeverLogEntryKind")
+AuditActionEnum = strawberry.enum(AuditAction, name="AuditAction")
+
+
+@strawberry.interface(description="An object with a globally unique, opaque ID.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class Account(Node):
+    id: strawberry.ID
+    name: str
+    created_at: dt.datetime
+    account_list_limit: int
+    personal_list_limit: int
+
+    @classmethod
+    def from_row(cls, row: AccountRow, info: Info) -> Account:
+        limits = info.context.limits
+        return cls(
+            id=to_global_id("Account", row.id),
+            name=row.name,
+            created_at=row.created_at,
+            account_list_limit=limits.account_list,
+            personal_list_limit=limits.personal_list,
+        )
+
+
+@strawberry.type
+class User(Node):
+    id: strawberry.ID
+    email: str
+    name: str
+    role: RoleEnum  # type: ignore[valid-type]
+    active: bool
+    created_at: dt.datetime
+
+    @classmethod
+    def from_row(cls, row: UserRow) -> User:
+        return cls(
+            id=to_global_id("User", row.id),
+            email=row.email,
+            name=row.name,
+            role=Role(row.role),
+            active=row.active,
+            created_at=row.created_at,
+        )
+
+
+async def load_user(info: Info, user_id: uuid.UUID | None) -> User | None:
+    if user_id is None:
+        return None
+    row = await info.context.users.load(user_id)
+    return User.from_row(row) if row is not None else None
+
+
+@strawberry.type
+class Viewer:
+    user: User
+    account: Account
+
+
+@strawberry.type
+class NeverLogEntry(Node):
+    id: strawberry.ID
+    scope: ScopeEnum  # type: ignore[valid-type]
+    kind: KindEnum  # type: ignore[valid-type]
+    pattern: str
+    created_at: dt.datetime
+    created_by_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="Null where that user no longer exists.")
+    async def created_by(self, info: Info) -> User | None:
+        return await load_user(info, self.created_by_id)
+
+    @classmethod
+    def from_row(cls, row: EntryRow) -> NeverLogEntry:
+        return cls(
+            id=to_global_id("NeverLogEntry", row.id),
+            scope=Scope(row.scope),
+            kind=EntryKind(row.kind),
+            pattern=row.pattern,
+            created_at=row.created_at,
+            created_by_id=row.created_by_id,
+        )
+
+
+@strawberry.type
+class NeverLogList:
+    scope: ScopeEnum  # type: ignore[valid-type]
+    count: int
+    limit: int
+    ref: strawberry.Private[ListRef]
+
+    @strawberry.field
+    def remaining(self) -> int:
+        return max(self.ref.limit - self.count, 0)
+
+    @strawberry.field(description="The user whose personal list this is; null for the account-wide list.")
+    async def owner(self, info: Info) -> User | None:
+        if self.ref.scope is Scope.ACCOUNT:
+            return None
+        return await load_user(info, self.ref.owner_id)
+
+    @strawberry.field(description="Entries in pattern order. search keeps those whose pattern contains it.")
+    async def entries(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        search: str | None = None,
+    ) -> Connection[NeverLogEntry]:
+        size = page_size(first)
+        async with info.context.db.transaction(self.ref.account_id) as session:
+            page = await entries.page_entries(
+                session=session,
+                account_id=self.ref.account_id,
+                owner_id=self.ref.owner_id,
+                first=size,
+                after=after,
+                search=search,
+            )
+        return Connection.from_page(page, NeverLogEntry.from_row)
+
+    @strawberry.field(description="The whole list as CSV with the header line 'pattern,kind,created_at,created_by'.")
+    async def csv(self, info: Info) -> str:
+        account_id = self.ref.account_id
+        async with info.context.db.transaction(account_id) as session:
+            rows = await entries.all_entries(
+                session=session, account_id=account_id, owner_id=self.ref.owner_id
+            )
+            creators = await accounts.get_users(
+                session=session,
+                account_id=account_id,
+                user_ids=[r.created_by_id for r in rows if r.created_by_id is not None],
+            )
+        return write_csv(
+            CsvRow(
+                pattern=r.pattern,
+                kind=r.kind,
+                created_at=r.created_at.isoformat(),
+                created_by=creators[r.created_by_id].email
+                if r.created_by_id in creators
+                else "",
+            )
+            for r in rows
+        )
+
+    @classmethod
+    async def load(cls, info: Info, ref: ListRef) -> NeverLogList:
+        async with info.context.db.transaction(ref.account_id) as session:
+            count = await entries.count_entries(
+                session=session, account_id=ref.account_id, owner_id=ref.owner_id
+            )
+        return cls(scope=ref.scope, count=count, limit=ref.limit, ref=ref)
+
+
+@strawberry.type
+class ApiToken(Node):
+    id: strawberry.ID
+    name: str
+    prefix: str = strawberry.field(
+        description="The first characters of the token, to tell tokens apart; never the whole secret."
+    )
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    user_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def user(self, info: Info) -> User:
+        user = await load_user(info, self.user_id)
+        assert user is not None, "a token's user is never deleted"
+        return user
+
+    @classmethod
+    def from_row(cls, row: ApiTokenRow) -> ApiToken:
+        return cls(
+            id=to_global_id("ApiToken", row.id),
+            name=row.name,
+            prefix=row.prefix,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            revoked_at=row.revoked_at,
+            user_id=row.user_id,
+        )
+
+
+@strawberry.type
+class AuditEvent(Node):
+    id: strawberry.ID
+    action: AuditActionEnum  # type: ignore[valid-type]
+    created_at: dt.datetime
+    scope: ScopeEnum | None  # type: ignore[valid-type]
+    patterns: list[str]
+    summary: str
+    actor_id: strawberry.Private[uuid.UUID | None]
+    subject_user_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="Null where that user no longer exists.")
+    async def actor(self, info: Info) -> User | None:
+        return await load_user(info, self.actor_id)
+
+    @strawberry.field(description="The user that the change was about, if any.")
+    async def subject_user(self, info: Info) -> User | None:
+        return await load_user(info, self.subject_user_id)
+
+    @classmethod
+    def from_row(cls, row: AuditEventRow) -> AuditEvent:
+        return cls(
+            id=to_global_id("AuditEvent", row.id),
+            action=AuditAction(row.action),
+            created_at=row.created_at,
+            scope=Scope(row.scope) if row.scope else None,
+            patterns=list(row.patterns),
+            summary=row.summary,
+            actor_id=row.actor_id,
+            subject_user_id=row.subject_user_id,
+        )
+
+

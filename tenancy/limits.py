@@ -1,0 +1,18 @@
+"""How much a list may hold: set by the operator, 500 entries each by default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from policy import Scope
+
+DEFAULT_LIST_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    account_list: int = DEFAULT_LIST_LIMIT
+    personal_list: int = DEFAULT_LIST_LIMIT
+
+    def for_scope(self, scope: Scope) -> int:
+        return self.account_list if scope is Scope.ACCOUNT else self.personal_list

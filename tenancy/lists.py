@@ -1,0 +1,284 @@
+"""Changes to the never-log lists: adding, removing and importing entries.
+
+Every change is all or nothing, holds the list's limit under concurrent calls from any
+number of processes (the list's owner row is locked first: the account for the
+account-wide list, the user for a personal list), and is written to the audit log in the
+same transaction."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence import accounts, audit, entries
+from persistence.database import Database
+from persistence.tables import NeverLogEntry, new_id, utcnow
+from policy import Pattern, PatternError, Scope, parse_pattern, split_patterns
+from tenancy.csvfiles import read_patterns
+from tenancy.errors import ErrorCode, Problem, Refusal
+from tenancy.limits import Limits
+from tenancy.roles import Viewer, require_super_admin
+
+
+class ImportMode(enum.Enum):
+    MERGE = "MERGE"  # add the file's patterns to the list
+    REPLACE = "REPLACE"  # make the list hold exactly the file's patterns
+
+
+@dataclass(frozen=True, slots=True)
+class ListRef:
+    """One list of one account: the account-wide list or one user's personal list."""
+
+    account_id: uuid.UUID
+    scope: Scope
+    owner_id: uuid.UUID
+    limit: int
+
+    @property
+    def name(self) -> str:
+        return "account-wide list" if self.scope is Scope.ACCOUNT else "personal list"
+
+
+def list_for(viewer: Viewer, scope: Scope, limits: Limits) -> ListRef:
+    owner = viewer.account_id if scope is Scope.ACCOUNT else viewer.user_id
+    return ListRef(viewer.account_id, scope, owner, limits.for_scope(scope))
+
+
+def writable_list(viewer: Viewer, scope: Scope, limits: Limits) -> ListRef:
+    if scope is Scope.ACCOUNT:
+        require_super_admin(viewer, "change the account-wide list")
+    return list_for(viewer, scope, limits)
+
+
+@dataclass(slots=True)
+class Change:
+    added: list[NeverLogEntry] = field(default_factory=list)
+    already_listed: list[str] = field(default_factory=list)
+    removed: list[NeverLogEntry] = field(default_factory=list)
+
+
+def _parse_all(items: Sequence[tuple[int, str]], field_name: str) -> list[tuple[int, Pattern]]:
+    """Every pattern with its index, or one refusal that names each invalid one."""
+    problems: list[Problem] = []
+    parsed: list[tuple[int, Pattern]] = []
+    for index, raw in items:
+        try:
+            parsed.append((index, parse_pattern(raw)))
+        except PatternError as exc:
+            problems.append(
+                Problem(ErrorCode.INVALID_PATTERN, str(exc), ("input", field_name, str(index)))
+            )
+    if problems:
+        raise Refusal(problems)
+    return parsed
+
+
+def _distinct(parsed: Sequence[tuple[int, Pattern]]) -> list[Pattern]:
+    """Each pattern once, where it first stands."""
+    seen: dict[str, Pattern] = {}
+    for _, pattern in parsed:
+        seen.setdefault(pattern.key, pattern)
+    return list(seen.values())
+
+
+def _refuse_too_many(count: int, ref: ListRef, field_name: str) -> None:
+    if count > ref.limit:
+        raise Refusal.one(
+            ErrorCode.TOO_MANY_VALUES,
+            f"One call may carry at most {ref.limit} patterns for the {ref.name}; "
+            f"this one carries {count}.",
+            ["input", field_name],
+        )
+
+
+async def _lock_owner(session: AsyncSession, ref: ListRef) -> None:
+    if ref.scope is Scope.ACCOUNT:
+        await accounts.lock_account(session=session, account_id=ref.account_id)
+    else:
+        await accounts.get_user(
+            session=session, account_id=ref.account_id, user_id=ref.owner_id, lock=True
+        )
+
+
+async def _apply(
+    session: AsyncSession,
+    ref: ListRef,
+    viewer: Viewer,
+    patterns: Sequence[Pattern],
+    *,
+    replace: bool,
+    field_name: str,
+) -> Change:
+    """Add ``patterns`` (and with ``replace`` remove every other entry) in the caller's
+    transaction, after locking the list's owner."""
+    await _lock_owner(session, ref)
+    change = Change()
+    if replace:
+        current = await entries.all_entries(
+            session=session, account_id=ref.account_id, owner_id=ref.owner_id
+        )
+        wanted = {p.key for p in patterns}
+        change.removed = [e for e in current if e.match_key not in wanted]
+        existing = {e.match_key for e in current}
+        count = len(current) - len(change.removed)
+    else:
+        found = await entries.entries_with_keys(
+            session=session,
+            account_id=ref.account_id,
+            owner_ids=[ref.owner_id],
+            keys=[p.key for p in patterns],
+        )
+        existing = {e.match_key for e in found}
+        count = await entries.count_entries(
+            session=session, account_id=ref.account_id, owner_id=ref.owner_id
+        )
+    new = [p for p in patterns if p.key not in existing]
+    change.already_listed = [p.text for p in patterns if p.key in existing]
+    if count + len(new) > ref.limit:
+        raise Refusal.one(
+            ErrorCode.LIMIT_EXCEEDED,
+            f"The {ref.name} holds {count} of its {ref.limit} entries: adding {len(new)} "
+            f"more would exceed its limit by {count + len(new) - ref.limit}.",
+            ["input", field_name],
+        )
+    now = utcnow()
+    change.added = [
+        NeverLogEntry(
+            account_id=ref.account_id,
+            id=new_id(),
+            owner_id=ref.owner_id,
+            scope=ref.scope.value,
+            kind=p.kind.value,
+            pattern=p.text,
+            match_key=p.key,
+            created_at=now,
+            created_by_id=viewer.user_id,
+        )
+        for p in new
+    ]
+    await entries.delete_entries(
+        session=session, account_id=ref.account_id, entry_ids=[e.id for e in change.removed]
+    )
+    await entries.insert_entries(session=session, rows=[e.model_dump() for e in change.added])
+    return change
+
+
+async def add_entries(
+    db: Database, viewer: Viewer, limits: Limits, *, scope: Scope, patterns: Sequence[str]
+) -> Change:
+    ref = writable_list(viewer, scope, limits)
+    items = split_patterns(patterns)
+    _refuse_too_many(len(items), ref, "patterns")
+    parsed = _distinct(_parse_all(items, "patterns"))
+    async with db.transaction(ref.account_id, write=True) as session:
+        change = await _apply(session, ref, viewer, parsed, replace=False, field_name="patterns")
+        if change.added:
+            await _record(session, ref, viewer, "NEVER_LOG_ENTRIES_ADDED", change)
+        return change
+
+
+async def remove_entries(
+    db: Database,
+    viewer: Viewer,
+    limits: Limits,
+    *,
+    scope: Scope,
+    entry_ids: Sequence[uuid.UUID | None],
+    patterns: Sequence[str],
+) -> Change:
+    """Remove entries named by ID or by pattern; an ID or pattern that is not on the list
+    refuses the whole call."""
+    ref = writable_list(viewer, scope, limits)
+    items = split_patterns(patterns)
+    _refuse_too_many(len(items) + len(entry_ids), ref, "patterns" if items else "ids")
+    parsed = _parse_all(items, "patterns")
+    async with db.transaction(ref.account_id, write=True) as session:
+        await _lock_owner(session, ref)
+        by_id = {
+            e.id: e
+            for e in await entries.get_entries(
+                session=session,
+                account_id=ref.account_id,
+                entry_ids=[i for i in entry_ids if i is not None],
+            )
+            if e.owner_id == ref.owner_id
+        }
+        by_key = {
+            e.match_key: e
+            for e in await entries.entries_with_keys(
+                session=session,
+                account_id=ref.account_id,
+                owner_ids=[ref.owner_id],
+                keys=[p.key for _, p in parsed],
+            )
+        }
+        problems = [
+            Problem(ErrorCode.NOT_FOUND, f"No entry of the {ref.name} has this ID.", ("input", "ids", str(n)))
+            for n, entry_id in enumerate(entry_ids)
+            if entry_id not in by_id
+        ] + [
+            Problem(ErrorCode.NOT_FOUND, f"{p.text} is not on the {ref.name}.", ("input", "patterns", str(index)))
+            for index, p in parsed
+            if p.key not in by_key
+        ]
+        if problems:
+            raise Refusal(problems)
+        removed = {e.id: e for e in [*by_id.values(), *by_key.values()]}
+        change = Change(removed=sorted(removed.values(), key=lambda e: e.pattern))
+        await entries.delete_entries(
+            session=session, account_id=ref.account_id, entry_ids=list(removed)
+        )
+        if change.removed:
+            await _record(session, ref, viewer, "NEVER_LOG_ENTRIES_REMOVED", change)
+        return change
+
+
+async def import_list(
+    db: Database, viewer: Viewer, limits: Limits, *, scope: Scope, csv_text: str, mode: ImportMode
+) -> Change:
+    ref = writable_list(viewer, scope, limits)
+    items = read_patterns(csv_text)
+    if not items:
+        raise Refusal.one(
+            ErrorCode.INVALID_INPUT,
+            "The file holds no patterns. To empty a list, remove its entries instead.",
+            ["input", "csv"],
+        )
+    parsed = _distinct(_parse_all(items, "csv"))
+    _refuse_too_many(len(parsed), ref, "csv")
+    async with db.transaction(ref.account_id, write=True) as session:
+        change = await _apply(
+            session, ref, viewer, parsed, replace=mode is ImportMode.REPLACE, field_name="csv"
+        )
+        if change.added or change.removed:
+            await _record(session, ref, viewer, "NEVER_LOG_LIST_IMPORTED", change)
+        return change
+
+
+async def _record(
+    session: AsyncSession, ref: ListRef, viewer: Viewer, action: str, change: Change
+) -> None:
+    parts = []
+    if change.added:
+        parts.append(f"added {_entries(len(change.added))}")
+    if change.removed:
+        parts.append(f"removed {_entries(len(change.removed))}")
+    verb = "Imported a file into" if action == "NEVER_LOG_LIST_IMPORTED" else "Changed"
+    whose = "the account-wide list" if ref.scope is Scope.ACCOUNT else "their personal list"
+    await audit.record(
+        session=session,
+        account_id=ref.account_id,
+        action=action,
+        actor_id=viewer.user_id,
+        scope=ref.scope.value,
+        patterns=[e.pattern for e in change.added] + [e.pattern for e in change.removed],
+        summary=f"{verb} {whose}: {' and '.join(parts)}.",
+    )
+
+
+def _entries(n: int) -> str:
+    return f"{n} entr{'y' if n == 1 else 'ies'}"

@@ -1,0 +1,188 @@
+"""Accounts and their users: adding users, changing roles, deactivating, and the rule
+that no change leaves an account without an active super admin."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence import accounts, audit
+from persistence.database import Database
+from persistence.tables import Account, User
+from tenancy.errors import ErrorCode, Refusal, not_found
+from tenancy.roles import Role, Viewer, require_super_admin
+from tenancy.tokens import NewToken, issue_token
+
+
+def normalize_email(raw: str, field: list[str]) -> str:
+    """A user's address as typed, checked (syntax only, never DNS), domain in Unicode."""
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise Refusal.one(
+            ErrorCode.INVALID_ADDRESS, f'"{raw.strip()}" is not a valid email address: {exc}', field
+        ) from exc
+
+
+def normalize_name(raw: str, field: list[str]) -> str:
+    name = raw.strip()
+    if not name or len(name) > 200:
+        raise Refusal.one(ErrorCode.INVALID_INPUT, "A name must be 1 to 200 characters long.", field)
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class NewAccount:
+    account: Account
+    admin: User
+    token: NewToken
+
+
+async def create_account(
+    db: Database, *, name: str, admin_email: str, admin_name: str | None
+) -> NewAccount:
+    """The operator's command: an account, its first super admin and that admin's token."""
+    account_name = normalize_name(name, ["name"])
+    email = normalize_email(admin_email, ["adminEmail"])
+    admin_name = normalize_name(admin_name or email.split("@")[0], ["adminName"])
+    async with db.transaction(None, write=True) as session:
+        account = await accounts.insert_account(session=session, name=account_name)
+    async with db.transaction(account.id, write=True) as session:
+        admin = await _insert_user(
+            session, account.id, email, admin_name, Role.SUPER_ADMIN, actor_id=None
+        )
+        token = await issue_token(
+            session=session,
+            account_id=account.id,
+            user_id=admin.id,
+            name="first token",
+            actor_id=None,
+        )
+    return NewAccount(account=account, admin=admin, token=token)
+
+
+async def _insert_user(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    email: str,
+    name: str,
+    role: Role,
+    *,
+    actor_id: uuid.UUID | None,
+) -> User:
+    if await accounts.email_taken(session=session, account_id=account_id, email=email):
+        raise Refusal.one(
+            ErrorCode.EMAIL_TAKEN,
+            f"Another user of this account already has the address {email}.",
+            ["input", "email"],
+        )
+    user = await accounts.insert_user(
+        session=session, account_id=account_id, email=email, name=name, role=role.value
+    )
+    await audit.record(
+        session=session,
+        account_id=account_id,
+        action="USER_ADDED",
+        actor_id=actor_id,
+        subject_user_id=user.id,
+        summary=f"{email} was added as {_role_name(role)}.",
+    )
+    return user
+
+
+def _role_name(role: Role) -> str:
+    return "a super admin" if role is Role.SUPER_ADMIN else "a user"
+
+
+async def add_user(db: Database, viewer: Viewer, *, email: str, name: str, role: Role) -> User:
+    require_super_admin(viewer, "add users")
+    email = normalize_email(email, ["input", "email"])
+    name = normalize_name(name, ["input", "name"])
+    async with db.transaction(viewer.account_id, write=True) as session:
+        return await _insert_user(
+            session, viewer.account_id, email, name, role, actor_id=viewer.user_id
+        )
+
+
+async def _locked_subject(
+    session: AsyncSession, viewer: Viewer, user_id: uuid.UUID | None
+) -> User:
+    # The account row is locked first: two super admins demoting each other at once are
+    # served one after the other, so the last-super-admin rule cannot be raced.
+    await accounts.lock_account(session=session, account_id=viewer.account_id)
+    user = (
+        await accounts.get_user(
+            session=session, account_id=viewer.account_id, user_id=user_id, lock=True
+        )
+        if user_id is not None
+        else None
+    )
+    if user is None:
+        raise not_found("user", ["input", "userId"])
+    return user
+
+
+async def _refuse_if_last_super_admin(session: AsyncSession, user: User, doing: str) -> None:
+    if user.role == Role.SUPER_ADMIN.value and user.active:
+        remaining = await accounts.count_active_super_admins(
+            session=session, account_id=user.account_id
+        )
+        if remaining <= 1:
+            raise Refusal.one(
+                ErrorCode.LAST_SUPER_ADMIN,
+                f"{user.email} is the account's last active super admin: {doing} would leave "
+                "the account without one.",
+                ["input", "userId"],
+            )
+
+
+async def update_role(
+    db: Database, viewer: Viewer, *, user_id: uuid.UUID | None, role: Role
+) -> User:
+    require_super_admin(viewer, "change roles")
+    async with db.transaction(viewer.account_id, write=True) as session:
+        user = await _locked_subject(session, viewer, user_id)
+        if user.role == role.value:
+            return user
+        if not user.active:
+            raise Refusal.one(
+                ErrorCode.INVALID_INPUT,
+                f"{user.email} is deactivated; a deactivated user's role cannot change.",
+                ["input", "userId"],
+            )
+        if role is not Role.SUPER_ADMIN:
+            await _refuse_if_last_super_admin(session, user, "making them a user")
+        user.role = role.value
+        session.add(user)
+        await audit.record(
+            session=session,
+            account_id=viewer.account_id,
+            action="USER_ROLE_CHANGED",
+            actor_id=viewer.user_id,
+            subject_user_id=user.id,
+            summary=f"{user.email} is now {_role_name(role)}.",
+        )
+        return user
+
+
+async def deactivate_user(db: Database, viewer: Viewer, *, user_id: uuid.UUID | None) -> User:
+    require_super_admin(viewer, "deactivate users")
+    async with db.transaction(viewer.account_id, write=True) as session:
+        user = await _locked_subject(session, viewer, user_id)
+        if not user.active:
+            return user
+        await _refuse_if_last_super_admin(session, user, "deactivating them")
+        user.active = False
+        session.add(user)
+        await audit.record(
+            session=session,
+            account_id=viewer.account_id,
+            action="USER_DEACTIVATED",
+            actor_id=viewer.user_id,
+            subject_user_id=user.id,
+            summary=f"{user.email} was deactivated; their API tokens no longer work.",
+        )
+        return user
