@@ -1,0 +1,115 @@
+"""A small client for the HTTP API and the assertions the tests share."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from api.app import create_app
+from api.settings import Settings
+from persistence.database import Database
+from schema.ids import to_global_id
+from tenancy.users import create_account
+
+
+@dataclass
+class Member:
+    """A signed-in user of a test account."""
+
+    token: str
+    user_id: str
+    email: str
+    account_id: str
+
+
+class Api:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.db = db
+        self.app = create_app(settings, database=db)
+        self.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://neverlog.local"
+        )
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> dict[str, Any]:
+        """The whole answer; fails the test on a status other than 200."""
+        response = await self.post(query, variables, token=token)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> dict[str, Any]:
+        """The answer's data; fails the test where the answer has errors."""
+        body = await self.gql(query, variables, token=token)
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    async def new_account(self, name: str = "Acme") -> Member:
+        """A fresh account (unique per call, so tests never see each other's data)."""
+        email = f"admin-{uuid.uuid4().hex[:8]}@acme-corp.com"
+        new = await create_account(self.db, name=name, admin_email=email, admin_name="Admin")
+        return Member(
+            token=new.token.token,
+            user_id=to_global_id("User", new.admin.id),
+            email=email,
+            account_id=to_global_id("Account", new.account.id),
+        )
+
+    async def add_member(self, admin: Member, *, role: str = "USER", email: str | None = None) -> Member:
+        """A new user of the admin's account, with a token of their own."""
+        email = email or f"user-{uuid.uuid4().hex[:8]}@acme-corp.com"
+        added = await self.data(
+            """mutation($input: AddUserInput!) { addUser(input: $input) {
+                user { id } userErrors { code message } } }""",
+            {"input": {"email": email, "name": "Member", "role": role}},
+            token=admin.token,
+        )
+        assert_no_user_errors(added["addUser"])
+        user_id = added["addUser"]["user"]["id"]
+        created = await self.data(
+            """mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) {
+                token userErrors { code message } } }""",
+            {"input": {"name": "test", "userId": user_id}},
+            token=admin.token,
+        )
+        assert_no_user_errors(created["createApiToken"])
+        return Member(
+            token=created["createApiToken"]["token"],
+            user_id=user_id,
+            email=email,
+            account_id=admin.account_id,
+        )
+
+
+def assert_no_user_errors(payload: dict[str, Any]) -> None:
+    assert payload["userErrors"] == [], payload["userErrors"]
+
+
+def user_error_codes(payload: dict[str, Any]) -> list[str]:
+    return [e["code"] for e in payload["userErrors"]]
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
+
+
+def assert_top_level_error(body: dict[str, Any], code: str) -> None:
+    assert code in error_codes(body), body
