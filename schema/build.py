@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from schema.decisions import DecisionMutation, DecisionQuery, EmailLoggingSimulation
 from schema.errors import MaskUnexpectedErrors
 from schema.mutations import CoreMutation
 from schema.query import CoreQuery
@@ -16,12 +17,12 @@ from schema.types import Account, ApiToken, AuditEvent, NeverLogEntry, User
 
 
 @strawberry.type
-class Query(CoreQuery):
+class Query(CoreQuery, DecisionQuery):
     pass
 
 
 @strawberry.type
-class Mutation(CoreMutation):
+class Mutation(CoreMutation, DecisionMutation):
     pass
 
 
@@ -35,14 +36,14 @@ def build_schema() -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Account, User, NeverLogEntry, ApiToken, AuditEvent],
-        # Extensions are given as classes: Strawberry makes one instance per operation.
-        # The parser and validation caches keep their cache on the class, so it is shared
-        # between requests.
+        types=[Account, User, NeverLogEntry, ApiToken, AuditEvent, EmailLoggingSimulation],
+        # Extensions are given as classes or factories: Strawberry makes fresh instances
+        # per operation. The parser and validation caches live at module level (keyed by
+        # maxsize), so every request still shares them.
         extensions=[
             MaskUnexpectedErrors,
-            ParserCache(maxsize=1000),
-            ValidationCache(maxsize=1000),
+            lambda: ParserCache(maxsize=1000),
+            lambda: ValidationCache(maxsize=1000),
         ],
         config=StrawberryConfig(auto_camel_case=True),
     )

@@ -4,7 +4,7 @@ the DataLoaders, so that no cache outlives its request or crosses accounts."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,13 @@ class Context:
     request: Any = None
     response: Any = None
     _users: DataLoader[uuid.UUID, User | None] | None = field(default=None, repr=False)
+    _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict, repr=False)
+
+    def loader(self, name: str, make: Callable[[], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:
+        """The request's DataLoader called ``name``, made on first use."""
+        if name not in self._loaders:
+            self._loaders[name] = make()
+        return self._loaders[name]
 
     @property
     def signed_in(self) -> Viewer:

@@ -1,0 +1,350 @@
+"""evaluateEmailLogging and saved simulations: the GraphQL face of the decision module."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
+
+from persistence import simulations
+from persistence.tables import EmailSimulation as SimulationRow
+from persistence.tables import NeverLogEntry as EntryRow
+from policy import (
+    Channel,
+    Decision,
+    Email,
+    OriginalEmail,
+    Outcome,
+    RecipientDecision,
+    RecipientField,
+    TooManyRecipients,
+    lookup_keys,
+)
+from schema.connections import Connection, page_size
+from schema.errors import UserError, bad_input, user_errors
+from schema.ids import decode_id, to_global_id
+from schema.nodes import FINDERS
+from schema.permissions import SIGNED_IN
+from schema.types import Node, ScopeEnum, User, load_user
+from tenancy import decisions
+from tenancy.errors import ErrorCode, Refusal
+from tenancy.roles import Viewer
+
+ChannelEnum = strawberry.enum(Channel, name="EmailChannel")
+FieldEnum = strawberry.enum(RecipientField, name="RecipientField")
+OutcomeEnum = strawberry.enum(Outcome, name="RecipientOutcome")
+
+
+@strawberry.input(description="The recipients of the email that a reply answers.")
+class OriginalEmailInput:
+    to: list[str]
+    cc: list[str] | None = strawberry.field(default_factory=list)
+    bcc: list[str] | None = strawberry.field(default_factory=list)
+
+
+@strawberry.input(
+    description="An email to decide on. Addresses may be bare (jane@example.com) or carry a "
+    "display name (Jane Doe <jane@example.com>)."
+)
+class EmailInput:
+    channel: ChannelEnum  # type: ignore[valid-type]
+    sender_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The user who sends or logs the email; the viewer when omitted. "
+        "Only super admins may name another user.",
+    )
+    to: list[str]
+    cc: list[str] | None = strawberry.field(default_factory=list)
+    bcc: list[str] | None = strawberry.field(default_factory=list)
+    log_to_crm: bool = True
+    create_new_contacts: bool = True
+    excluded_recipients: list[str] | None = strawberry.field(default_factory=list)
+    existing_contacts: list[str] | None = strawberry.field(default_factory=list)
+    in_reply_to: OriginalEmailInput | None = None
+
+    def to_email(self) -> Email:
+        original = self.in_reply_to
+        return Email(
+            channel=Channel(self.channel),
+            to=tuple(self.to),
+            cc=tuple(self.cc or ()),
+            bcc=tuple(self.bcc or ()),
+            log_to_crm=self.log_to_crm,
+            create_new_contacts=self.create_new_contacts,
+            excluded_recipients=tuple(self.excluded_recipients or ()),
+            existing_contacts=tuple(self.existing_contacts or ()),
+            in_reply_to=None
+            if original is None
+            else OriginalEmail(
+                to=tuple(original.to), cc=tuple(original.cc or ()), bcc=tuple(original.bcc or ())
+            ),
+        )
+
+    def sender(self) -> uuid.UUID | None:
+        return decode_id(self.sender_id, "User") if self.sender_id is not None else None
+
+
+@strawberry.type(name="RecipientDecision")
+class RecipientDecisionType:
+    """Served straight from the decision module's own values: no copy on the hot path."""
+
+    address: str
+    field: FieldEnum  # type: ignore[valid-type]
+    outcome: OutcomeEnum  # type: ignore[valid-type]
+    logged_to_contact: bool
+    contact_created: bool
+    timeline_tracking: bool
+    associated_records_logged: bool
+    activity_feed_tracking: bool
+    matched_pattern: str | None
+    matched_scope: ScopeEnum | None  # type: ignore[valid-type]
+    explanation: str
+
+
+@strawberry.type
+class EmailLoggingDecision:
+    channel: ChannelEnum  # type: ignore[valid-type]
+    never_log_applies: bool
+    email_sent: bool
+    recipients: list[RecipientDecisionType]
+    logged_count: int
+    never_log_count: int
+    sender_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def sender(self, info: Info) -> User:
+        user = await load_user(info, self.sender_id)
+        assert user is not None, "a sender is a user of the account, and users are never deleted"
+        return user
+
+    @classmethod
+    def of(cls, decision: Decision, sender_id: uuid.UUID) -> EmailLoggingDecision:
+        recipients: Sequence[RecipientDecision] = decision.recipients
+        return cls(
+            channel=decision.channel,
+            never_log_applies=decision.never_log_applies,
+            email_sent=decision.email_sent,
+            recipients=list(recipients),  # type: ignore[arg-type]
+            logged_count=decision.logged_count,
+            never_log_count=decision.never_log_count,
+            sender_id=sender_id,
+        )
+
+
+@strawberry.type
+class SimulatedOriginalEmail:
+    to: list[str]
+    cc: list[str]
+    bcc: list[str]
+
+
+@strawberry.type(description="The stored form of a simulated email.")
+class SimulatedEmail:
+    channel: ChannelEnum  # type: ignore[valid-type]
+    to: list[str]
+    cc: list[str]
+    bcc: list[str]
+    log_to_crm: bool
+    create_new_contacts: bool
+    excluded_recipients: list[str]
+    existing_contacts: list[str]
+    in_reply_to: SimulatedOriginalEmail | None
+    sender_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def sender(self, info: Info) -> User | None:
+        return await load_user(info, self.sender_id)
+
+    @classmethod
+    def of(cls, email: Email, sender_id: uuid.UUID) -> SimulatedEmail:
+        original = email.in_reply_to
+        return cls(
+            channel=email.channel,
+            to=list(email.to),
+            cc=list(email.cc),
+            bcc=list(email.bcc),
+            log_to_crm=email.log_to_crm,
+            create_new_contacts=email.create_new_contacts,
+            excluded_recipients=list(email.excluded_recipients),
+            existing_contacts=list(email.existing_contacts),
+            in_reply_to=None
+            if original is None
+            else SimulatedOriginalEmail(to=list(original.to), cc=list(original.cc), bcc=list(original.bcc)),
+            sender_id=sender_id,
+        )
+
+
+LookupKey = tuple[uuid.UUID, frozenset[str]]
+
+
+def _entries_loader(info: Info) -> DataLoader[LookupKey, list[EntryRow]]:
+    """Today's entries for many (sender, keys) at once: one query for a whole page of
+    simulations."""
+    ctx = info.context
+    account_id = ctx.signed_in.account_id
+
+    async def load(wanted: Sequence[LookupKey]) -> list[list[EntryRow]]:
+        senders = {sender for sender, _ in wanted}
+        keys = set().union(*(keys for _, keys in wanted))
+        async with ctx.db.transaction(account_id) as session:
+            rows = await decisions.matching_entries(session, account_id, senders, keys) if keys else []
+        return [
+            [r for r in rows if r.match_key in keys and r.owner_id in (account_id, sender)]
+            for sender, keys in wanted
+        ]
+
+    return ctx.loader("entries-by-sender-and-keys", lambda: DataLoader(load_fn=load))
+
+
+@strawberry.type(
+    description="A saved simulation: an email, the decision when it was run, and the decision "
+    "under today's lists."
+)
+class EmailLoggingSimulation(Node):
+    id: strawberry.ID
+    name: str | None
+    created_at: dt.datetime
+    email: SimulatedEmail
+    recorded: EmailLoggingDecision
+    row: strawberry.Private[SimulationRow]
+    parsed: strawberry.Private[Email]
+
+    @strawberry.field
+    async def created_by(self, info: Info) -> User | None:
+        return await load_user(info, self.row.created_by_id)
+
+    @strawberry.field(description="The same email decided again under the lists as they are now.")
+    async def current(self, info: Info) -> EmailLoggingDecision:
+        return EmailLoggingDecision.of(await self._current(info), self.row.sender_id)
+
+    @strawberry.field(description="True where current differs from recorded for any recipient.")
+    async def changed_since_run(self, info: Info) -> bool:
+        recorded = Decision.from_dict(self.row.recorded)
+        return decisions.changed(recorded, await self._current(info))
+
+    async def _current(self, info: Info) -> Decision:
+        key = (self.row.sender_id, lookup_keys(self.parsed))
+        rows = await _entries_loader(info).load(key)
+        return decisions.decide_with(self.parsed, self.row.sender_id, self.row.account_id, rows)
+
+    @classmethod
+    def from_row(cls, row: SimulationRow) -> EmailLoggingSimulation:
+        email = decisions.email_from_dict(row.email)
+        return cls(
+            id=to_global_id("EmailLoggingSimulation", row.id),
+            name=row.name,
+            created_at=row.created_at,
+            email=SimulatedEmail.of(email, row.sender_id),
+            recorded=EmailLoggingDecision.of(Decision.from_dict(row.recorded), row.sender_id),
+            row=row,
+            parsed=email,
+        )
+
+
+@strawberry.type
+class DecisionQuery:
+    @strawberry.field(
+        permission_classes=SIGNED_IN,
+        description="Decide, without saving anything, what would be logged for this email.",
+    )
+    async def evaluate_email_logging(self, info: Info, email: EmailInput) -> EmailLoggingDecision:
+        ctx = info.context
+        try:
+            decided = await decisions.evaluate(
+                ctx.db, ctx.signed_in, email.to_email(), sender_id=email.sender()
+            )
+        except TooManyRecipients as exc:
+            raise bad_input(str(exc), limit=exc.limit) from exc
+        return EmailLoggingDecision.of(decided.decision, decided.sender_id)
+
+    @strawberry.field(
+        permission_classes=SIGNED_IN,
+        description="Saved simulations: the viewer's own; a super admin sees every simulation "
+        "of the account.",
+    )
+    async def email_logging_simulations(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[EmailLoggingSimulation]:
+        viewer = info.context.signed_in
+        size = page_size(first)
+        async with info.context.db.transaction(viewer.account_id) as session:
+            page = await simulations.page_simulations(
+                session=session,
+                account_id=viewer.account_id,
+                created_by_id=None if viewer.sees_all_of_account() else viewer.user_id,
+                first=size,
+                after=after,
+            )
+        return Connection.from_page(page, EmailLoggingSimulation.from_row)
+
+
+@strawberry.input
+class RunEmailLoggingSimulationInput:
+    name: str | None = None
+    email: EmailInput
+
+
+@strawberry.type
+class RunEmailLoggingSimulationPayload:
+    simulation: EmailLoggingSimulation | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class DeleteEmailLoggingSimulationInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class DeleteEmailLoggingSimulationPayload:
+    deleted_id: strawberry.ID | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DecisionMutation:
+    @strawberry.mutation(permission_classes=SIGNED_IN)
+    async def run_email_logging_simulation(
+        self, info: Info, input: RunEmailLoggingSimulationInput
+    ) -> RunEmailLoggingSimulationPayload:
+        ctx = info.context
+        try:
+            row = await decisions.run_simulation(
+                ctx.db, ctx.signed_in, input.email.to_email(), sender_id=input.email.sender(), name=input.name
+            )
+        except TooManyRecipients as exc:
+            refusal = Refusal.one(ErrorCode.TOO_MANY_VALUES, str(exc), ["input", "email"])
+            return RunEmailLoggingSimulationPayload(user_errors=user_errors(refusal))
+        except Refusal as refusal:
+            return RunEmailLoggingSimulationPayload(user_errors=user_errors(refusal))
+        return RunEmailLoggingSimulationPayload(simulation=EmailLoggingSimulation.from_row(row))
+
+    @strawberry.mutation(permission_classes=SIGNED_IN)
+    async def delete_email_logging_simulation(
+        self, info: Info, input: DeleteEmailLoggingSimulationInput
+    ) -> DeleteEmailLoggingSimulationPayload:
+        ctx = info.context
+        try:
+            await decisions.delete_simulation(
+                ctx.db, ctx.signed_in, simulation_id=decode_id(input.id, "EmailLoggingSimulation")
+            )
+        except Refusal as refusal:
+            return DeleteEmailLoggingSimulationPayload(user_errors=user_errors(refusal))
+        return DeleteEmailLoggingSimulationPayload(deleted_id=input.id)
+
+
+async def _find_simulation(
+    session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, info: Info
+) -> Node | None:
+    row = await simulations.get_simulation(
+        session=session, account_id=viewer.account_id, simulation_id=row_id
+    )
+    return EmailLoggingSimulation.from_row(row) if row and viewer.may_see(row.created_by_id) else None
+
+
+FINDERS["EmailLoggingSimulation"] = _find_simulation

@@ -1,0 +1,206 @@
+"""Deciding what is logged for an email, and saved simulations of it.
+
+A decision reads only the entries that could match the email's recipients: one indexed
+query on (account_id, owner_id, match_key) over the account-wide list and the sender's
+personal list, whose cost follows the number of recipients, never the size of the lists.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence import accounts, entries, simulations
+from persistence.database import Database
+from persistence.tables import EmailSimulation, NeverLogEntry
+from policy import (
+    MAX_RECIPIENTS,
+    Channel,
+    Decision,
+    Email,
+    Entry,
+    EntryKind,
+    OriginalEmail,
+    Pattern,
+    Scope,
+    decide,
+    lookup_keys,
+)
+from tenancy.errors import ErrorCode, Refusal, not_found
+from tenancy.roles import Viewer, may_act_as
+
+
+def entry_of(row: NeverLogEntry) -> Entry:
+    return Entry(
+        scope=Scope(row.scope),
+        pattern=Pattern(kind=EntryKind(row.kind), text=row.pattern, key=row.match_key),
+    )
+
+
+async def matching_entries(
+    session: AsyncSession, account_id: uuid.UUID, sender_ids: Collection[uuid.UUID], keys: Collection[str]
+) -> list[NeverLogEntry]:
+    """The entries of the account-wide list and of these senders' personal lists that
+    could match ``keys``."""
+    return await entries.entries_with_keys(
+        session=session, account_id=account_id, owner_ids=[account_id, *sender_ids], keys=keys
+    )
+
+
+def decide_with(email: Email, sender_id: uuid.UUID, account_id: uuid.UUID, rows: Sequence[NeverLogEntry]) -> Decision:
+    """Decide with the rows that belong to this sender's lists (rows may hold other
+    senders' entries when fetched in a batch)."""
+    owners = (account_id, sender_id)
+    return decide(email, [entry_of(row) for row in rows if row.owner_id in owners])
+
+
+def check_recipient_lists(email: Email) -> None:
+    """Input lists are capped: more than MAX_RECIPIENTS excluded or existing contacts is
+    refused like more than MAX_RECIPIENTS recipients."""
+    for name, values in (
+        ("excludedRecipients", email.excluded_recipients),
+        ("existingContacts", email.existing_contacts),
+    ):
+        if len(values) > MAX_RECIPIENTS:
+            raise Refusal.one(
+                ErrorCode.TOO_MANY_VALUES,
+                f"{name} may hold at most {MAX_RECIPIENTS} addresses; it holds {len(values)}.",
+                ["email", name],
+            )
+
+
+async def _sender(
+    session: AsyncSession, viewer: Viewer, sender_id: uuid.UUID | None
+) -> uuid.UUID:
+    """The sender to decide for: the viewer, or an active user that a super admin names."""
+    sender = may_act_as(viewer, sender_id, "decide for another sender")
+    if sender == viewer.user_id:
+        return sender  # authentication has just checked that the viewer is active
+    user = await accounts.get_user(session=session, account_id=viewer.account_id, user_id=sender)
+    if user is None:
+        raise not_found("user", ["email", "senderId"])
+    if not user.active:
+        raise Refusal.one(
+            ErrorCode.INVALID_INPUT,
+            f"{user.email} is deactivated: decide for an active user.",
+            ["email", "senderId"],
+        )
+    return sender
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    decision: Decision
+    sender_id: uuid.UUID
+
+
+async def evaluate(
+    db: Database, viewer: Viewer, email: Email, *, sender_id: uuid.UUID | None
+) -> Decided:
+    """Decide, saving nothing. Raises TooManyRecipients, Refusal or Forbidden."""
+    check_recipient_lists(email)
+    keys = lookup_keys(email)
+    async with db.transaction(viewer.account_id) as session:
+        sender = await _sender(session, viewer, sender_id)
+        rows = await matching_entries(session, viewer.account_id, [sender], keys) if keys else []
+    return Decided(decide_with(email, sender, viewer.account_id, rows), sender)
+
+
+async def run_simulation(
+    db: Database, viewer: Viewer, email: Email, *, sender_id: uuid.UUID | None, name: str | None
+) -> EmailSimulation:
+    """Decide and save the email with its decision."""
+    if name is not None:
+        name = name.strip() or None
+        if name is not None and len(name) > 200:
+            raise Refusal.one(
+                ErrorCode.INVALID_INPUT, "A simulation's name may be at most 200 characters.", ["input", "name"]
+            )
+    check_recipient_lists(email)
+    keys = lookup_keys(email)
+    async with db.transaction(viewer.account_id, write=True) as session:
+        sender = await _sender(session, viewer, sender_id)
+        rows = await matching_entries(session, viewer.account_id, [sender], keys) if keys else []
+        decision = decide_with(email, sender, viewer.account_id, rows)
+        return await simulations.insert_simulation(
+            session=session,
+            account_id=viewer.account_id,
+            name=name,
+            created_by_id=viewer.user_id,
+            sender_id=sender,
+            email=email_to_dict(email),
+            recorded=decision.to_dict(),
+        )
+
+
+async def delete_simulation(db: Database, viewer: Viewer, *, simulation_id: uuid.UUID) -> uuid.UUID:
+    async with db.transaction(viewer.account_id, write=True) as session:
+        found = await simulations.get_simulation(
+            session=session, account_id=viewer.account_id, simulation_id=simulation_id
+        )
+        if found is None or not viewer.may_see(found.created_by_id):
+            raise not_found("simulation", ["input", "id"])
+        await simulations.delete_simulation(
+            session=session, account_id=viewer.account_id, simulation_id=simulation_id
+        )
+        return simulation_id
+
+
+def changed(recorded: Decision, current: Decision) -> bool:
+    """Whether any recipient's decision differs (its wording aside)."""
+    def essence(decision: Decision) -> list[tuple[Any, ...]]:
+        return [
+            (
+                r.address,
+                r.field,
+                r.outcome,
+                r.logged_to_contact,
+                r.contact_created,
+                r.timeline_tracking,
+                r.associated_records_logged,
+                r.activity_feed_tracking,
+                r.matched_pattern,
+                r.matched_scope,
+            )
+            for r in decision.recipients
+        ]
+
+    return essence(recorded) != essence(current)
+
+
+def email_to_dict(email: Email) -> dict[str, Any]:
+    original = email.in_reply_to
+    return {
+        "channel": email.channel.value,
+        "to": list(email.to),
+        "cc": list(email.cc),
+        "bcc": list(email.bcc),
+        "logToCrm": email.log_to_crm,
+        "createNewContacts": email.create_new_contacts,
+        "excludedRecipients": list(email.excluded_recipients),
+        "existingContacts": list(email.existing_contacts),
+        "inReplyTo": None
+        if original is None
+        else {"to": list(original.to), "cc": list(original.cc), "bcc": list(original.bcc)},
+    }
+
+
+def email_from_dict(data: Mapping[str, Any]) -> Email:
+    original = data.get("inReplyTo")
+    return Email(
+        channel=Channel(data["channel"]),
+        to=tuple(data["to"]),
+        cc=tuple(data["cc"]),
+        bcc=tuple(data["bcc"]),
+        log_to_crm=bool(data["logToCrm"]),
+        create_new_contacts=bool(data["createNewContacts"]),
+        excluded_recipients=tuple(data["excludedRecipients"]),
+        existing_contacts=tuple(data["existingContacts"]),
+        in_reply_to=None
+        if original is None
+        else OriginalEmail(to=tuple(original["to"]), cc=tuple(original["cc"]), bcc=tuple(original["bcc"])),
+    )
