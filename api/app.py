@@ -46,7 +46,7 @@ class GraphQLView(GraphQL[Context, None]):
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
     """The app. ``database`` lets tests share one engine between apps."""
     settings = settings or Settings()
-    db = database or Database(settings.database_url, pool_size=settings.database_pool_size)
+    db = database or settings.database()
     owns_db = database is None
 
     @contextlib.asynccontextmanager

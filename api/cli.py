@@ -10,7 +10,6 @@ import sys
 from collections.abc import Sequence
 
 from api.settings import Settings
-from persistence.database import Database
 from persistence.migrate import upgrade
 
 
@@ -33,7 +32,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _migrate(settings: Settings) -> None:
-    db = Database(settings.database_url)
+    db = settings.database()
     try:
         await upgrade(db)
     finally:
@@ -44,7 +43,7 @@ async def _create_account(args: argparse.Namespace, settings: Settings) -> dict[
     from schema.ids import to_global_id
     from tenancy.users import create_account
 
-    db = Database(settings.database_url)
+    db = settings.database()
     try:
         if settings.is_sqlite:
             await upgrade(db)

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from persistence.database import Database
 from tenancy.limits import DEFAULT_LIST_LIMIT, Limits
 
 
@@ -22,6 +23,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     graphiql: bool = True
     database_pool_size: int = Field(10, ge=1, le=200)
+    database_pgbouncer: bool = Field(
+        False, description="PostgreSQL is reached through PgBouncer in transaction mode"
+    )
     log_level: str = "INFO"
 
     @field_validator("database_url")
@@ -50,6 +54,13 @@ class Settings(BaseSettings):
     @property
     def limits(self) -> Limits:
         return Limits(account_list=self.account_list_limit, personal_list=self.personal_list_limit)
+
+    def database(self) -> Database:
+        return Database(
+            self.database_url,
+            pool_size=self.database_pool_size,
+            pgbouncer=self.database_pgbouncer,
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -21,13 +21,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 class Database:
     """One async engine (SQLite through aiosqlite, or PostgreSQL through asyncpg)."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, pgbouncer: bool = False, echo: bool = False
+    ) -> None:
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": False}
         if self.is_postgresql:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=5)
             kwargs["connect_args"] = {"timeout": 5, "command_timeout": 30}
+            if pgbouncer:
+                # Behind PgBouncer in transaction mode a session's prepared statements may
+                # land on another server connection: turn asyncpg's statement cache off and
+                # give every statement a unique name (SQLAlchemy's documented recipe).
+                kwargs["connect_args"]["statement_cache_size"] = 0
+                kwargs["connect_args"]["prepared_statement_name_func"] = _unique_statement_name
+                self.url = self.url.update_query_dict({"prepared_statement_cache_size": "0"})
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             _prepare_sqlite(self.engine)
@@ -62,6 +71,10 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4()}__"
 
 
 def _prepare_sqlite(engine: AsyncEngine) -> None:
