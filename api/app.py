@@ -5,42 +5,23 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
-
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from strawberry.asgi import GraphQL
+from starlette.middleware.cors import CORSMiddleware
 
-from api.middleware import REQUEST_ID, VIEWER, BearerAuthMiddleware, RequestIdMiddleware
+from api.graphql_http import GraphQLHTTP, HttpOptions
+from api.middleware import BearerAuthMiddleware, RequestIdMiddleware
+from api.ratelimit import CostBuckets
 from api.settings import Settings
 from persistence.database import Database
 from persistence.migrate import upgrade
 from schema import build_schema
-from schema.context import Context
-from tenancy.limits import Limits
 
 log = logging.getLogger("neverlog")
 SCHEMA = build_schema()
-
-
-class GraphQLView(GraphQL[Context, None]):
-    def __init__(self, db: Database, limits: Limits, *, graphiql: bool) -> None:
-        super().__init__(SCHEMA, graphql_ide="graphiql" if graphiql else None)
-        self.db = db
-        self.limits = limits
-
-    async def get_context(self, request: Any, response: Any) -> Context:
-        return Context(
-            db=self.db,
-            limits=self.limits,
-            viewer=request.scope.get(VIEWER),
-            request_id=request.scope.get(REQUEST_ID, ""),
-            request=request,
-            response=response,
-        )
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
@@ -68,17 +49,39 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ready", "database": "up"})
 
-    view = GraphQLView(db, settings.limits, graphiql=settings.graphiql)
+    view = GraphQLHTTP(
+        SCHEMA._schema,
+        db=db,
+        limits=settings.limits,
+        query_limits=settings.query_limits,
+        buckets=CostBuckets(settings.rate_limit_capacity, settings.rate_limit_restore_rate),
+        options=HttpOptions(
+            graphiql=settings.graphiql,
+            introspection=settings.introspection,
+            suggestions=settings.field_suggestions,
+            max_body_bytes=settings.max_body_bytes,
+        ),
+    )
+    middleware = [Middleware(RequestIdMiddleware)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+                expose_headers=["X-Request-Id", "Retry-After"],
+                max_age=600,
+            )
+        )
+    middleware.append(Middleware(BearerAuthMiddleware, db=db))
     app = Starlette(
         routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
+            Route("/graphql", view.handle, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
-        middleware=[
-            Middleware(RequestIdMiddleware),
-            Middleware(BearerAuthMiddleware, db=db),
-        ],
+        middleware=middleware,
         lifespan=lifespan,
     )
     app.state.db = db

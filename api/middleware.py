@@ -3,14 +3,19 @@ once into the viewer, which the GraphQL view reads from the scope."""
 
 from __future__ import annotations
 
+import logging
 import uuid
+
+import orjson
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from persistence.database import Database
+from persistence.database import Database, is_unavailable
+from schema.errors import UNAVAILABLE_MESSAGE
 from tenancy.tokens import authenticate
 
+log = logging.getLogger("neverlog.http")
 REQUEST_ID = "neverlog.request_id"
 VIEWER = "neverlog.viewer"
 
@@ -37,6 +42,23 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
+async def _unavailable(send: Send) -> None:
+    body = orjson.dumps(
+        {"errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": {"code": "SERVICE_UNAVAILABLE"}}]}
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"retry-after", b"5"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class BearerAuthMiddleware:
     """Resolves ``Authorization: Bearer <token>`` to a viewer, or to None."""
 
@@ -50,5 +72,12 @@ class BearerAuthMiddleware:
             header = Headers(scope=scope).get("authorization", "")
             scheme, _, token = header.partition(" ")
             if scheme.lower() == "bearer" and token.strip():
-                scope[VIEWER] = await authenticate(self.db, token.strip())
+                try:
+                    scope[VIEWER] = await authenticate(self.db, token.strip())
+                except Exception as error:
+                    if not is_unavailable(error):
+                        raise
+                    log.warning("database unavailable while signing in: %r", error)
+                    await _unavailable(send)
+                    return
         await self.app(scope, receive, send)

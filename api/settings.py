@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from persistence.database import Database
+from schema.limits import QueryLimits
 from tenancy.limits import DEFAULT_LIST_LIMIT, Limits
 
 
@@ -27,6 +28,19 @@ class Settings(BaseSettings):
         False, description="PostgreSQL is reached through PgBouncer in transaction mode"
     )
     log_level: str = "INFO"
+
+    # GraphQL over HTTP: what is refused before a query runs.
+    introspection: bool = True
+    field_suggestions: bool = True
+    max_body_bytes: int = Field(1_048_576, ge=1_024)
+    max_query_depth: int = Field(10, ge=1)
+    max_query_aliases: int = Field(30, ge=0)
+    max_query_tokens: int = Field(10_000, ge=10)
+    max_query_cost: int = Field(3_000, ge=1)
+    # Per account (per client address without a token), in each process.
+    rate_limit_capacity: float = Field(20_000, gt=0)
+    rate_limit_restore_rate: float = Field(5_000, gt=0)
+    cors_origins: list[str] = Field(default_factory=list)
 
     @field_validator("database_url")
     @classmethod
@@ -50,6 +64,15 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.database_url.startswith("sqlite"):
             raise ValueError("production needs PostgreSQL: set NEVERLOG_DATABASE_URL")
         return self
+
+    @property
+    def query_limits(self) -> QueryLimits:
+        return QueryLimits(
+            max_depth=self.max_query_depth,
+            max_aliases=self.max_query_aliases,
+            max_tokens=self.max_query_tokens,
+            max_cost=self.max_query_cost,
+        )
 
     @property
     def limits(self) -> Limits:

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
@@ -93,3 +94,36 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached (down, restarting, pool
+    exhausted, locked), rather than that a statement was wrong."""
+    if isinstance(error, sa_exc.TimeoutError | ConnectionError | TimeoutError | OSError):
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        original = error.orig
+        if isinstance(original, OSError | ConnectionError | TimeoutError):
+            return True
+        name = type(original).__name__ if original is not None else ""
+        if name in _UNAVAILABLE_DRIVER_ERRORS:
+            return True
+        message = str(original).lower()
+        return any(sign in message for sign in _UNAVAILABLE_SQLITE_MESSAGES)
+    return False
+
+
+# asyncpg's names for a server that is gone or going.
+_UNAVAILABLE_DRIVER_ERRORS = {
+    "ConnectionDoesNotExistError",
+    "ConnectionFailureError",
+    "CannotConnectNowError",
+    "AdminShutdownError",
+    "CrashShutdownError",
+    "TooManyConnectionsError",
+    "PostgresConnectionError",
+    "ConnectionRejectionError",
+}
+_UNAVAILABLE_SQLITE_MESSAGES = ("unable to open database", "database is locked", "disk i/o error")

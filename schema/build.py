@@ -10,7 +10,6 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from schema.decisions import DecisionMutation, DecisionQuery, EmailLoggingSimulation
-from schema.errors import MaskUnexpectedErrors
 from schema.mutations import CoreMutation
 from schema.query import CoreQuery
 from schema.types import Account, ApiToken, AuditEvent, NeverLogEntry, User
@@ -37,11 +36,10 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         types=[Account, User, NeverLogEntry, ApiToken, AuditEvent, EmailLoggingSimulation],
-        # Extensions are given as classes or factories: Strawberry makes fresh instances
-        # per operation. The parser and validation caches live at module level (keyed by
-        # maxsize), so every request still shares them.
+        # The HTTP view (api/graphql_http.py) parses, validates and executes itself;
+        # these caches serve callers of ``schema.execute``. Given as factories, they still
+        # share one module-level cache between requests.
         extensions=[
-            MaskUnexpectedErrors,
             lambda: ParserCache(maxsize=1000),
             lambda: ValidationCache(maxsize=1000),
         ],

@@ -1,27 +1,29 @@
 """Errors as clients see them, mapped in one place.
 
-- ``Refusal`` (tenancy) in a mutation -> ``userErrors`` in the payload;
+- ``Refusal`` (tenancy) in a mutation -> ``userErrors`` in the payload (schema/mutations.py);
 - ``Refusal`` in a query, and ``PublicError`` -> a top-level error with ``extensions.code``;
+- a database that cannot be reached -> ``SERVICE_UNAVAILABLE``;
 - anything else -> "Unexpected error." with ``INTERNAL_SERVER_ERROR`` and a request id,
-  while the server's log carries the trace under the same request id.
+  while the server's log carries the trace under the same request id. Nothing internal
+  (SQL, stack frames, paths) reaches the client.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
+from persistence.database import is_unavailable
 from persistence.pages import BadCursor
 from tenancy.errors import ErrorCode, Problem, Refusal
 
 log = logging.getLogger("neverlog.errors")
 
 UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode")
+UNAVAILABLE_MESSAGE = "The service cannot reach its database right now; try again shortly."
 
 
 @strawberry.type(description="A problem with a mutation's input; nothing was changed.")
@@ -54,55 +56,35 @@ def bad_input(message: str, **extensions: Any) -> PublicError:
     return PublicError(message, "BAD_USER_INPUT", **extensions)
 
 
-def from_refusal(refusal: Refusal) -> PublicError:
+def _refusal_code(refusal: Refusal) -> str:
     code = refusal.problems[0].code.value if refusal.problems else ErrorCode.INVALID_INPUT.value
-    if code not in (ErrorCode.FORBIDDEN.value, ErrorCode.NOT_FOUND.value):
-        code = "BAD_USER_INPUT"
-    return PublicError(str(refusal), code)
+    return code if code in (ErrorCode.FORBIDDEN.value, ErrorCode.NOT_FOUND.value) else "BAD_USER_INPUT"
 
 
-class MaskUnexpectedErrors(SchemaExtension):
-    """Keeps GraphQL and public errors; masks everything else."""
+def public_error(error: GraphQLError, request_id: str) -> GraphQLError:
+    """The error as the client may see it."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return error
 
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is None or not result.errors:
-            return
-        request_id = _request_id(self.execution_context.context)
-        result.errors = [self._public(error, request_id) for error in result.errors]
+    def located(message: str, **extensions: Any) -> GraphQLError:
+        return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=extensions)
 
-    def _public(self, error: GraphQLError, request_id: str) -> GraphQLError:
-        original = error.original_error
-        if original is None or isinstance(original, GraphQLError):
-            return error
-        if isinstance(original, BadCursor):
-            return GraphQLError(
-                f'"{original}" is not a cursor that this API handed out.',
-                nodes=error.nodes,
-                path=error.path,
-                extensions={"code": "BAD_USER_INPUT", "argument": "after"},
-            )
-        if isinstance(original, Refusal):
-            return GraphQLError(
-                str(original),
-                nodes=error.nodes,
-                path=error.path,
-                extensions=from_refusal(original).extensions,
-            )
-        log.error(
-            "unexpected error in %s (request %s)",
-            ".".join(str(p) for p in error.path or ()),
-            request_id,
-            exc_info=(type(original), original, original.__traceback__),
+    if isinstance(original, BadCursor):
+        return located(
+            f'"{original}" is not a cursor that this API handed out.',
+            code="BAD_USER_INPUT",
+            argument="after",
         )
-        return GraphQLError(
-            "Unexpected error.",
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-        )
-
-
-def _request_id(context: Any) -> str:
-    return str(getattr(context, "request_id", "") or "")
+    if isinstance(original, Refusal):
+        return located(str(original), code=_refusal_code(original))
+    if is_unavailable(original):
+        log.warning("database unavailable (request %s): %r", request_id, original)
+        return located(UNAVAILABLE_MESSAGE, code="SERVICE_UNAVAILABLE", requestId=request_id)
+    log.error(
+        "unexpected error in %s (request %s)",
+        ".".join(str(p) for p in error.path or ()),
+        request_id,
+        exc_info=(type(original), original, original.__traceback__),
+    )
+    return located("Unexpected error.", code="INTERNAL_SERVER_ERROR", requestId=request_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,14 +21,16 @@ WANTED = {b.strip() for b in os.environ.get("NEVERLOG_TEST_BACKENDS", "sqlite,po
 PG_SKIP = "PostgreSQL tests skipped: set NEVERLOG_TEST_DATABASE_URL to a throwaway database to run them"
 
 
-def _backends() -> list[object]:
-    params: list[object] = []
-    if "sqlite" in WANTED:
-        params.append("sqlite")
-    if "postgresql" in WANTED:
-        marks = [] if PG_URL else [pytest.mark.skip(reason=PG_SKIP)]
-        params.append(pytest.param("postgresql", marks=marks))
-    return params
+def _backends() -> list[str]:
+    backends = ["sqlite"] if "sqlite" in WANTED else []
+    if "postgresql" in WANTED and PG_URL:
+        backends.append("postgresql")
+    return backends
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if "postgresql" in WANTED and not PG_URL:
+        terminalreporter.write_line(PG_SKIP)
 
 
 @pytest.fixture(scope="session", params=_backends())
@@ -45,14 +48,11 @@ async def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture
 def make_api(db: Database) -> Callable[..., Api]:
-    """An API client over the real app, with the list limits given."""
+    """An API client over the real app, with the settings given (list limits, query
+    limits, ...)."""
 
-    def make(*, account_list_limit: int = 500, personal_list_limit: int = 500) -> Api:
-        settings = Settings(
-            database_url=db.url.render_as_string(hide_password=False),
-            account_list_limit=account_list_limit,
-            personal_list_limit=personal_list_limit,
-        )
+    def make(**overrides: Any) -> Api:
+        settings = Settings(database_url=db.url.render_as_string(hide_password=False), **overrides)
         return Api(settings, db)
 
     return make

@@ -1,0 +1,348 @@
+"""GraphQL over HTTP, after the GraphQL-over-HTTP specification (and its audit suite).
+
+- POST with ``Content-Type: application/json``; GET with URL parameters, for queries only
+  (a mutation over GET is 405 with ``Allow: POST``); anything else is refused before it runs
+  (415 for another content type, 413 for a body over the size limit, 400 for a body that is
+  not a JSON object of the GraphQL parameters).
+- ``Accept: application/graphql-response+json`` gets that content type, and a request that
+  fails before execution (parsing, validation, variables, limits) gets 4xx with no ``data``;
+  ``application/json`` (and no ``Accept``) gets 200 with ``errors`` as before.
+- Before execution: the parser's token limit, then depth, alias and cost limits, then the
+  account's rate limit (429 with ``Retry-After``). Every answer reports its cost in
+  ``extensions.cost``.
+- A browser asking for HTML gets GraphiQL.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from api.middleware import REQUEST_ID, VIEWER
+from api.ratelimit import CostBuckets, Throttle
+from persistence.database import Database
+from schema.context import Context
+from schema.errors import public_error
+from schema.limits import QueryLimits, check, limit_error, measure
+from tenancy.limits import Limits
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    query: str
+    operation_name: str | None
+    variables: dict[str, Any] | None
+
+
+class RequestError(Exception):
+    """A request refused before anything ran."""
+
+    def __init__(
+        self, status: int, message: str, code: str, headers: Mapping[str, str] | None = None, **extensions: Any
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = GraphQLError(message, extensions={"code": code, **extensions})
+        self.headers = dict(headers or {})
+
+
+@dataclass(frozen=True, slots=True)
+class HttpOptions:
+    graphiql: bool = True
+    introspection: bool = True
+    suggestions: bool = True
+    max_body_bytes: int = 1_048_576
+
+
+class GraphQLHTTP:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        *,
+        db: Database,
+        limits: Limits,
+        query_limits: QueryLimits,
+        buckets: CostBuckets,
+        options: HttpOptions,
+    ) -> None:
+        self.schema = schema
+        self.db = db
+        self.limits = limits
+        self.query_limits = query_limits
+        self.buckets = buckets
+        self.options = options
+        self.rules = list(specified_rules)
+        if not options.introspection:
+            self.rules.append(NoSchemaIntrospectionCustomRule)
+        self.ide = get_graphql_ide_html("graphiql") if options.graphiql else None
+        # Parsing and validation are cached by query text, shared by every request of this
+        # process: a pipeline sends the same query again and again.
+        self._prepare = functools.lru_cache(maxsize=1000)(self._prepare_uncached)
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    async def handle(self, request: Request) -> Response:
+        media = _negotiate(request.headers.get("accept"))
+        try:
+            if request.method == "GET":
+                if self.ide is not None and "query" not in request.query_params and _wants_html(request):
+                    return HTMLResponse(self.ide)
+                params = _params_from_get(request)
+            else:
+                params = _params_from_json(await self._json_body(request))
+            return await self._run(request, params, media)
+        except RequestError as refused:
+            return _respond({"errors": [refused.error.formatted]}, media, refused.status, refused.headers)
+
+    async def _json_body(self, request: Request) -> Any:
+        content_type = request.headers.get("content-type")
+        if not content_type:
+            raise RequestError(415, "Send the request with Content-Type: application/json.", "UNSUPPORTED_MEDIA_TYPE")
+        if content_type.split(";")[0].strip().lower() != JSON:
+            raise RequestError(
+                415,
+                f"Content-Type {content_type.split(';')[0].strip()} is not supported: send application/json.",
+                "UNSUPPORTED_MEDIA_TYPE",
+            )
+        limit = self.options.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _too_large(limit)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise _too_large(limit)
+        if not body:
+            raise RequestError(400, "The request has no body: send a JSON object with a query.", "BAD_REQUEST")
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise RequestError(400, f"The body is not valid JSON: {exc}.", "BAD_REQUEST") from exc
+
+    # -- GraphQL -------------------------------------------------------------------------
+
+    def _prepare_uncached(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+        try:
+            document = parse(query, max_tokens=self.query_limits.max_tokens)
+        except GraphQLSyntaxError as error:
+            if "tokens. Parsing aborted" in error.message:
+                limit = self.query_limits.max_tokens
+                return None, [
+                    limit_error(
+                        f"The query has more than {limit} tokens; the limit is {limit}.",
+                        "MAX_TOKENS_EXCEEDED",
+                        limit,
+                        limit + 1,
+                    )
+                ]
+            error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
+            return None, [error]
+        errors = validate(
+            self.schema, document, self.rules, hide_suggestions=not self.options.suggestions
+        )
+        for error in errors:
+            error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
+        return document, errors
+
+    async def _run(self, request: Request, params: Params, media: str) -> Response:
+        document, errors = self._prepare(params.query)
+        if document is None or errors:
+            return _request_failed(errors, media)
+        operation = get_operation_ast(document, params.operation_name)
+        if operation is None:
+            error = GraphQLError(
+                "Name the operation to run with operationName."
+                if params.operation_name is None
+                else f"The document has no operation named {params.operation_name!r}.",
+                extensions={"code": "BAD_REQUEST"},
+            )
+            return _request_failed([error], media)
+        if request.method == "GET" and operation.operation is not OperationType.QUERY:
+            raise RequestError(
+                405, "Mutations are sent with POST; GET runs queries only.", "METHOD_NOT_ALLOWED", {"Allow": "POST"}
+            )
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        measured = measure(self.schema, operation, fragments, params.variables)
+        cost = measured.cost
+        over = check(measured, self.query_limits)
+        if over is not None:
+            return _request_failed([over], media, cost=self._cost(cost, None))
+        viewer = request.scope.get(VIEWER)
+        throttle = self.buckets.take(_bucket_key(request, viewer), cost)
+        if not throttle.allowed:
+            return _rate_limited(throttle, cost, media, self._cost(cost, throttle))
+        request_id = request.scope.get(REQUEST_ID, "")
+        context = Context(db=self.db, limits=self.limits, viewer=viewer, request_id=request_id, request=request)
+        result = await _execute(self.schema, document, operation, context, params)
+        return self._answer(result, media, request_id, self._cost(cost, throttle))
+
+    def _cost(self, cost: int, throttle: Throttle | None) -> dict[str, Any]:
+        extension: dict[str, Any] = {
+            "requestedQueryCost": cost,
+            "maximumAvailable": self.query_limits.max_cost,
+        }
+        if throttle is not None:
+            extension["throttleStatus"] = throttle.as_extension()
+        return extension
+
+    def _answer(self, result: ExecutionResult, media: str, request_id: str, cost: dict[str, Any]) -> Response:
+        errors = [public_error(e, request_id) for e in result.errors or ()]
+        if result.data is None and errors and all(e.path is None for e in errors):
+            # Variables that could not be coerced: the request failed before execution.
+            return _request_failed(errors, media, cost=cost)
+        body: dict[str, Any] = {"data": result.data}
+        if errors:
+            body["errors"] = [e.formatted for e in errors]
+        body["extensions"] = {"cost": cost}
+        unavailable = any((e.extensions or {}).get("code") == "SERVICE_UNAVAILABLE" for e in errors)
+        return _respond(body, media, 503 if unavailable and result.data is None else 200)
+
+
+async def _execute(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    context: Context,
+    params: Params,
+) -> ExecutionResult:
+    result = execute(
+        schema,
+        document,
+        context_value=context,
+        variable_values=params.variables,
+        operation_name=params.operation_name,
+        executor_class=StrawberryGraphQLCoreExecutionContext,
+        operation_extensions=None,
+    )
+    if isinstance(result, ExecutionResult):
+        return result
+    return await result  # type: ignore[no-any-return,misc]
+
+
+def _request_failed(
+    errors: list[GraphQLError], media: str, *, cost: dict[str, Any] | None = None
+) -> Response:
+    """Parsing, validation, variables or limits: nothing ran, so there is no ``data``."""
+    body: dict[str, Any] = {"errors": [e.formatted for e in errors]}
+    if cost is not None:
+        body["extensions"] = {"cost": cost}
+    return _respond(body, media, 400 if media == GRAPHQL_RESPONSE else 200)
+
+
+def _rate_limited(throttle: Throttle, cost: int, media: str, extension: dict[str, Any]) -> Response:
+    wait = throttle.retry_after
+    if math.isinf(wait):
+        error = limit_error(
+            f"The query costs {cost} points, more than the account's bucket holds "
+            f"({throttle.capacity:g}).",
+            "RATE_LIMITED",
+            int(throttle.capacity),
+            cost,
+        )
+        return _respond({"errors": [error.formatted], "extensions": {"cost": extension}}, media, 429)
+    seconds = max(1, math.ceil(wait))
+    error = GraphQLError(
+        f"Too many requests: this query costs {cost} points and the account's bucket holds "
+        f"{math.floor(throttle.remaining)}; retry in {seconds} s.",
+        extensions={"code": "RATE_LIMITED", "retryAfterSeconds": seconds},
+    )
+    return _respond(
+        {"errors": [error.formatted], "extensions": {"cost": extension}},
+        media,
+        429,
+        {"Retry-After": str(seconds)},
+    )
+
+
+def _respond(body: dict[str, Any], media: str, status: int, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type=f"{media}; charset=utf-8",
+        headers=dict(headers or {}),
+    )
+
+
+def _too_large(limit: int) -> RequestError:
+    return RequestError(413, f"The request body is larger than {limit} bytes.", "PAYLOAD_TOO_LARGE", limit=limit)
+
+
+def _negotiate(accept: str | None) -> str:
+    if accept and GRAPHQL_RESPONSE in accept:
+        return GRAPHQL_RESPONSE
+    return JSON
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _bucket_key(request: Request, viewer: Any) -> str:
+    if viewer is not None:
+        return f"account:{viewer.account_id}"
+    client = request.client.host if request.client else "unknown"
+    return f"address:{client}"
+
+
+def _params_from_get(request: Request) -> Params:
+    query = request.query_params.get("query")
+    variables = request.query_params.get("variables")
+    extensions = request.query_params.get("extensions")
+    try:
+        return _params_from_json(
+            {
+                "query": query,
+                "operationName": request.query_params.get("operationName"),
+                "variables": orjson.loads(variables) if variables else None,
+                "extensions": orjson.loads(extensions) if extensions else None,
+            }
+        )
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(400, f"variables and extensions must be JSON: {exc}.", "BAD_REQUEST") from exc
+
+
+def _params_from_json(payload: Any) -> Params:
+    if not isinstance(payload, dict):
+        raise RequestError(400, "The body must be a JSON object with a query.", "BAD_REQUEST")
+    query = payload.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise RequestError(400, "The request has no query: send {\"query\": \"...\"}.", "BAD_REQUEST")
+    operation_name = payload.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestError(400, "operationName must be a string.", "BAD_REQUEST")
+    variables = payload.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError(400, "variables must be a JSON object.", "BAD_REQUEST")
+    extensions = payload.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestError(400, "extensions must be a JSON object.", "BAD_REQUEST")
+    return Params(query=query, operation_name=operation_name, variables=variables)
