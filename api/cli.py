@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from api.settings import Settings
-from persistence.migrate import upgrade
+from persistence.migrate import grant_app_role, upgrade
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -31,10 +31,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _migrate(settings: Settings) -> None:
+async def _migrate(settings: Settings, app_role: str | None) -> None:
     db = settings.database()
     try:
         await upgrade(db)
+        if app_role:
+            await grant_app_role(db, app_role)
     finally:
         await db.dispose()
 
@@ -65,7 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve the API at /graphql")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    commands.add_parser("migrate", help="bring the database's schema up to date")
+    migrate = commands.add_parser("migrate", help="bring the database's schema up to date")
+    migrate.add_argument(
+        "--app-role",
+        help="PostgreSQL: grant the role the API serves as what it needs (it must not own the "
+        "tables, so that row-level security binds it)",
+    )
     create = commands.add_parser(
         "create-account", help="create an account and its first super admin; print a token"
     )
@@ -84,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args, settings)
     if args.command == "migrate":
-        asyncio.run(_migrate(settings))
+        asyncio.run(_migrate(settings, args.app_role))
         print("The database schema is up to date.", file=sys.stderr)
         return 0
     from tenancy.errors import Refusal

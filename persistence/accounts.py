@@ -12,8 +12,8 @@ from persistence.pages import Page, decode_cursor, encode_cursor, fetch_page
 from persistence.tables import Account, User
 
 
-async def insert_account(*, session: AsyncSession, name: str) -> Account:
-    account = Account(name=name)
+async def insert_account(*, session: AsyncSession, account_id: uuid.UUID, name: str) -> Account:
+    account = Account(id=account_id, name=name)
     session.add(account)
     await session.flush()
     return account

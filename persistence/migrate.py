@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
 from persistence.database import Database
+from persistence.tables import metadata
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -30,3 +32,18 @@ async def upgrade(database: Database, revision: str = "head") -> None:
 
     async with database.engine.begin() as connection:
         await connection.run_sync(_upgrade)
+
+
+async def grant_app_role(database: Database, role: str) -> None:
+    """Let ``role`` (the role the API serves as) read and write the tables, and nothing
+    more: it owns nothing, so row-level security binds it (PostgreSQL only)."""
+    if not database.is_postgresql:
+        return
+    if not role.replace("_", "").isalnum():
+        raise ValueError(f"{role!r} is not a plain role name")
+    async with database.engine.begin() as connection:
+        await connection.execute(sa.text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))
+        for table in metadata.sorted_tables:
+            await connection.execute(
+                sa.text(f'GRANT SELECT, INSERT, UPDATE, DELETE ON {table.name} TO "{role}"')
+            )

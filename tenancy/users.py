@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import accounts, audit
 from persistence.database import Database
-from persistence.tables import Account, User
+from persistence.tables import Account, User, new_id
 from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Role, Viewer, require_super_admin
 from tenancy.tokens import NewToken, issue_token
@@ -48,9 +48,11 @@ async def create_account(
     account_name = normalize_name(name, ["name"])
     email = normalize_email(admin_email, ["adminEmail"])
     admin_name = normalize_name(admin_name or email.split("@")[0], ["adminName"])
-    async with db.transaction(None, write=True) as session:
-        account = await accounts.insert_account(session=session, name=account_name)
-    async with db.transaction(account.id, write=True) as session:
+    account_id = new_id()
+    async with db.transaction(account_id, write=True) as session:
+        account = await accounts.insert_account(
+            session=session, account_id=account_id, name=account_name
+        )
         admin = await _insert_user(
             session, account.id, email, admin_name, Role.SUPER_ADMIN, actor_id=None
         )

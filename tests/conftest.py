@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from api.settings import Settings
 from persistence.database import Database
-from persistence.migrate import upgrade
+from persistence.migrate import grant_app_role, upgrade
 from tests.helpers import Api
 
 PG_URL = os.environ.get("NEVERLOG_TEST_DATABASE_URL", "")
@@ -38,12 +40,45 @@ async def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("sqlite") / "neverlog.db"
         url = f"sqlite+aiosqlite:///{path}"
+        database = Database(url)
+        await upgrade(database)
     else:
-        url = Settings(database_url=PG_URL).database_url
-    database = Database(url)
-    await upgrade(database)
+        database = await _app_role_database(Settings(database_url=PG_URL).database_url)
     yield database
     await database.dispose()
+
+
+def app_role_name(url: str) -> str:
+    return f"neverlog_app_{make_url(url).database}"[:63]
+
+
+async def _app_role_database(admin_url: str) -> Database:
+    """Migrate as the URL's (owner) role, then serve as a role that owns nothing, as in
+    production: row-level security binds it."""
+    admin = Database(admin_url)
+    role = app_role_name(admin_url)
+    try:
+        await upgrade(admin)
+        async with admin.engine.begin() as connection:
+            exists = await connection.scalar(
+                sa.text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}
+            )
+            if not exists:
+                await connection.execute(sa.text(f'CREATE ROLE "{role}" LOGIN'))
+        await grant_app_role(admin, role)
+    finally:
+        await admin.dispose()
+    return Database(make_url(admin_url).set(username=role, password=None).render_as_string(hide_password=False))
+
+
+@pytest.fixture(scope="session")
+async def admin_db(db: Database) -> AsyncIterator[Database]:
+    """The owner's connection to the test database (PostgreSQL), for tests that look
+    under the application."""
+    admin = Database(Settings(database_url=PG_URL).database_url) if db.is_postgresql else db
+    yield admin
+    if admin is not db:
+        await admin.dispose()
 
 
 @pytest.fixture
