@@ -58,9 +58,10 @@ def decide_with(email: Email, sender_id: uuid.UUID, account_id: uuid.UUID, rows:
     return decide(email, [entry_of(row) for row in rows if row.owner_id in owners])
 
 
-def check_recipient_lists(email: Email) -> None:
+def check_recipient_lists(email: Email, at: Sequence[str]) -> None:
     """Input lists are capped: more than MAX_RECIPIENTS excluded or existing contacts is
-    refused like more than MAX_RECIPIENTS recipients."""
+    refused like more than MAX_RECIPIENTS recipients. ``at`` is the input path of the email
+    (``email`` in evaluateEmailLogging, ``input.email`` in runEmailLoggingSimulation)."""
     for name, values in (
         ("excludedRecipients", email.excluded_recipients),
         ("existingContacts", email.existing_contacts),
@@ -69,12 +70,12 @@ def check_recipient_lists(email: Email) -> None:
             raise Refusal.one(
                 ErrorCode.TOO_MANY_VALUES,
                 f"{name} may hold at most {MAX_RECIPIENTS} addresses; it holds {len(values)}.",
-                ["email", name],
+                [*at, name],
             )
 
 
 async def _sender(
-    session: AsyncSession, viewer: Viewer, sender_id: uuid.UUID | None
+    session: AsyncSession, viewer: Viewer, sender_id: uuid.UUID | None, at: Sequence[str]
 ) -> uuid.UUID:
     """The sender to decide for: the viewer, or an active user that a super admin names."""
     sender = may_act_as(viewer, sender_id, "decide for another sender")
@@ -82,12 +83,12 @@ async def _sender(
         return sender  # authentication has just checked that the viewer is active
     user = await accounts.get_user(session=session, account_id=viewer.account_id, user_id=sender)
     if user is None:
-        raise not_found("user", ["email", "senderId"])
+        raise not_found("user", [*at, "senderId"])
     if not user.active:
         raise Refusal.one(
             ErrorCode.INVALID_INPUT,
             f"{user.email} is deactivated: decide for an active user.",
-            ["email", "senderId"],
+            [*at, "senderId"],
         )
     return sender
 
@@ -102,10 +103,10 @@ async def evaluate(
     db: Database, viewer: Viewer, email: Email, *, sender_id: uuid.UUID | None
 ) -> Decided:
     """Decide, saving nothing. Raises TooManyRecipients, Refusal or Forbidden."""
-    check_recipient_lists(email)
+    check_recipient_lists(email, ["email"])
     keys = lookup_keys(email)
     async with db.transaction(viewer.account_id) as session:
-        sender = await _sender(session, viewer, sender_id)
+        sender = await _sender(session, viewer, sender_id, ["email"])
         rows = await matching_entries(session, viewer.account_id, [sender], keys) if keys else []
     return Decided(decide_with(email, sender, viewer.account_id, rows), sender)
 
@@ -120,10 +121,10 @@ async def run_simulation(
             raise Refusal.one(
                 ErrorCode.INVALID_INPUT, "A simulation's name may be at most 200 characters.", ["input", "name"]
             )
-    check_recipient_lists(email)
+    check_recipient_lists(email, ["input", "email"])
     keys = lookup_keys(email)
     async with db.transaction(viewer.account_id, write=True) as session:
-        sender = await _sender(session, viewer, sender_id)
+        sender = await _sender(session, viewer, sender_id, ["input", "email"])
         rows = await matching_entries(session, viewer.account_id, [sender], keys) if keys else []
         decision = decide_with(email, sender, viewer.account_id, rows)
         return await simulations.insert_simulation(

@@ -113,3 +113,65 @@ def error_codes(body: dict[str, Any]) -> list[str]:
 
 def assert_top_level_error(body: dict[str, Any], code: str) -> None:
     assert code in error_codes(body), body
+
+
+ADD_ENTRIES = """mutation($input: AddNeverLogEntriesInput!) { addNeverLogEntries(input: $input) {
+    added { id pattern kind scope }
+    alreadyListed
+    list { scope count limit remaining }
+    userErrors { field message code } } }"""
+
+REMOVE_ENTRIES = """mutation($input: RemoveNeverLogEntriesInput!) { removeNeverLogEntries(input: $input) {
+    removedIds
+    list { count }
+    userErrors { field message code } } }"""
+
+IMPORT_LIST = """mutation($input: ImportNeverLogListInput!) { importNeverLogList(input: $input) {
+    addedCount removedCount alreadyListed
+    list { count }
+    userErrors { field message code } } }"""
+
+LIST_PAGE = """query($scope: NeverLogScope!, $first: Int, $after: String, $search: String) {
+    neverLogList(scope: $scope) { count limit remaining
+        entries(first: $first, after: $after, search: $search) {
+            edges { cursor node { id pattern kind } }
+            pageInfo { hasNextPage endCursor }
+            totalCount } } }"""
+
+
+async def add_entries(
+    api: Api, member: Member, patterns: list[str], *, scope: str = "PERSONAL"
+) -> dict[str, Any]:
+    """The addNeverLogEntries payload."""
+    data = await api.data(
+        ADD_ENTRIES, {"input": {"scope": scope, "patterns": patterns}}, token=member.token
+    )
+    payload: dict[str, Any] = data["addNeverLogEntries"]
+    return payload
+
+
+async def listed_patterns(api: Api, member: Member, *, scope: str = "PERSONAL") -> list[str]:
+    """Every pattern of the member's list, in list order, read page by page."""
+    patterns: list[str] = []
+    after: str | None = None
+    while True:
+        data = await api.data(
+            LIST_PAGE, {"scope": scope, "first": 100, "after": after}, token=member.token
+        )
+        entries = data["neverLogList"]["entries"]
+        patterns += [edge["node"]["pattern"] for edge in entries["edges"]]
+        if not entries["pageInfo"]["hasNextPage"]:
+            return patterns
+        after = entries["pageInfo"]["endCursor"]
+
+
+def assert_user_error(
+    payload: dict[str, Any], code: str, field: list[str] | None = None
+) -> dict[str, Any]:
+    """The payload's one user error, which must have this code (and field, where given)."""
+    errors = payload["userErrors"]
+    assert [e["code"] for e in errors] == [code], errors
+    if field is not None:
+        assert errors[0]["field"] == field, errors
+    error: dict[str, Any] = errors[0]
+    return error
