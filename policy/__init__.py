@@ -1,0 +1,60 @@
+"""Never Log's decision module: patterns, canonical forms, matching, decisions.
+
+Pure functions over immutable values: no I/O, nothing of the rest of the
+project. The errors it raises::
+
+    ValueError
+    ├── PatternError       a never-log pattern that is not valid (parse_pattern)
+    └── TooManyRecipients  more than MAX_RECIPIENTS distinct recipients
+                           (decide, lookup_keys)
+
+``Decision.from_dict`` raises a plain ValueError for data that it did not write.
+"""
+
+from __future__ import annotations
+
+from policy.addresses import Address, parse_address
+from policy.decision import (
+    MAX_RECIPIENTS,
+    Decision,
+    Email,
+    Entry,
+    OriginalEmail,
+    RecipientDecision,
+    TooManyRecipients,
+    decide,
+    lookup_keys,
+)
+from policy.patterns import Pattern, PatternError, parse_pattern, split_patterns
+from policy.types import (
+    LISTS_APPLY,
+    Channel,
+    EntryKind,
+    Outcome,
+    RecipientField,
+    Scope,
+)
+
+__all__ = [
+    "LISTS_APPLY",
+    "MAX_RECIPIENTS",
+    "Address",
+    "Channel",
+    "Decision",
+    "Email",
+    "Entry",
+    "EntryKind",
+    "OriginalEmail",
+    "Outcome",
+    "Pattern",
+    "PatternError",
+    "RecipientDecision",
+    "RecipientField",
+    "Scope",
+    "TooManyRecipients",
+    "decide",
+    "lookup_keys",
+    "parse_address",
+    "parse_pattern",
+    "split_patterns",
+]

@@ -1,0 +1,258 @@
+"""The decision: which recipients of an email are logged, and why.
+
+Each distinct recipient is decided once (the first field it appears in wins),
+in input order: to, cc, bcc. The first rule that applies decides:
+
+1. not a valid email address                          -> INVALID_ADDRESS
+2. the lists apply and an entry matches               -> NEVER_LOG
+3. logging to the CRM is off                          -> LOGGING_OFF
+4. the sender excluded the recipient                  -> EXCLUDED
+5. a reply, the lists apply, and an original
+   recipient matches an entry                         -> REPLY_TO_NEVER_LOG_THREAD
+6. no contact yet, and new contacts are off or the
+   email is a reply (replies never create contacts)   -> NO_CONTACT
+7. otherwise                                          -> LOGGED
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+from policy import explanations as explain
+from policy.addresses import Address, parse_address
+from policy.caching import LONGEST_CACHED, cached
+from policy.patterns import Pattern
+from policy.records import (
+    MAX_RECIPIENTS,
+    Decision,
+    Email,
+    Entry,
+    OriginalEmail,
+    RecipientDecision,
+    TooManyRecipients,
+)
+from policy.types import LISTS_APPLY, Outcome, RecipientField, Scope
+
+__all__ = [
+    "MAX_RECIPIENTS",
+    "Decision",
+    "Email",
+    "Entry",
+    "OriginalEmail",
+    "RecipientDecision",
+    "TooManyRecipients",
+    "decide",
+    "lookup_keys",
+]
+
+# A recipient as given (trimmed), its field, its address where valid, and
+# the keys of the entries that could match it.
+_Recipient = tuple[str, RecipientField, Address | None, tuple[str, ...]]
+# The entries by key: account-wide first, then personal.
+_Index = tuple[dict[str, Entry], dict[str, Entry]]
+_NO_ENTRIES: _Index = ({}, {})
+_NOBODY: frozenset[str] = frozenset()
+_FIELDS = (RecipientField.TO, RecipientField.CC, RecipientField.BCC)
+
+
+def lookup_keys(email: Email) -> frozenset[str]:
+    """Every entry key that could match a recipient of the email or its original.
+
+    Empty where the channel's lists do not apply. Raises TooManyRecipients.
+    """
+    recipients = _distinct(email.to, email.cc, email.bcc) + _originals(email)
+    if email.channel not in LISTS_APPLY:
+        return frozenset()
+    return frozenset(key for *_, keys in recipients for key in keys)
+
+
+def decide(email: Email, entries: Iterable[Entry]) -> Decision:
+    """Decide for every distinct recipient of the email whether it is logged.
+
+    ``entries`` are those of the account-wide list and of the sender's
+    personal list; entries that match no recipient are ignored. Raises
+    TooManyRecipients where the email has more than MAX_RECIPIENTS.
+    """
+    recipients = _distinct(email.to, email.cc, email.bcc)
+    originals = _originals(email)
+    applies = email.channel in LISTS_APPLY
+    index = _index(entries) if applies else _NO_ENTRIES
+    decisions = _apply_rules(email, recipients, index, _thread_match(originals, index))
+    return Decision(email.channel, applies, True, decisions)
+
+
+def _apply_rules(
+    email: Email,
+    recipients: list[_Recipient],
+    index: _Index,
+    thread: tuple[str, Entry] | None,
+) -> tuple[RecipientDecision, ...]:
+    """For each recipient, the first of the seven rules that applies decides.
+
+    ``thread`` is an original recipient that an entry matches, and the entry.
+    This is the hot path: what each rule needs is looked up once, up front.
+    """
+    listed = frozenset(index[0]).union(index[1])
+    excluded = _canonical(email.excluded_recipients)
+    existing = _canonical(email.existing_contacts)
+    new_contacts_off = not email.create_new_contacts
+    no_new_contacts = new_contacts_off or email.in_reply_to is not None
+    unlisted = explain.unlisted_channel(email.channel)
+    decisions: list[RecipientDecision] = []
+    for given, field, address, keys in recipients:
+        if address is None:  # 1
+            decisions.append(_invalid(given, field))
+            continue
+        text = address.text
+        # Most recipients match no entry: a set operation says so quickly.
+        entry = None if listed.isdisjoint(keys) else _first_match(index, keys)
+        if entry is not None:  # 2 (no entries where the lists do not apply)
+            why = explain.never_log(text, entry.pattern.text, entry.scope)
+            decision = _not_logged(text, field, Outcome.NEVER_LOG, why, entry)
+        elif not email.log_to_crm:  # 3
+            why = explain.logging_off(text)
+            decision = _not_logged(text, field, Outcome.LOGGING_OFF, why)
+        elif text in excluded:  # 4
+            decision = _not_logged(text, field, Outcome.EXCLUDED, explain.excluded(text))
+        elif thread is not None:  # 5 (never set where the lists do not apply)
+            original, entry = thread
+            why = explain.reply_to_thread(text, original, entry.pattern.text, entry.scope)
+            decision = _not_logged(text, field, Outcome.REPLY_TO_NEVER_LOG_THREAD, why, entry)
+        elif no_new_contacts and text not in existing:  # 6
+            why = explain.no_contact(text, new_contacts_off=new_contacts_off)
+            decision = _not_logged(text, field, Outcome.NO_CONTACT, why)
+        else:  # 7
+            decision = _logged(text, field, new=text not in existing, unlisted=unlisted)
+        decisions.append(decision)
+    return tuple(decisions)
+
+
+# Decisions are immutable values: where the same recipient is decided the
+# same way again (the same email decided again), one instance serves, which is
+# faster than building it anew. Arguments are by position, in field order;
+# the flags as in the outcome table: logged_to_contact, contact_created,
+# timeline_tracking, associated_records_logged, activity_feed_tracking.
+_new = lru_cache(maxsize=4096)(RecipientDecision)
+
+
+def _logged(
+    text: str, field: RecipientField, *, new: bool, unlisted: str | None
+) -> RecipientDecision:
+    """A LOGGED recipient: everything is recorded."""
+    why = explain.logged(text, new_contact=new, unlisted=unlisted)
+    return _new(text, field, Outcome.LOGGED, True, new, True, True, True, None, None, why)
+
+
+def _not_logged(
+    text: str, field: RecipientField, outcome: Outcome, why: str, entry: Entry | None = None
+) -> RecipientDecision:
+    """A valid recipient that is not logged: only the activity feed tracks it."""
+    if entry is None:
+        return _new(text, field, outcome, False, False, False, False, True, None, None, why)
+    pattern, scope = entry.pattern.text, entry.scope
+    return _new(text, field, outcome, False, False, False, False, True, pattern, scope, why)
+
+
+def _invalid(given: str, field: RecipientField) -> RecipientDecision:
+    """An invalid recipient: nothing at all is recorded."""
+    why = explain.invalid(given)
+    make = _new if len(given) <= LONGEST_CACHED else RecipientDecision
+    return make(
+        given, field, Outcome.INVALID_ADDRESS, False, False, False, False, False, None, None, why
+    )
+
+
+def _distinct(*fields: tuple[str, ...], original: bool = False) -> list[_Recipient]:
+    """Each distinct recipient once, in the first of to, cc, bcc it is in.
+
+    Valid recipients are the same by canonical address, invalid ones by
+    their trimmed input.
+    """
+    recipients: list[_Recipient] = []
+    seen: set[str] = set()
+    seen_invalid: set[str] = set()
+    for field, values in zip(_FIELDS, fields, strict=True):
+        for raw in values:
+            given, address, keys = _recipient(raw)
+            if address is None:
+                if given not in seen_invalid:
+                    seen_invalid.add(given)
+                    recipients.append((given, field, None, keys))
+            elif address.text not in seen:
+                seen.add(address.text)
+                recipients.append((given, field, address, keys))
+    if len(recipients) > MAX_RECIPIENTS:
+        raise TooManyRecipients(len(recipients), MAX_RECIPIENTS, original=original)
+    return recipients
+
+
+@cached
+def _recipient(raw: str) -> tuple[str, Address | None, tuple[str, ...]]:
+    """A recipient as given, trimmed; its address and lookup keys where valid."""
+    address = parse_address(raw)
+    return raw.strip(), address, address.lookup_keys() if address else ()
+
+
+def _originals(email: Email) -> list[_Recipient]:
+    """The distinct recipients of the email that this one replies to."""
+    original = email.in_reply_to
+    if original is None:
+        return []
+    return _distinct(original.to, original.cc, original.bcc, original=True)
+
+
+def _canonical(recipients: tuple[str, ...]) -> frozenset[str]:
+    """The canonical forms of the valid addresses among ``recipients``."""
+    if not recipients:
+        return _NOBODY
+    return frozenset(
+        address.text for raw in recipients if (address := parse_address(raw)) is not None
+    )
+
+
+def _index(entries: Iterable[Entry]) -> _Index:
+    """The entries by key, one per key: the same whatever their order."""
+    index: _Index = ({}, {})
+    for entry in entries:
+        table = index[0] if entry.scope is Scope.ACCOUNT else index[1]
+        current = table.get(entry.pattern.key)
+        if current is None or _order(entry.pattern) < _order(current.pattern):
+            table[entry.pattern.key] = entry
+    return index
+
+
+def _order(pattern: Pattern) -> tuple[str, str]:
+    """Which of two entries with one key to keep (only a forged pattern has a twin)."""
+    return (pattern.text, pattern.kind.value)
+
+
+def _first_match(index: _Index, keys: tuple[str, ...]) -> Entry | None:
+    """The entry that decides: account-wide first, then the most specific key."""
+    for table in index:
+        entry = _first_in(table, keys)
+        if entry is not None:
+            return entry
+    return None
+
+
+def _first_in(table: dict[str, Entry], keys: tuple[str, ...]) -> Entry | None:
+    for key in keys:
+        entry = table.get(key)
+        if entry is not None:
+            return entry
+    return None
+
+
+def _thread_match(originals: list[_Recipient], index: _Index) -> tuple[str, Entry] | None:
+    """An original recipient that an entry matches, and the entry.
+
+    Account-wide entries first; then the first such recipient, in the order
+    to, cc, bcc; then its most specific entry.
+    """
+    for table in index:
+        for _, _, address, keys in originals:
+            entry = _first_in(table, keys)
+            if address is not None and entry is not None:
+                return address.text, entry
+    return None
