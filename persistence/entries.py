@@ -3,11 +3,13 @@ list, a user's id for that user's personal list."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.pages import Page, decode_cursor, encode_cursor, fetch_page
@@ -39,9 +41,20 @@ async def entries_with_keys(
     stmt = sa.select(Entry).where(
         Entry.account_id == account_id,
         Entry.owner_id.in_(list(owner_ids)),  # type: ignore[attr-defined]
-        Entry.match_key.in_(list(keys)),  # type: ignore[attr-defined]
+        _one_of(Entry.match_key, keys, session.get_bind().dialect.name),
     )
     return list(await session.scalars(stmt))
+
+
+def _one_of(column: Any, values: Collection[str], dialect: str) -> Any:
+    """``column IN values`` with all the values in one bound parameter. A plain IN binds
+    a parameter per value, and drivers cap those (asyncpg at 32767), which the keys of a
+    page of 100 large simulations pass."""
+    if dialect == "postgresql":
+        array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(sa.String))
+        return column == sa.any_(array)
+    listed = sa.func.json_each(sa.bindparam(None, json.dumps(list(values)), type_=sa.String))
+    return column.in_(sa.select(listed.table_valued("value").c.value))
 
 
 async def insert_entries(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
