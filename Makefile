@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint token clean
+.PHONY: install run test lint token schema clean
 
 install: $(STAMP)
 
@@ -38,6 +38,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy api schema tenancy policy persistence
+
+# The committed SDL (tests/test_schema_file.py fails when it is out of date).
+schema: $(STAMP)
+	$(BIN)/neverlog export-schema > schema/schema.graphql.tmp
+	mv schema/schema.graphql.tmp schema/schema.graphql
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

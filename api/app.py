@@ -1,16 +1,20 @@
-"""The Starlette application: /graphql (GraphiQL in a browser), /healthz and /readyz."""
+"""The Starlette application: /graphql (GraphiQL in a browser), /healthz and /readyz, and
+the settings page at / (plain files of api/static/, which talk only to /graphql)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from api.graphql_http import GraphQLHTTP, HttpOptions
 from api.middleware import BearerAuthMiddleware, RequestIdMiddleware
@@ -22,6 +26,20 @@ from schema import build_schema
 
 log = logging.getLogger("neverlog")
 SCHEMA = build_schema()
+STATIC = Path(__file__).with_name("static")
+# The settings page loads nothing from elsewhere and runs no inline script: a browser that
+# honours this policy refuses any injected markup's scripts, styles and requests.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+async def settings_page(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
@@ -80,6 +98,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             Route("/graphql", view.handle, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/", settings_page),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=middleware,
         lifespan=lifespan,

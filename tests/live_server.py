@@ -1,0 +1,99 @@
+"""A real ``neverlog serve`` process on a free port, with a fresh SQLite file, for tests that
+talk to the service as a browser or a GraphQL client would. They run in the SQLite pass
+(``NEVERLOG_TEST_BACKENDS``): the database under them is not what they test."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    env: dict[str, str]
+
+    def create_account(self, name: str, admin_email: str) -> dict[str, str]:
+        """``neverlog create-account``: its one line of JSON (account_id, user_id, token)."""
+        done = subprocess.run(
+            [sys.executable, "-m", "api.cli", "create-account", name, "--admin-email", admin_email],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        created: dict[str, str] = json.loads(done.stdout)
+        return created
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """Serve until the block ends; fails with the server's log if it does not come up."""
+    backends = os.environ.get("NEVERLOG_TEST_BACKENDS", "sqlite,postgresql").split(",")
+    if "sqlite" not in {b.strip() for b in backends}:
+        pytest.skip("live-server tests run in the SQLite pass (NEVERLOG_TEST_BACKENDS)")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEVERLOG_")}
+    env |= {
+        "NEVERLOG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'neverlog.db'}",
+        "NEVERLOG_LOG_LEVEL": "WARNING",
+    }
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_until_up(server, url, log_path)
+            yield LiveServer(url=url, env=env)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def _wait_until_up(server: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(
+                f"neverlog serve exited with {server.returncode}:\n{log_path.read_text()}"
+            )
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"neverlog serve did not answer /healthz in 30 s:\n{log_path.read_text()}")

@@ -1,0 +1,80 @@
+"""The README's GraphQL client example, run as a user would run it, against a real server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.live_server import REPO, LiveServer, live_server
+
+pytest.importorskip("gql.transport.httpx", reason="gql[httpx] is not installed: make install")
+
+EXAMPLE = REPO / "examples" / "gql_client.py"
+
+
+def run_example(server: LiveServer, token: str) -> list[str]:
+    env = {**os.environ, "NEVERLOG_URL": f"{server.url}/graphql", "NEVERLOG_TOKEN": token}
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLE)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_the_readme_shows_the_example_as_it_is() -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Using a GraphQL client", 1)[1].split("\n## ", 1)[0]
+    assert f"```python\n{EXAMPLE.read_text()}```" in section, (
+        "README.md's 'Using a GraphQL client' shows another script than examples/gql_client.py"
+    )
+
+
+def test_the_example_signs_in_adds_patterns_and_decides(tmp_path: Path) -> None:
+    with live_server(tmp_path) as server:
+        # given
+        account = server.create_account("Acme", "admin@acme-corp.com")
+
+        # when
+        first = run_example(server, account["token"])
+        second = run_example(server, account["token"])
+
+        # then
+        assert first[0] == "Signed in as admin@acme-corp.com (SUPER_ADMIN) of Acme"
+        assert first[1] == (
+            "Added ['*@lawfirm.com', '*@*.hospital.org'], already listed []: 2 of 500 entries"
+        )
+        assert second[1] == (
+            "Added [], already listed ['*@lawfirm.com', '*@*.hospital.org']: 2 of 500 entries"
+        )
+        assert (
+            first[2:]
+            == second[2:]
+            == [
+                "jane@lawfirm.com: NEVER_LOG: Not logged: jane@lawfirm.com matches *@lawfirm.com "
+                "on the account-wide never-log list.",
+                "bob@customer.com: LOGGED: Logged: bob@customer.com matches no never-log entry, "
+                "so the email is logged to a new contact created for it.",
+                "dr.who@er.hospital.org: NEVER_LOG: Not logged: dr.who@er.hospital.org matches "
+                "*@*.hospital.org on the account-wide never-log list.",
+            ]
+        )
+        listed = httpx.post(
+            f"{server.url}/graphql",
+            json={"query": "{ neverLogList(scope: ACCOUNT) { csv } }"},
+            headers={"Authorization": f"Bearer {account['token']}"},
+            timeout=10,
+        ).json()
+        patterns = [
+            line.split(",")[0] for line in listed["data"]["neverLogList"]["csv"].splitlines()[1:]
+        ]
+        assert sorted(patterns) == ["*@*.hospital.org", "*@lawfirm.com"]
