@@ -75,6 +75,10 @@ async def _insert_user(
     *,
     actor_id: uuid.UUID | None,
 ) -> User:
+    # The account row is locked first: two calls adding one address at once are served one
+    # after the other, so the second sees the first's user and gets EMAIL_TAKEN rather than
+    # failing on the unique key.
+    await accounts.lock_account(session=session, account_id=account_id)
     if await accounts.email_taken(session=session, account_id=account_id, email=email):
         raise Refusal.one(
             ErrorCode.EMAIL_TAKEN,
