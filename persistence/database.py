@@ -29,7 +29,12 @@ class Database:
         self.dialect = self.url.get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": False}
         if self.is_postgresql:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=5)
+            # A pooled connection may have died with the server (a restart, a failover) while
+            # it sat idle: test it when it is checked out (one round trip), so that the first
+            # request after the database comes back is served instead of failing.
+            kwargs.update(
+                pool_size=pool_size, max_overflow=pool_size, pool_timeout=5, pool_pre_ping=True
+            )
             kwargs["connect_args"] = {"timeout": 5, "command_timeout": 30}
             if pgbouncer:
                 # Behind PgBouncer in transaction mode a session's prepared statements may
