@@ -198,7 +198,10 @@ def _entries_loader(info: Info) -> DataLoader[LookupKey, list[EntryRow]]:
             for sender, keys in wanted
         ]
 
-    return ctx.loader("entries-by-sender-and-keys", lambda: DataLoader(load_fn=load))
+    loader: DataLoader[LookupKey, list[EntryRow]] = ctx.loader(
+        "entries-by-sender-and-keys", lambda: DataLoader(load_fn=load)
+    )
+    return loader
 
 
 @strawberry.type(

@@ -3,6 +3,7 @@ Each declares its permission and returns its refusals as ``userErrors``."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -30,7 +31,8 @@ async def attempt(call: Awaitable[T]) -> T | list[UserError]:
 
 
 def _errors() -> list[UserError]:
-    return strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+    return errors
 
 
 @strawberry.input
@@ -47,7 +49,7 @@ class AddNeverLogEntriesPayload:
     added: list[NeverLogEntry] = strawberry.field(default_factory=list)
     already_listed: list[str] = strawberry.field(default_factory=list)
     list: NeverLogList | None = None
-    user_errors: list[UserError] = _errors()
+    user_errors: builtins.list[UserError] = _errors()
 
 
 @strawberry.input
@@ -61,7 +63,7 @@ class RemoveNeverLogEntriesInput:
 class RemoveNeverLogEntriesPayload:
     removed_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
     list: NeverLogList | None = None
-    user_errors: list[UserError] = _errors()
+    user_errors: builtins.list[UserError] = _errors()
 
 
 ImportModeEnum = strawberry.enum(lists.ImportMode, name="ImportMode")
@@ -82,7 +84,7 @@ class ImportNeverLogListPayload:
     removed_count: int = 0
     already_listed: list[str] = strawberry.field(default_factory=list)
     list: NeverLogList | None = None
-    user_errors: list[UserError] = _errors()
+    user_errors: builtins.list[UserError] = _errors()
 
 
 @strawberry.input
@@ -95,7 +97,7 @@ class AddUserInput:
 @strawberry.type
 class AddUserPayload:
     user: User | None = None
-    user_errors: list[UserError] = _errors()
+    user_errors: builtins.list[UserError] = _errors()
 
 
 @strawberry.input
@@ -107,7 +109,7 @@ class UpdateUserRoleInput:
 @strawberry.type
 class UpdateUserRolePayload:
     user: User | None = None
-    user_errors: list[UserError] = _errors()
+    user_errors: builtins.list[UserError] = _errors()
 
 
 @strawberry.input
@@ -118,7 +120,7 @@ class DeactivateUserInput:
 @strawberry.type
 class DeactivateUserPayload:
     user: User | None = None
-    user_errors: list[UserError] = _errors()
+    user_errors: builtins.list[UserError] = _errors()
 
 
 @strawberry.input
@@ -136,7 +138,7 @@ class CreateApiTokenPayload:
         default=None, description="The secret, shown this once and never stored in clear."
     )
     api_token: ApiToken | None = None
-    user_errors: list[UserError] = _errors()
+    user_errors: builtins.list[UserError] = _errors()
 
 
 @strawberry.input
@@ -147,7 +149,7 @@ class RevokeApiTokenInput:
 @strawberry.type
 class RevokeApiTokenPayload:
     api_token: ApiToken | None = None
-    user_errors: list[UserError] = _errors()
+    user_errors: builtins.list[UserError] = _errors()
 
 
 @strawberry.type

@@ -28,4 +28,4 @@ class IsSuperAdmin(BasePermission):
         return viewer is not None and viewer.is_super_admin
 
 
-SIGNED_IN = [IsAuthenticated]
+SIGNED_IN: list[type[BasePermission]] = [IsAuthenticated]
