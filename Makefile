@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint token schema clean
+.PHONY: install run test lint token schema clean fuzz bench
 
 install: $(STAMP)
 
@@ -43,6 +43,24 @@ lint: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/neverlog export-schema > schema/schema.graphql.tmp
 	mv schema/schema.graphql.tmp schema/schema.graphql
+
+# The fuzzing of tests/api/test_fuzz.py, longer: EXAMPLES per operation (500; the test
+# suite runs 25), drawn from a new SEED each time (printed: make fuzz SEED=... runs it again).
+# With NEVERLOG_TEST_DATABASE_URL set, on PostgreSQL too.
+fuzz: $(STAMP)
+	@seed=$${SEED:-$$(date +%s)}; echo "fuzzing with seed $$seed (make fuzz SEED=$$seed runs it again)"; \
+	NEVERLOG_FUZZ_EXAMPLES=$${EXAMPLES:-500} NEVERLOG_FUZZ_SEED=$$seed NEVERLOG_FUZZ_VERBOSE=1 \
+	$(BIN)/pytest tests/api/test_fuzz.py::test_no_input_makes_any_operation_fail_with_an_internal_error
+
+# The benchmark (tests/bench, not part of make test): GraphQL against a bare Starlette
+# baseline, 1 and 1,000 full accounts, the decision module alone, the write path; on a
+# throwaway PostgreSQL database (NEVERLOG_BENCH_POSTGRES_URL names the server) and SQLite.
+# About 6 minutes; the table lands in bench-results/. wrk is installed where it can be
+# (Debian); without it a load generator of the benchmark's own stands in for both sides.
+bench: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null 2>&1 \
+		|| echo "bench: wrk could not be installed; the benchmark's own load generator stands in"
+	$(BIN)/python -m tests.bench.bench_main $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -10,6 +10,9 @@
 - Before execution: the parser's token limit, then depth, alias and cost limits, then the
   account's rate limit (429 with ``Retry-After``). Every answer reports its cost in
   ``extensions.cost``.
+- Text holding a NUL character (U+0000), in the query or in its variables, is refused
+  before execution with ``BAD_USER_INPUT``: no input of the service may hold one, and
+  PostgreSQL cannot store one (it would fail as an unexpected error).
 - A browser asking for HTML gets GraphiQL.
 """
 
@@ -31,23 +34,25 @@ from graphql import (
     GraphQLSyntaxError,
     OperationDefinitionNode,
     OperationType,
+    StringValueNode,
     execute,
     get_operation_ast,
     parse,
     specified_rules,
     validate,
 )
+from graphql.language import BREAK, Visitor, visit
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from api.middleware import REQUEST_ID, VIEWER
 from api.ratelimit import CostBuckets, Throttle
 from persistence.database import Database
 from schema.context import Context
 from schema.errors import public_error
+from schema.execution import ExecutionContext, is_awaitable
 from schema.limits import QueryLimits, check, limit_error, measure
 from tenancy.limits import Limits
 
@@ -171,6 +176,8 @@ class GraphQLHTTP:
         )
         for error in errors:
             error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
+        if not errors:
+            errors = _nul_in_literals(document)
         return document, errors
 
     async def _run(self, request: Request, params: Params, media: str) -> Response:
@@ -190,6 +197,9 @@ class GraphQLHTTP:
             raise RequestError(
                 405, "Mutations are sent with POST; GET runs queries only.", "METHOD_NOT_ALLOWED", {"Allow": "POST"}
             )
+        nul = _nul_in_variables(params.variables)
+        if nul is not None:
+            return _request_failed([nul], media)
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         measured = measure(self.schema, operation, fragments, params.variables)
         cost = measured.cost
@@ -224,7 +234,10 @@ class GraphQLHTTP:
             body["errors"] = [e.formatted for e in errors]
         body["extensions"] = {"cost": cost}
         unavailable = any((e.extensions or {}).get("code") == "SERVICE_UNAVAILABLE" for e in errors)
-        return _respond(body, media, 503 if unavailable and result.data is None else 200)
+        if unavailable and result.data is None:
+            # As the middleware answers when the database fails at sign-in: retry shortly.
+            return _respond(body, media, 503, {"Retry-After": "5"})
+        return _respond(body, media, 200)
 
 
 async def _execute(
@@ -240,12 +253,58 @@ async def _execute(
         context_value=context,
         variable_values=params.variables,
         operation_name=params.operation_name,
-        executor_class=StrawberryGraphQLCoreExecutionContext,
+        executor_class=ExecutionContext,
+        is_awaitable=is_awaitable,
         operation_extensions=None,
     )
     if isinstance(result, ExecutionResult):
         return result
     return await result  # type: ignore[no-any-return,misc]
+
+
+NUL_MESSAGE = "Text may not hold the NUL character (U+0000)"
+
+
+class _FindNul(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: StringValueNode | None = None
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> Any:
+        if "\x00" in node.value:
+            self.found = node
+            return BREAK
+        return None
+
+
+def _nul_in_literals(document: DocumentNode) -> list[GraphQLError]:
+    finder = _FindNul()
+    visit(document, finder)
+    if finder.found is None:
+        return []
+    extensions = {"code": "BAD_USER_INPUT"}
+    return [GraphQLError(f"{NUL_MESSAGE}.", nodes=[finder.found], extensions=extensions)]
+
+
+def _nul_in_variables(variables: dict[str, Any] | None) -> GraphQLError | None:
+    """The first variable holding a NUL anywhere in it. Iterative: JSON nests deeper than
+    Python recurses."""
+    for name, value in (variables or {}).items():
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                if "\x00" in item:
+                    return GraphQLError(
+                        f"{NUL_MESSAGE}: variable ${name} holds one.",
+                        extensions={"code": "BAD_USER_INPUT", "variable": name},
+                    )
+            elif isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+    return None
 
 
 def _request_failed(

@@ -34,9 +34,21 @@ def decode_cursor(cursor: str, length: int) -> list[Any]:
         raise BadCursor(cursor) from exc
     if not isinstance(values, list) or len(values) != length:
         raise BadCursor(cursor)
-    if not all(isinstance(v, str) for v in values):
+    if not all(isinstance(v, str) and _storable(v) for v in values):
         raise BadCursor(cursor)
     return values
+
+
+def _storable(value: str) -> bool:
+    """A string that every database takes as a parameter: JSON may carry a lone surrogate
+    (not UTF-8) or a NUL (which PostgreSQL text refuses), and no cursor of ours does."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +70,13 @@ def older_than(created_col: Any, id_col: Any, cursor: str) -> Any:
     try:
         when = dt.datetime.fromisoformat(created_at)
         key = uuid.UUID(row_id)
-    except ValueError as exc:
+        if when.tzinfo is None:
+            raise BadCursor(cursor)
+        # In UTC, as the column stores it: a time at the very edge of the calendar with an
+        # offset (0001-01-01T00:00+01:00) has no UTC time.
+        when = when.astimezone(dt.UTC)
+    except (ValueError, OverflowError) as exc:
         raise BadCursor(cursor) from exc
-    if when.tzinfo is None:
-        raise BadCursor(cursor)
     return sa.or_(created_col < when, sa.and_(created_col == when, id_col < key))
 
 

@@ -33,7 +33,10 @@ def read_patterns(text: str) -> list[tuple[int, str]]:
     first column), or a plain list of patterns (one or more per line, separated by commas
     or semicolons), with or without the header line."""
     found: list[tuple[int, str]] = []
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), skipinitialspace=True)
+    # newline="": the csv module reads the line ends itself, so a file with old Mac line ends
+    # (a lone CR) reads as lines rather than failing. Raises csv.Error where a field is longer
+    # than the csv module reads (csv.field_size_limit()).
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), skipinitialspace=True)
     header_seen = False
     for row in reader:
         cells = [cell.strip() for cell in row]

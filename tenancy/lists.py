@@ -7,6 +7,7 @@ same transaction."""
 
 from __future__ import annotations
 
+import csv
 import enum
 import uuid
 from collections.abc import Sequence
@@ -241,7 +242,12 @@ async def import_list(
     db: Database, viewer: Viewer, limits: Limits, *, scope: Scope, csv_text: str, mode: ImportMode
 ) -> Change:
     ref = writable_list(viewer, scope, limits)
-    items = read_patterns(csv_text)
+    try:
+        items = read_patterns(csv_text)
+    except csv.Error as exc:
+        raise Refusal.one(
+            ErrorCode.INVALID_INPUT, f"The file cannot be read as CSV: {exc}.", ["input", "csv"]
+        ) from exc
     if not items:
         raise Refusal.one(
             ErrorCode.INVALID_INPUT,
