@@ -39,7 +39,9 @@ class Connection(Generic[T]):
 
     @classmethod
     def from_page(cls, page: Page[R], node: Callable[[R], T]) -> Connection[T]:
-        edges = [Edge(cursor=c, node=node(row)) for row, c in zip(page.rows, page.cursors, strict=True)]
+        edges = [
+            Edge(cursor=c, node=node(row)) for row, c in zip(page.rows, page.cursors, strict=True)
+        ]
         return cls(
             edges=edges,
             page_info=PageInfo(
@@ -57,6 +59,8 @@ def page_size(first: int | None) -> int:
         return DEFAULT_PAGE
     if not 0 <= first <= MAX_PAGE:
         raise bad_input(
-            f"first must be between 0 and {MAX_PAGE}; got {first}.", argument="first", limit=MAX_PAGE
+            f"first must be between 0 and {MAX_PAGE}; got {first}.",
+            argument="first",
+            limit=MAX_PAGE,
         )
     return first

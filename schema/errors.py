@@ -58,7 +58,9 @@ def bad_input(message: str, **extensions: Any) -> PublicError:
 
 def _refusal_code(refusal: Refusal) -> str:
     code = refusal.problems[0].code.value if refusal.problems else ErrorCode.INVALID_INPUT.value
-    return code if code in (ErrorCode.FORBIDDEN.value, ErrorCode.NOT_FOUND.value) else "BAD_USER_INPUT"
+    return (
+        code if code in (ErrorCode.FORBIDDEN.value, ErrorCode.NOT_FOUND.value) else "BAD_USER_INPUT"
+    )
 
 
 def public_error(error: GraphQLError, request_id: str) -> GraphQLError:

@@ -138,7 +138,9 @@ class _Walker:
                     if selection.type_condition
                     else parent
                 )
-                c, d = self.selections(selection.selection_set, on, depth, visiting, mutation=mutation)
+                c, d = self.selections(
+                    selection.selection_set, on, depth, visiting, mutation=mutation
+                )
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 fragment = self.fragments.get(name)

@@ -161,7 +161,9 @@ class CoreMutation:
         ctx = info.context
         scope = Scope(input.scope)
         change = await attempt(
-            lists.add_entries(ctx.db, ctx.signed_in, ctx.limits, scope=scope, patterns=input.patterns)
+            lists.add_entries(
+                ctx.db, ctx.signed_in, ctx.limits, scope=scope, patterns=input.patterns
+            )
         )
         if isinstance(change, list):
             return AddNeverLogEntriesPayload(user_errors=change)
@@ -232,11 +234,16 @@ class CoreMutation:
         return AddUserPayload(user=User.from_row(user))
 
     @strawberry.mutation(permission_classes=SIGNED_IN)
-    async def update_user_role(self, info: Info, input: UpdateUserRoleInput) -> UpdateUserRolePayload:
+    async def update_user_role(
+        self, info: Info, input: UpdateUserRoleInput
+    ) -> UpdateUserRolePayload:
         ctx = info.context
         user = await attempt(
             users.update_role(
-                ctx.db, ctx.signed_in, user_id=decode_id(input.user_id, "User"), role=Role(input.role)
+                ctx.db,
+                ctx.signed_in,
+                user_id=decode_id(input.user_id, "User"),
+                role=Role(input.role),
             )
         )
         if isinstance(user, list):
@@ -244,7 +251,9 @@ class CoreMutation:
         return UpdateUserRolePayload(user=User.from_row(user))
 
     @strawberry.mutation(permission_classes=SIGNED_IN)
-    async def deactivate_user(self, info: Info, input: DeactivateUserInput) -> DeactivateUserPayload:
+    async def deactivate_user(
+        self, info: Info, input: DeactivateUserInput
+    ) -> DeactivateUserPayload:
         ctx = info.context
         user = await attempt(
             users.deactivate_user(ctx.db, ctx.signed_in, user_id=decode_id(input.user_id, "User"))
@@ -254,16 +263,22 @@ class CoreMutation:
         return DeactivateUserPayload(user=User.from_row(user))
 
     @strawberry.mutation(permission_classes=SIGNED_IN)
-    async def create_api_token(self, info: Info, input: CreateApiTokenInput) -> CreateApiTokenPayload:
+    async def create_api_token(
+        self, info: Info, input: CreateApiTokenInput
+    ) -> CreateApiTokenPayload:
         ctx = info.context
         user_id = decode_id(input.user_id, "User") if input.user_id is not None else None
-        new = await attempt(tokens.create_token(ctx.db, ctx.signed_in, name=input.name, user_id=user_id))
+        new = await attempt(
+            tokens.create_token(ctx.db, ctx.signed_in, name=input.name, user_id=user_id)
+        )
         if isinstance(new, list):
             return CreateApiTokenPayload(user_errors=new)
         return CreateApiTokenPayload(token=new.token, api_token=ApiToken.from_row(new.api_token))
 
     @strawberry.mutation(permission_classes=SIGNED_IN)
-    async def revoke_api_token(self, info: Info, input: RevokeApiTokenInput) -> RevokeApiTokenPayload:
+    async def revoke_api_token(
+        self, info: Info, input: RevokeApiTokenInput
+    ) -> RevokeApiTokenPayload:
         ctx = info.context
         revoked = await attempt(
             tokens.revoke_token(ctx.db, ctx.signed_in, token_id=decode_id(input.id, "ApiToken"))
@@ -271,4 +286,3 @@ class CoreMutation:
         if isinstance(revoked, list):
             return RevokeApiTokenPayload(user_errors=revoked)
         return RevokeApiTokenPayload(api_token=ApiToken.from_row(revoked))
-

@@ -18,35 +18,43 @@ from tenancy.roles import Viewer
 Finder = Callable[[AsyncSession, Viewer, uuid.UUID, Info], Awaitable[Node | None]]
 
 
-async def _account(session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, info: Info) -> Node | None:
+async def _account(
+    session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, info: Info
+) -> Node | None:
     if row_id != viewer.account_id:
         return None
     row = await accounts.get_account(session=session, account_id=viewer.account_id)
     return Account.from_row(row, info) if row else None
 
 
-async def _user(session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, info: Info) -> Node | None:
+async def _user(
+    session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, info: Info
+) -> Node | None:
     row = await accounts.get_user(session=session, account_id=viewer.account_id, user_id=row_id)
     return User.from_row(row) if row else None
 
 
-async def _entry(session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, info: Info) -> Node | None:
+async def _entry(
+    session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, info: Info
+) -> Node | None:
     found = await entries.get_entries(
         session=session, account_id=viewer.account_id, entry_ids=[row_id]
     )
     # Personal lists are private, even from super admins.
-    visible = [
-        e for e in found if e.scope == Scope.ACCOUNT.value or e.owner_id == viewer.user_id
-    ]
+    visible = [e for e in found if e.scope == Scope.ACCOUNT.value or e.owner_id == viewer.user_id]
     return NeverLogEntry.from_row(visible[0]) if visible else None
 
 
-async def _token(session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, info: Info) -> Node | None:
+async def _token(
+    session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, info: Info
+) -> Node | None:
     row = await tokens.get_token(session=session, account_id=viewer.account_id, token_id=row_id)
     return ApiToken.from_row(row) if row and viewer.may_see(row.user_id) else None
 
 
-async def _event(session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, info: Info) -> Node | None:
+async def _event(
+    session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, info: Info
+) -> Node | None:
     row = await audit.get_event(session=session, account_id=viewer.account_id, event_id=row_id)
     return AuditEvent.from_row(row) if row and viewer.may_see(row.actor_id) else None
 

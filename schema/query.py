@@ -38,7 +38,9 @@ class CoreQuery:
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES:
             raise bad_input(
-                f"nodes takes at most {MAX_NODES} IDs; got {len(ids)}.", argument="ids", limit=MAX_NODES
+                f"nodes takes at most {MAX_NODES} IDs; got {len(ids)}.",
+                argument="ids",
+                limit=MAX_NODES,
             )
         return [await resolve_node(info, global_id) for global_id in ids]
 

@@ -123,13 +123,17 @@ class NeverLogList:
     def remaining(self) -> int:
         return max(self.ref.limit - self.count, 0)
 
-    @strawberry.field(description="The user whose personal list this is; null for the account-wide list.")
+    @strawberry.field(
+        description="The user whose personal list this is; null for the account-wide list."
+    )
     async def owner(self, info: Info) -> User | None:
         if self.ref.scope is Scope.ACCOUNT:
             return None
         return await load_user(info, self.ref.owner_id)
 
-    @strawberry.field(description="Entries in pattern order. search keeps those whose pattern contains it.")
+    @strawberry.field(
+        description="Entries in pattern order. search keeps those whose pattern contains it."
+    )
     async def entries(
         self,
         info: Info,
@@ -149,7 +153,9 @@ class NeverLogList:
             )
         return Connection.from_page(page, NeverLogEntry.from_row)
 
-    @strawberry.field(description="The whole list as CSV with the header line 'pattern,kind,created_at,created_by'.")
+    @strawberry.field(
+        description="The whole list as CSV with the header line 'pattern,kind,created_at,created_by'."
+    )
     async def csv(self, info: Info) -> str:
         account_id = self.ref.account_id
         async with info.context.db.transaction(account_id) as session:
@@ -166,9 +172,7 @@ class NeverLogList:
                 pattern=r.pattern,
                 kind=r.kind,
                 created_at=r.created_at.isoformat(),
-                created_by=creators[r.created_by_id].email
-                if r.created_by_id in creators
-                else "",
+                created_by=creators[r.created_by_id].email if r.created_by_id in creators else "",
             )
             for r in rows
         )
@@ -244,5 +248,3 @@ class AuditEvent(Node):
             actor_id=row.actor_id,
             subject_user_id=row.subject_user_id,
         )
-
-

@@ -50,5 +50,7 @@ def read_patterns(text: str) -> list[tuple[int, str]]:
             found.append((reader.line_num, cells[0]))
             continue
         for cell in cells:
-            found.extend((reader.line_num, item.strip()) for item in cell.split(";") if item.strip())
+            found.extend(
+                (reader.line_num, item.strip()) for item in cell.split(";") if item.strip()
+            )
     return found

@@ -218,11 +218,19 @@ async def remove_entries(
             )
         }
         problems = [
-            Problem(ErrorCode.NOT_FOUND, f"No entry of the {ref.name} has this ID.", ("input", "ids", str(n)))
+            Problem(
+                ErrorCode.NOT_FOUND,
+                f"No entry of the {ref.name} has this ID.",
+                ("input", "ids", str(n)),
+            )
             for n, entry_id in enumerate(entry_ids)
             if entry_id not in by_id
         ] + [
-            Problem(ErrorCode.NOT_FOUND, f"{p.text} is not on the {ref.name}.", ("input", "patterns", str(index)))
+            Problem(
+                ErrorCode.NOT_FOUND,
+                f"{p.text} is not on the {ref.name}.",
+                ("input", "patterns", str(index)),
+            )
             for index, p in parsed
             if p.key not in by_key
         ]

@@ -30,7 +30,9 @@ def normalize_email(raw: str, field: list[str]) -> str:
 def normalize_name(raw: str, field: list[str]) -> str:
     name = raw.strip()
     if not name or len(name) > 200:
-        raise Refusal.one(ErrorCode.INVALID_INPUT, "A name must be 1 to 200 characters long.", field)
+        raise Refusal.one(
+            ErrorCode.INVALID_INPUT, "A name must be 1 to 200 characters long.", field
+        )
     return name
 
 
@@ -113,9 +115,7 @@ async def add_user(db: Database, viewer: Viewer, *, email: str, name: str, role:
         )
 
 
-async def _locked_subject(
-    session: AsyncSession, viewer: Viewer, user_id: uuid.UUID | None
-) -> User:
+async def _locked_subject(session: AsyncSession, viewer: Viewer, user_id: uuid.UUID | None) -> User:
     # The account row is locked first: two super admins demoting each other at once are
     # served one after the other, so the last-super-admin rule cannot be raced.
     await accounts.lock_account(session=session, account_id=viewer.account_id)

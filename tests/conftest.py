@@ -19,8 +19,12 @@ from persistence.migrate import grant_app_role, upgrade
 from tests.helpers import Api
 
 PG_URL = os.environ.get("NEVERLOG_TEST_DATABASE_URL", "")
-WANTED = {b.strip() for b in os.environ.get("NEVERLOG_TEST_BACKENDS", "sqlite,postgresql").split(",")}
-PG_SKIP = "PostgreSQL tests skipped: set NEVERLOG_TEST_DATABASE_URL to a throwaway database to run them"
+WANTED = {
+    b.strip() for b in os.environ.get("NEVERLOG_TEST_BACKENDS", "sqlite,postgresql").split(",")
+}
+PG_SKIP = (
+    "PostgreSQL tests skipped: set NEVERLOG_TEST_DATABASE_URL to a throwaway database to run them"
+)
 
 
 def _backends() -> list[str]:
@@ -30,13 +34,43 @@ def _backends() -> list[str]:
     return backends
 
 
+def _needs_postgresql(item: pytest.Item) -> bool:
+    """Tests marked ``postgresql`` (and the PostgreSQL-only reliability tests) run only on
+    PostgreSQL: elsewhere they are left out, not skipped one by one."""
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec is not None else {}
+    backend = params.get("db") or (callspec.id if callspec is not None else "")
+    if item.get_closest_marker("postgresql"):
+        return True
+    return item.get_closest_marker("reliability") is not None and "sqlite" not in str(backend)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run_postgresql = bool(PG_URL) and "postgresql" in WANTED
+    dropped = [
+        item
+        for item in items
+        if _needs_postgresql(item)
+        and (
+            not run_postgresql
+            or getattr(item, "callspec", None) is not None
+            and item.callspec.params.get("db") == "sqlite"
+        )
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in set(dropped)]
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if "postgresql" in WANTED and not PG_URL:
         terminalreporter.write_line(PG_SKIP)
 
 
 @pytest.fixture(scope="session", params=_backends())
-async def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Database]:
+async def db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Database]:
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("sqlite") / "neverlog.db"
         url = f"sqlite+aiosqlite:///{path}"
@@ -68,7 +102,9 @@ async def _app_role_database(admin_url: str) -> Database:
         await grant_app_role(admin, role)
     finally:
         await admin.dispose()
-    return Database(make_url(admin_url).set(username=role, password=None).render_as_string(hide_password=False))
+    return Database(
+        make_url(admin_url).set(username=role, password=None).render_as_string(hide_password=False)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -73,7 +73,9 @@ class Api:
             account_id=to_global_id("Account", new.account.id),
         )
 
-    async def add_member(self, admin: Member, *, role: str = "USER", email: str | None = None) -> Member:
+    async def add_member(
+        self, admin: Member, *, role: str = "USER", email: str | None = None
+    ) -> Member:
         """A new user of the admin's account, with a token of their own."""
         email = email or f"user-{uuid.uuid4().hex[:8]}@acme-corp.com"
         added = await self.data(

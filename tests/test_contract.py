@@ -12,7 +12,9 @@ from graphql import build_schema, find_breaking_changes
 CONTRACT = Path(__file__).resolve().parents[1].parent / "shared" / "contract" / "schema.graphql"
 
 
-@pytest.mark.skipif(not CONTRACT.exists(), reason="the shared contract is not beside the repository")
+@pytest.mark.skipif(
+    not CONTRACT.exists(), reason="the shared contract is not beside the repository"
+)
 def test_exported_schema_breaks_nothing_in_the_contract() -> None:
     # given the SDL exactly as `neverlog export-schema` prints it
     exported = subprocess.run(

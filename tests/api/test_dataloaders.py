@@ -52,7 +52,10 @@ async def test_a_page_of_100_with_creators_costs_what_a_page_of_1_costs(api: Api
     assert len(small["neverLogList"]["entries"]["edges"]) == 1
     edges = large["neverLogList"]["entries"]["edges"]
     assert len(edges) == 100
-    assert {e["node"]["createdBy"]["email"] for e in edges} == {admin.email, *(o.email for o in others)}
+    assert {e["node"]["createdBy"]["email"] for e in edges} == {
+        admin.email,
+        *(o.email for o in others),
+    }
     assert len(hundred) == len(one)
 
 
@@ -75,5 +78,7 @@ async def test_a_loader_does_not_remember_across_requests(api: Api) -> None:
     assert_no_user_errors(changed["updateUserRole"])
     after = await api.data(query, token=admin.token)
     # then
-    assert before["neverLogList"]["entries"]["edges"][0]["node"]["createdBy"]["role"] == "SUPER_ADMIN"
+    assert (
+        before["neverLogList"]["entries"]["edges"][0]["node"]["createdBy"]["role"] == "SUPER_ADMIN"
+    )
     assert after["neverLogList"]["entries"]["edges"][0]["node"]["createdBy"]["role"] == "USER"

@@ -25,7 +25,9 @@ async def test_post_json_answers_with_json(api: Api) -> None:
 
 
 async def test_graphql_response_json_is_answered_in_kind(api: Api) -> None:
-    response = await api.client.post("/graphql", json=TYPENAME, headers={"Accept": GRAPHQL_RESPONSE})
+    response = await api.client.post(
+        "/graphql", json=TYPENAME, headers={"Accept": GRAPHQL_RESPONSE}
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
 
@@ -39,7 +41,9 @@ async def test_request_errors_are_4xx_without_data_for_graphql_response_json(
     api: Api, query: str, code: str
 ) -> None:
     # when the client accepts the new media type
-    strict = await api.client.post("/graphql", json={"query": query}, headers={"Accept": GRAPHQL_RESPONSE})
+    strict = await api.client.post(
+        "/graphql", json={"query": query}, headers={"Accept": GRAPHQL_RESPONSE}
+    )
     # and when it accepts plain JSON
     lenient = await api.client.post("/graphql", json={"query": query})
     # then
@@ -64,7 +68,9 @@ async def test_a_mutation_over_get_is_405_with_allow(api: Api) -> None:
     admin = await api.new_account()
     response = await api.client.get(
         "/graphql",
-        params={"query": 'mutation { addUser(input: {email: "a@acme-corp.com", name: "A"}) { user { id } } }'},
+        params={
+            "query": 'mutation { addUser(input: {email: "a@acme-corp.com", name: "A"}) { user { id } } }'
+        },
         headers={"Authorization": f"Bearer {admin.token}"},
     )
     assert response.status_code == 405
@@ -83,9 +89,22 @@ async def test_a_mutation_over_get_is_405_with_allow(api: Api) -> None:
         ({"Content-Type": "application/json"}, "{not json", 400),
         ({"Content-Type": "application/json"}, "[1, 2]", 400),
         ({"Content-Type": "application/json"}, json.dumps({"qeury": "{ __typename }"}), 400),
-        ({"Content-Type": "application/json"}, json.dumps({"query": "{ __typename }", "variables": [1]}), 400),
+        (
+            {"Content-Type": "application/json"},
+            json.dumps({"query": "{ __typename }", "variables": [1]}),
+            400,
+        ),
     ],
-    ids=["no-content-type", "text", "form", "no-body", "bad-json", "not-an-object", "no-query", "bad-variables"],
+    ids=[
+        "no-content-type",
+        "text",
+        "form",
+        "no-body",
+        "bad-json",
+        "not-an-object",
+        "no-query",
+        "bad-variables",
+    ],
 )
 async def test_requests_that_are_not_graphql_json_are_refused_before_they_run(
     api: Api, headers: dict[str, str], content: str, status: int
@@ -99,7 +118,10 @@ async def test_a_body_over_the_limit_is_413(make_api: Callable[..., Api]) -> Non
     api = make_api(max_body_bytes=2048)
     try:
         padding = "x" * 4096
-        response = await api.client.post("/graphql", json={"query": "{ __typename }", "operationName": None, "extensions": {"pad": padding}})
+        response = await api.client.post(
+            "/graphql",
+            json={"query": "{ __typename }", "operationName": None, "extensions": {"pad": padding}},
+        )
         assert response.status_code == 413
         assert "2048" in response.json()["errors"][0]["message"]
     finally:
@@ -115,8 +137,18 @@ async def test_a_body_over_the_limit_is_413(make_api: Callable[..., Api]) -> Non
             "MAX_DEPTH_EXCEEDED",
             3,
         ),
-        ({"max_query_aliases": 2}, "{ a: __typename b: __typename c: __typename }", "MAX_ALIASES_EXCEEDED", 2),
-        ({"max_query_tokens": 20}, "{ " + " ".join(["__typename"] * 30) + " }", "MAX_TOKENS_EXCEEDED", 20),
+        (
+            {"max_query_aliases": 2},
+            "{ a: __typename b: __typename c: __typename }",
+            "MAX_ALIASES_EXCEEDED",
+            2,
+        ),
+        (
+            {"max_query_tokens": 20},
+            "{ " + " ".join(["__typename"] * 30) + " }",
+            "MAX_TOKENS_EXCEEDED",
+            20,
+        ),
         (
             {"max_query_cost": 100},
             "{ neverLogList(scope: PERSONAL) { entries(first: 100) { edges { node { createdBy { email } } } } } }",
@@ -135,7 +167,9 @@ async def test_limits_refuse_before_execution_naming_the_limit(
         admin = await api.new_account()
         # when
         response = await api.client.post(
-            "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {admin.token}", "Accept": GRAPHQL_RESPONSE}
+            "/graphql",
+            json={"query": query},
+            headers={"Authorization": f"Bearer {admin.token}", "Accept": GRAPHQL_RESPONSE},
         )
         # then
         body = response.json()
@@ -180,7 +214,9 @@ async def test_every_answer_reports_its_cost(api: Api) -> None:
     cost = body["extensions"]["cost"]
     assert cost["requestedQueryCost"] == 1 + 2 + 10 * 3
     assert cost["maximumAvailable"] == 3000
-    assert cost["throttleStatus"]["currentlyAvailable"] <= cost["throttleStatus"]["maximumAvailable"]
+    assert (
+        cost["throttleStatus"]["currentlyAvailable"] <= cost["throttleStatus"]["maximumAvailable"]
+    )
 
 
 async def test_rate_limit_refuses_with_retry_after(make_api: Callable[..., Api]) -> None:
@@ -206,7 +242,9 @@ async def test_rate_limit_refuses_with_retry_after(make_api: Callable[..., Api])
         await api.close()
 
 
-async def test_introspection_and_suggestions_can_be_turned_off(make_api: Callable[..., Api]) -> None:
+async def test_introspection_and_suggestions_can_be_turned_off(
+    make_api: Callable[..., Api],
+) -> None:
     api = make_api(introspection=False, field_suggestions=False)
     try:
         admin = await api.new_account()
@@ -233,7 +271,9 @@ async def test_cors_allows_only_configured_origins(make_api: Callable[..., Api])
         assert "access-control-allow-origin" not in refused.headers
         allowed = await opened.client.options("/graphql", headers=preflight)
         assert allowed.headers["access-control-allow-origin"] == "https://app.acme-corp.com"
-        other = await opened.client.options("/graphql", headers={**preflight, "Origin": "https://evil.example.com"})
+        other = await opened.client.options(
+            "/graphql", headers={**preflight, "Origin": "https://evil.example.com"}
+        )
         assert other.headers.get("access-control-allow-origin") != "https://evil.example.com"
     finally:
         await closed.close()

@@ -12,13 +12,16 @@ import sqlalchemy as sa
 from persistence.database import Database
 from tests.helpers import Api, assert_no_user_errors
 
-TABLES = ("accounts", "users", "api_tokens", "never_log_entries", "audit_events", "email_simulations")
+pytestmark = pytest.mark.postgresql
 
-
-@pytest.fixture
-def postgresql_only(db: Database) -> None:
-    if not db.is_postgresql:
-        pytest.skip("row-level security is PostgreSQL's")
+TABLES = (
+    "accounts",
+    "users",
+    "api_tokens",
+    "never_log_entries",
+    "audit_events",
+    "email_simulations",
+)
 
 
 async def _two_accounts_with_data(api: Api) -> tuple[uuid.UUID, uuid.UUID]:
@@ -40,13 +43,14 @@ async def _two_accounts_with_data(api: Api) -> tuple[uuid.UUID, uuid.UUID]:
     return ids[0], ids[1]
 
 
-@pytest.mark.usefixtures("postgresql_only")
 async def test_the_application_role_owns_nothing_and_every_table_forces_rls(
     api: Api, admin_db: Database
 ) -> None:
     async with api.db.engine.connect() as connection:
         me = await connection.scalar(sa.text("SELECT current_user"))
-        superuser = await connection.scalar(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
+        superuser = await connection.scalar(
+            sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        )
     async with admin_db.engine.connect() as connection:
         rows = (
             await connection.execute(
@@ -64,7 +68,6 @@ async def test_the_application_role_owns_nothing_and_every_table_forces_rls(
         assert owner != me, name
 
 
-@pytest.mark.usefixtures("postgresql_only")
 async def test_without_the_account_setting_a_query_sees_no_rows(api: Api) -> None:
     # given two accounts with rows in every table
     await _two_accounts_with_data(api)
@@ -75,7 +78,6 @@ async def test_without_the_account_setting_a_query_sees_no_rows(api: Api) -> Non
     assert counts == dict.fromkeys(TABLES, 0)
 
 
-@pytest.mark.usefixtures("postgresql_only")
 async def test_a_query_without_an_account_filter_still_sees_only_its_account(api: Api) -> None:
     # given
     acme, globex = await _two_accounts_with_data(api)
@@ -97,7 +99,6 @@ async def test_a_query_without_an_account_filter_still_sees_only_its_account(api
     assert globex not in set().union(*seen.values())
 
 
-@pytest.mark.usefixtures("postgresql_only")
 async def test_a_write_into_another_account_is_refused(api: Api) -> None:
     acme, globex = await _two_accounts_with_data(api)
     with pytest.raises(sa.exc.DBAPIError, match="row-level security"):
