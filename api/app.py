@@ -17,14 +17,17 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from api.graphql_http import GraphQLHTTP, HttpOptions
+from api.metrics import metrics_endpoint, observe_decision
 from api.middleware import BearerAuthMiddleware, RequestIdMiddleware
 from api.ratelimit import CostBuckets
 from api.settings import Settings
 from persistence.database import Database
 from persistence.migrate import upgrade
 from schema import build_schema
+from tenancy import decisions
 
 log = logging.getLogger("neverlog")
+decisions.OBSERVERS.append(observe_decision)
 SCHEMA = build_schema()
 STATIC = Path(__file__).with_name("static")
 # The settings page loads nothing from elsewhere and runs no inline script: a browser that
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             Route("/graphql", view.handle, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Route("/", settings_page),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],

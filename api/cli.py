@@ -5,30 +5,66 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
+import os
+import signal
 import sys
+import tempfile
 from collections.abc import Sequence
+from types import FrameType
 
+from starlette.types import ASGIApp
+
+from api.logs import configure as configure_logs
 from api.settings import Settings
 from persistence.migrate import grant_app_role, upgrade
 
 
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.workers > 1:
+        # Several processes: each writes its metrics where /metrics adds them up. The
+        # directory must exist, empty, before the workers start.
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="neverlog-metrics-")
+        if settings.is_sqlite:
+            asyncio.run(_migrate(settings, None))
+        serve_app(
+            "api.app:create_app", settings, host=args.host, port=args.port, workers=args.workers
+        )
+        return 0
     from api.app import create_app
 
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    serve_app(create_app(settings), settings, host=args.host, port=args.port)
+    return 0
+
+
+def serve_app(
+    app: ASGIApp | str, settings: Settings, *, host: str, port: int, workers: int = 1
+) -> None:
+    """Serve ``app`` as ``neverlog serve`` does (the benchmark serves its baseline so too)."""
+    import uvicorn
+
+    configure_logs(settings.log_level)
+    # On SIGTERM uvicorn stops accepting, lets the requests in flight finish, and then sends
+    # itself the signal again so that the process dies of it (status 143). A finished
+    # graceful shutdown is a clean stop, so that second SIGTERM ends the process with 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
+        app,
+        host=host,
+        port=port,
         log_level=settings.log_level.lower(),
         loop="uvloop",
         http="httptools",
         timeout_graceful_shutdown=20,
+        log_config=None,
+        access_log=False,
+        workers=workers,
+        factory=isinstance(app, str),
     )
-    return 0
 
 
 async def _migrate(settings: Settings, app_role: str | None) -> None:
@@ -67,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve the API at /graphql")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (each with its own pool)"
+    )
     migrate = commands.add_parser("migrate", help="bring the database's schema up to date")
     migrate.add_argument(
         "--app-role",

@@ -28,6 +28,7 @@ import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
@@ -43,17 +44,18 @@ from graphql import (
 )
 from graphql.language import BREAK, Visitor, visit
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 
-from api.middleware import REQUEST_ID, VIEWER
+from api.metrics import REFUSALS
+from api.middleware import OPERATION, REQUEST_ID, RESULT, VIEWER
 from api.ratelimit import CostBuckets, Throttle
 from persistence.database import Database
 from schema.context import Context
 from schema.errors import public_error
 from schema.execution import ExecutionContext, is_awaitable
-from schema.limits import QueryLimits, check, limit_error, measure
+from schema.limits import Measure, QueryLimits, check, limit_error, measure
 from tenancy.limits import Limits
 
 JSON = "application/json"
@@ -71,7 +73,12 @@ class RequestError(Exception):
     """A request refused before anything ran."""
 
     def __init__(
-        self, status: int, message: str, code: str, headers: Mapping[str, str] | None = None, **extensions: Any
+        self,
+        status: int,
+        message: str,
+        code: str,
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -111,6 +118,8 @@ class GraphQLHTTP:
         # Parsing and validation are cached by query text, shared by every request of this
         # process: a pipeline sends the same query again and again.
         self._prepare = functools.lru_cache(maxsize=1000)(self._prepare_uncached)
+        # So is the measure of a query whose cost reads no variable, by text and operation.
+        self._measures: dict[tuple[str, str | None], Measure] = {}
 
     # -- HTTP ----------------------------------------------------------------------------
 
@@ -118,19 +127,32 @@ class GraphQLHTTP:
         media = _negotiate(request.headers.get("accept"))
         try:
             if request.method == "GET":
-                if self.ide is not None and "query" not in request.query_params and _wants_html(request):
+                if (
+                    self.ide is not None
+                    and "query" not in request.query_params
+                    and _wants_html(request)
+                ):
                     return HTMLResponse(self.ide)
                 params = _params_from_get(request)
             else:
                 params = _params_from_json(await self._json_body(request))
             return await self._run(request, params, media)
         except RequestError as refused:
-            return _respond({"errors": [refused.error.formatted]}, media, refused.status, refused.headers)
+            return _respond(
+                {"errors": [refused.error.formatted]}, media, refused.status, refused.headers
+            )
+        except ClientDisconnect:
+            # The client went away while sending its request: nobody is left to answer.
+            return Response(status_code=499)
 
     async def _json_body(self, request: Request) -> Any:
         content_type = request.headers.get("content-type")
         if not content_type:
-            raise RequestError(415, "Send the request with Content-Type: application/json.", "UNSUPPORTED_MEDIA_TYPE")
+            raise RequestError(
+                415,
+                "Send the request with Content-Type: application/json.",
+                "UNSUPPORTED_MEDIA_TYPE",
+            )
         if content_type.split(";")[0].strip().lower() != JSON:
             raise RequestError(
                 415,
@@ -147,7 +169,9 @@ class GraphQLHTTP:
             if len(body) > limit:
                 raise _too_large(limit)
         if not body:
-            raise RequestError(400, "The request has no body: send a JSON object with a query.", "BAD_REQUEST")
+            raise RequestError(
+                400, "The request has no body: send a JSON object with a query.", "BAD_REQUEST"
+            )
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError as exc:
@@ -174,8 +198,8 @@ class GraphQLHTTP:
         errors = validate(
             self.schema, document, self.rules, hide_suggestions=not self.options.suggestions
         )
-        for error in errors:
-            error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
+        for invalid in errors:
+            invalid.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
         if not errors:
             errors = _nul_in_literals(document)
         return document, errors
@@ -183,6 +207,7 @@ class GraphQLHTTP:
     async def _run(self, request: Request, params: Params, media: str) -> Response:
         document, errors = self._prepare(params.query)
         if document is None or errors:
+            _refused(request, errors)
             return _request_failed(errors, media)
         operation = get_operation_ast(document, params.operation_name)
         if operation is None:
@@ -193,27 +218,52 @@ class GraphQLHTTP:
                 extensions={"code": "BAD_REQUEST"},
             )
             return _request_failed([error], media)
+        request.scope[OPERATION] = _operation_name(operation)
         if request.method == "GET" and operation.operation is not OperationType.QUERY:
             raise RequestError(
-                405, "Mutations are sent with POST; GET runs queries only.", "METHOD_NOT_ALLOWED", {"Allow": "POST"}
+                405,
+                "Mutations are sent with POST; GET runs queries only.",
+                "METHOD_NOT_ALLOWED",
+                {"Allow": "POST"},
             )
         nul = _nul_in_variables(params.variables)
         if nul is not None:
             return _request_failed([nul], media)
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        measured = measure(self.schema, operation, fragments, params.variables)
+        measured = self._measure(params, document, operation)
         cost = measured.cost
         over = check(measured, self.query_limits)
         if over is not None:
+            _refused(request, [over])
             return _request_failed([over], media, cost=self._cost(cost, None))
         viewer = request.scope.get(VIEWER)
         throttle = self.buckets.take(_bucket_key(request, viewer), cost)
         if not throttle.allowed:
+            REFUSALS.labels("RATE_LIMITED").inc()
+            request.scope[RESULT] = "rate_limited"
             return _rate_limited(throttle, cost, media, self._cost(cost, throttle))
         request_id = request.scope.get(REQUEST_ID, "")
-        context = Context(db=self.db, limits=self.limits, viewer=viewer, request_id=request_id, request=request)
+        context = Context(
+            db=self.db, limits=self.limits, viewer=viewer, request_id=request_id, request=request
+        )
         result = await _execute(self.schema, document, operation, context, params)
+        request.scope[RESULT] = "ok" if not result.errors else "errors"
         return self._answer(result, media, request_id, self._cost(cost, throttle))
+
+    def _measure(
+        self, params: Params, document: DocumentNode, operation: OperationDefinitionNode
+    ) -> Measure:
+        key = (params.query, params.operation_name)
+        measured = self._measures.get(key)
+        if measured is None:
+            fragments = {
+                d.name.value: d
+                for d in document.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            }
+            measured = measure(self.schema, operation, fragments, params.variables)
+            if not measured.uses_variables and len(self._measures) < 1000:
+                self._measures[key] = measured
+        return measured
 
     def _cost(self, cost: int, throttle: Throttle | None) -> dict[str, Any]:
         extension: dict[str, Any] = {
@@ -224,7 +274,9 @@ class GraphQLHTTP:
             extension["throttleStatus"] = throttle.as_extension()
         return extension
 
-    def _answer(self, result: ExecutionResult, media: str, request_id: str, cost: dict[str, Any]) -> Response:
+    def _answer(
+        self, result: ExecutionResult, media: str, request_id: str, cost: dict[str, Any]
+    ) -> Response:
         errors = [public_error(e, request_id) for e in result.errors or ()]
         if result.data is None and errors and all(e.path is None for e in errors):
             # Variables that could not be coerced: the request failed before execution.
@@ -238,6 +290,25 @@ class GraphQLHTTP:
             # As the middleware answers when the database fails at sign-in: retry shortly.
             return _respond(body, media, 503, {"Retry-After": "5"})
         return _respond(body, media, 200)
+
+
+def _operation_name(operation: OperationDefinitionNode) -> str:
+    """The operation's name, or for an anonymous one its first field (``evaluateEmailLogging``):
+    names a person can read in logs and metrics."""
+    if operation.name is not None:
+        return operation.name.value
+    for selection in operation.selection_set.selections:
+        if isinstance(selection, FieldNode):
+            return selection.name.value
+    return "anonymous"
+
+
+def _refused(request: Request, errors: list[GraphQLError]) -> None:
+    request.scope[RESULT] = "refused"
+    for error in errors:
+        REFUSALS.labels(
+            str((error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED"))
+        ).inc()
 
 
 async def _execute(
@@ -259,7 +330,7 @@ async def _execute(
     )
     if isinstance(result, ExecutionResult):
         return result
-    return await result  # type: ignore[no-any-return,misc]
+    return await result
 
 
 NUL_MESSAGE = "Text may not hold the NUL character (U+0000)"
@@ -327,7 +398,9 @@ def _rate_limited(throttle: Throttle, cost: int, media: str, extension: dict[str
             int(throttle.capacity),
             cost,
         )
-        return _respond({"errors": [error.formatted], "extensions": {"cost": extension}}, media, 429)
+        return _respond(
+            {"errors": [error.formatted], "extensions": {"cost": extension}}, media, 429
+        )
     seconds = max(1, math.ceil(wait))
     error = GraphQLError(
         f"Too many requests: this query costs {cost} points and the account's bucket holds "
@@ -342,7 +415,9 @@ def _rate_limited(throttle: Throttle, cost: int, media: str, extension: dict[str
     )
 
 
-def _respond(body: dict[str, Any], media: str, status: int, headers: Mapping[str, str] | None = None) -> Response:
+def _respond(
+    body: dict[str, Any], media: str, status: int, headers: Mapping[str, str] | None = None
+) -> Response:
     return Response(
         orjson.dumps(body),
         status_code=status,
@@ -352,7 +427,9 @@ def _respond(body: dict[str, Any], media: str, status: int, headers: Mapping[str
 
 
 def _too_large(limit: int) -> RequestError:
-    return RequestError(413, f"The request body is larger than {limit} bytes.", "PAYLOAD_TOO_LARGE", limit=limit)
+    return RequestError(
+        413, f"The request body is larger than {limit} bytes.", "PAYLOAD_TOO_LARGE", limit=limit
+    )
 
 
 def _negotiate(accept: str | None) -> str:
@@ -386,7 +463,9 @@ def _params_from_get(request: Request) -> Params:
             }
         )
     except orjson.JSONDecodeError as exc:
-        raise RequestError(400, f"variables and extensions must be JSON: {exc}.", "BAD_REQUEST") from exc
+        raise RequestError(
+            400, f"variables and extensions must be JSON: {exc}.", "BAD_REQUEST"
+        ) from exc
 
 
 def _params_from_json(payload: Any) -> Params:
@@ -394,7 +473,7 @@ def _params_from_json(payload: Any) -> Params:
         raise RequestError(400, "The body must be a JSON object with a query.", "BAD_REQUEST")
     query = payload.get("query")
     if not isinstance(query, str) or not query.strip():
-        raise RequestError(400, "The request has no query: send {\"query\": \"...\"}.", "BAD_REQUEST")
+        raise RequestError(400, 'The request has no query: send {"query": "..."}.', "BAD_REQUEST")
     operation_name = payload.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
         raise RequestError(400, "operationName must be a string.", "BAD_REQUEST")

@@ -4,13 +4,15 @@ once into the viewer, which the GraphQL view reads from the scope."""
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 import orjson
-
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.logs import request_log
+from api.metrics import observe_request, operation_label
 from persistence.database import Database, is_unavailable
 from schema.errors import UNAVAILABLE_MESSAGE
 from tenancy.tokens import authenticate
@@ -18,11 +20,15 @@ from tenancy.tokens import authenticate
 log = logging.getLogger("neverlog.http")
 REQUEST_ID = "neverlog.request_id"
 VIEWER = "neverlog.viewer"
+# Set by the GraphQL view for the request's log line and metrics.
+OPERATION = "neverlog.operation"
+RESULT = "neverlog.result"
 
 
 class RequestIdMiddleware:
     """Gives each request an id, returned in the ``X-Request-Id`` header and carried by
-    every log line and masked error of the request."""
+    every log line and masked error of the request; at its end, writes the request's one
+    log line and its metrics."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -33,18 +39,56 @@ class RequestIdMiddleware:
             return
         request_id = uuid.uuid4().hex
         scope[REQUEST_ID] = request_id
+        started = time.perf_counter()
+        status = 500
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 MutableHeaders(scope=message)["X-Request-Id"] = request_id
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            _record(scope, status, time.perf_counter() - started)
+
+
+def _record(scope: Scope, status: int, seconds: float) -> None:
+    """The request's log line (no token, no variables, no patterns) and, for GraphQL, its
+    metrics."""
+    viewer = scope.get(VIEWER)
+    graphql = scope["path"] == "/graphql"
+    operation = scope.get(OPERATION)
+    result = scope.get(RESULT) or ("ok" if status < 400 else f"http_{status}")
+    if graphql:
+        observe_request(operation_label(operation), result, seconds)
+    request_log.info(
+        "%s %s %d",
+        scope["method"],
+        scope["path"],
+        status,
+        extra={
+            "request_id": scope.get(REQUEST_ID),
+            "account_id": str(viewer.account_id) if viewer is not None else None,
+            "operation": operation if graphql else None,
+            "result": result if graphql else None,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+            "method": scope["method"],
+            "path": scope["path"],
+        },
+    )
 
 
 async def _unavailable(send: Send) -> None:
     body = orjson.dumps(
-        {"errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": {"code": "SERVICE_UNAVAILABLE"}}]}
+        {
+            "errors": [
+                {"message": UNAVAILABLE_MESSAGE, "extensions": {"code": "SERVICE_UNAVAILABLE"}}
+            ]
+        }
     )
     await send(
         {

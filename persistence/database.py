@@ -18,6 +18,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+_SET_ACCOUNT = sa.text("select set_config('app.account_id', :account_id, true)")
+
 
 class Database:
     """One async engine (SQLite through aiosqlite, or PostgreSQL through asyncpg)."""
@@ -28,13 +30,15 @@ class Database:
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": False}
+        if self.dialect == "sqlite":
+            # Every transaction of this class ends itself (a commit, or a rollback), and a
+            # Connection closed mid-transaction rolls back before it returns to the pool: the
+            # pool's own rollback on return would be one more trip to aiosqlite's thread.
+            kwargs["pool_reset_on_return"] = None
         if self.is_postgresql:
-            # A pooled connection may have died with the server (a restart, a failover) while
-            # it sat idle: test it when it is checked out (one round trip), so that the first
-            # request after the database comes back is served instead of failing.
-            kwargs.update(
-                pool_size=pool_size, max_overflow=pool_size, pool_timeout=5, pool_pre_ping=True
-            )
+            # No pre-ping: a connection that died while it sat idle is replaced when the
+            # first statement of a transaction finds it dead (_begin).
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=5)
             kwargs["connect_args"] = {"timeout": 5, "command_timeout": 30}
             if pgbouncer:
                 # Behind PgBouncer in transaction mode a session's prepared statements may
@@ -49,8 +53,12 @@ class Database:
             # Writers start with BEGIN IMMEDIATE, so two writers queue up on the database lock
             # instead of both reading a list's size and then failing to upgrade their lock.
             self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            # Readers issue no BEGIN: each statement reads a consistent state of its own, as
+            # under READ COMMITTED on PostgreSQL, and a read is spared BEGIN and COMMIT, each
+            # a trip to aiosqlite's thread.
+            self._read_engine = self.engine.execution_options(sqlite_begin=None)
         else:
-            self._write_engine = self.engine
+            self._write_engine = self._read_engine = self.engine
 
     @property
     def is_postgresql(self) -> bool:
@@ -60,16 +68,55 @@ class Database:
     async def transaction(
         self, account_id: uuid.UUID | None, *, write: bool = False
     ) -> AsyncIterator[AsyncSession]:
-        """One transaction for one account; committed on success, rolled back on error."""
-        engine = self._write_engine if write else self.engine
-        async with AsyncSession(engine, expire_on_commit=False, autoflush=False) as session:
-            async with session.begin():
+        """One transaction for one account; committed on success, rolled back on error.
+
+        On SQLite a reader (not ``write``) runs without BEGIN: see __init__."""
+        if not write and not self.is_postgresql:
+            # Closing the session ends it with one rollback, a no-op outside a transaction.
+            async with AsyncSession(
+                self._read_engine, expire_on_commit=False, autoflush=False
+            ) as session:
+                yield session
+            return
+        session = await self._begin(self._write_engine if write else self.engine, account_id)
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+        finally:
+            await session.close()
+
+    async def _begin(self, engine: AsyncEngine, account_id: uuid.UUID | None) -> AsyncSession:
+        """A session in a new transaction, for the account on PostgreSQL.
+
+        A pooled connection may have died with the server (a restart, a failover) while it
+        sat idle; the transaction's first statement, set_config, finds it dead. Nothing of
+        the caller's has run then, so the transaction begins again, once, on a new
+        connection (SQLAlchemy has discarded the pool's older ones): the first request after
+        the database comes back is served. That costs nothing while connections live, where
+        SQLAlchemy's pool_pre_ping tests every checkout with three round trips on asyncpg
+        (BEGIN, the ping, ROLLBACK): six of a decision's fourteen."""
+        for attempt in (1, 2):
+            session = AsyncSession(engine, expire_on_commit=False, autoflush=False)
+            try:
+                await session.begin()
                 if self.is_postgresql:
                     await session.execute(
-                        sa.text("select set_config('app.account_id', :account_id, true)"),
-                        {"account_id": str(account_id) if account_id else ""},
+                        _SET_ACCOUNT, {"account_id": str(account_id) if account_id else ""}
                     )
-                yield session
+            except sa_exc.DBAPIError as error:
+                await session.close()
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+                continue
+            except BaseException:
+                await session.close()
+                raise
+            return session
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
@@ -98,7 +145,8 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode is not None:  # None: a reader, in autocommit (see Database.__init__)
+            connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def is_unavailable(error: BaseException) -> bool:

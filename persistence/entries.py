@@ -3,10 +3,11 @@ list, a user's id for that user's personal list."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -44,6 +45,64 @@ async def entries_with_keys(
         _one_of(Entry.match_key, keys, session.get_bind().dialect.name),
     )
     return list(await session.scalars(stmt))
+
+
+class KeyedEntry(NamedTuple):
+    """What a decision reads of an entry."""
+
+    owner_id: uuid.UUID
+    scope: str
+    kind: str
+    pattern: str
+    match_key: str
+
+
+_ENTRIES: sa.Table = NeverLogEntry.__table__  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _keyed_statement(dialect: str) -> sa.Select[Any]:
+    """The look-up of every decision, built once per dialect: plain columns (no ORM objects
+    to build), so that its compiled form and asyncpg's prepared statement serve every time.
+    The keys are one bound parameter (see _one_of)."""
+    table = _ENTRIES
+    keys: Any
+    if dialect == "postgresql":
+        keys = table.c.match_key == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.String)))
+    else:
+        listed = sa.func.json_each(sa.bindparam("keys", type_=sa.String))
+        keys = table.c.match_key.in_(sa.select(listed.table_valued("value").c.value))
+    return sa.select(
+        table.c.owner_id, table.c.scope, table.c.kind, table.c.pattern, table.c.match_key
+    ).where(
+        table.c.account_id == sa.bindparam("account_id"),
+        table.c.owner_id.in_(sa.bindparam("owner_ids", expanding=True)),
+        keys,
+    )
+
+
+async def keyed_entries(
+    *,
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    owner_ids: Collection[uuid.UUID],
+    keys: Collection[str],
+) -> list[KeyedEntry]:
+    """What a decision needs of the entries of these lists whose match key is one of
+    ``keys``: one indexed query on (account_id, owner_id, match_key), whose cost follows
+    the number of keys, not the size of the lists."""
+    if not keys or not owner_ids:
+        return []
+    dialect = session.get_bind().dialect.name
+    result = await session.execute(
+        _keyed_statement(dialect),
+        {
+            "account_id": account_id,
+            "owner_ids": list(owner_ids),
+            "keys": list(keys) if dialect == "postgresql" else json.dumps(list(keys)),
+        },
+    )
+    return [KeyedEntry(*row) for row in result]
 
 
 def _one_of(column: Any, values: Collection[str], dialect: str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,16 +29,51 @@ async def insert_token(
     return token
 
 
+class TokenOwner(NamedTuple):
+    """What authentication reads of a token and of the user it belongs to."""
+
+    token_id: uuid.UUID
+    token_hash: str
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    user_id: uuid.UUID
+    role: str
+    active: bool
+
+
+_TOKENS: sa.Table = ApiToken.__table__  # type: ignore[attr-defined]
+_USERS: sa.Table = User.__table__  # type: ignore[attr-defined]
+# Every request runs it: built once, plain columns (no ORM objects to build), so that its
+# compiled form and asyncpg's prepared statement serve every time.
+_TOKEN_AND_OWNER = (
+    sa.select(
+        _TOKENS.c.id,
+        _TOKENS.c.token_hash,
+        _TOKENS.c.last_used_at,
+        _TOKENS.c.revoked_at,
+        _USERS.c.id,
+        _USERS.c.role,
+        _USERS.c.active,
+    )
+    .join(
+        _USERS,
+        sa.and_(_USERS.c.account_id == _TOKENS.c.account_id, _USERS.c.id == _TOKENS.c.user_id),
+    )
+    .where(
+        _TOKENS.c.account_id == sa.bindparam("account_id"),
+        _TOKENS.c.token_hash == sa.bindparam("token_hash"),
+    )
+)
+
+
 async def token_and_user(
     *, session: AsyncSession, account_id: uuid.UUID, token_hash: str
-) -> tuple[ApiToken, User] | None:
-    stmt = (
-        sa.select(ApiToken, User)
-        .join(User, sa.and_(User.account_id == ApiToken.account_id, User.id == ApiToken.user_id))
-        .where(ApiToken.account_id == account_id, ApiToken.token_hash == token_hash)
+) -> TokenOwner | None:
+    result = await session.execute(
+        _TOKEN_AND_OWNER, {"account_id": account_id, "token_hash": token_hash}
     )
-    row = (await session.execute(stmt)).one_or_none()
-    return (row[0], row[1]) if row else None
+    row = result.one_or_none()
+    return TokenOwner(*row) if row else None
 
 
 async def touch_token(

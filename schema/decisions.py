@@ -12,8 +12,8 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from persistence import simulations
+from persistence.entries import KeyedEntry as EntryRow
 from persistence.tables import EmailSimulation as SimulationRow
-from persistence.tables import NeverLogEntry as EntryRow
 from policy import (
     Channel,
     Decision,
@@ -174,7 +174,9 @@ class SimulatedEmail:
             existing_contacts=list(email.existing_contacts),
             in_reply_to=None
             if original is None
-            else SimulatedOriginalEmail(to=list(original.to), cc=list(original.cc), bcc=list(original.bcc)),
+            else SimulatedOriginalEmail(
+                to=list(original.to), cc=list(original.cc), bcc=list(original.bcc)
+            ),
             sender_id=sender_id,
         )
 
@@ -192,7 +194,9 @@ def _entries_loader(info: Info) -> DataLoader[LookupKey, list[EntryRow]]:
         senders = {sender for sender, _ in wanted}
         keys = set().union(*(keys for _, keys in wanted))
         async with ctx.db.transaction(account_id) as session:
-            rows = await decisions.matching_entries(session, account_id, senders, keys) if keys else []
+            rows = (
+                await decisions.matching_entries(session, account_id, senders, keys) if keys else []
+            )
         return [
             [r for r in rows if r.match_key in keys and r.owner_id in (account_id, sender)]
             for sender, keys in wanted
@@ -318,7 +322,11 @@ class DecisionMutation:
         ctx = info.context
         try:
             row = await decisions.run_simulation(
-                ctx.db, ctx.signed_in, input.email.to_email(), sender_id=input.email.sender(), name=input.name
+                ctx.db,
+                ctx.signed_in,
+                input.email.to_email(),
+                sender_id=input.email.sender(),
+                name=input.name,
             )
         except TooManyRecipients as exc:
             refusal = Refusal.one(ErrorCode.TOO_MANY_VALUES, str(exc), ["input", "email"])
@@ -347,7 +355,9 @@ async def _find_simulation(
     row = await simulations.get_simulation(
         session=session, account_id=viewer.account_id, simulation_id=row_id
     )
-    return EmailLoggingSimulation.from_row(row) if row and viewer.may_see(row.created_by_id) else None
+    return (
+        EmailLoggingSimulation.from_row(row) if row and viewer.may_see(row.created_by_id) else None
+    )
 
 
 FINDERS["EmailLoggingSimulation"] = _find_simulation

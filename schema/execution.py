@@ -26,15 +26,19 @@ from graphql import (
     GraphQLObjectType,
     GraphQLScalarType,
     Undefined,
+    specified_scalar_types,
 )
 from graphql.pyutils import is_awaitable as is_awaitable_value
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-# A plain leaf field: how to read its value, how to serialize it, and whether it may be
-# null; None for any other field. Known fields by parent type and name.
-_Plain = tuple[Callable[[Any], Any], Callable[[Any], Any], bool]
+# A plain leaf field: how to read its value, how to serialize it, whether it may be null,
+# and the Python type that serializes to itself (str for String and ID, bool for Boolean,
+# as graphql-core's serializers do); None for any other field. Known fields by parent type
+# and name.
+_Plain = tuple[Callable[[Any], Any], Callable[[Any], Any], bool, type | None]
+_AS_IS: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
 _PLAINS: dict[GraphQLObjectType, dict[str, _Plain | None]] = {}
 _UNKNOWN: Any = object()
 _NEVER_AWAITABLE = frozenset({str, int, float, bool, type(None), list, dict, tuple})
@@ -52,7 +56,7 @@ def _plain_leaf(field: GraphQLField | None) -> _Plain | None:
     definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
     output = field.type
     nullable = not isinstance(output, GraphQLNonNull)
-    leaf = output if nullable else output.of_type
+    leaf = output.of_type if isinstance(output, GraphQLNonNull) else output
     if not (
         isinstance(definition, StrawberryField)
         and definition.is_basic_field
@@ -72,7 +76,8 @@ def _plain_leaf(field: GraphQLField | None) -> _Plain | None:
     serialize = leaf.coerce_output_value
     if isinstance(leaf, GraphQLEnumType):
         serialize = _remembered(serialize)
-    return read, serialize, nullable
+    as_is = _AS_IS.get(leaf.name) if leaf is specified_scalar_types.get(leaf.name) else None
+    return read, serialize, nullable, as_is
 
 
 def _remembered(serialize: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -93,8 +98,94 @@ def _remembered(serialize: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return remembered
 
 
+_MISS: Any = object()
+
+
+def _plain_of(parent_type: GraphQLObjectType, name: str) -> _Plain | None:
+    known = _PLAINS.get(parent_type)
+    if known is None:
+        known = _PLAINS[parent_type] = {}
+    plain = known.get(name, _UNKNOWN)
+    if plain is _UNKNOWN:
+        plain = known[name] = _plain_leaf(parent_type.fields.get(name))
+    return plain  # type: ignore[no-any-return]
+
+
+def _value(plain: _Plain, source: Any) -> Any:
+    """The serialized value of a plain leaf field, or _MISS where graphql-core's own path
+    must decide (an error, a null where none may be, a value that does not serialize)."""
+    read, serialize, nullable, as_is = plain
+    try:
+        value = read(source)
+        if type(value) is as_is:
+            return value
+        if value is None:
+            return None if nullable else _MISS
+        if isinstance(value, Exception):
+            return _MISS
+        serialized = serialize(value)
+    except Exception:
+        return _MISS
+    return _MISS if serialized is None or serialized is Undefined else serialized
+
+
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's execution context, with plain leaf fields read and serialized at once."""
+    """Strawberry's execution context, with plain leaf fields read and serialized at once,
+    and objects whose selected fields are all plain leaves (a recipient's decision) built
+    in one loop."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per execution: the plain leaves of a grouped field set, or None if it has other
+        # fields (the set is kept alive with its entry, so that its id is not reused).
+        self._leaf_sets: dict[int, tuple[Any, tuple[tuple[str, _Plain], ...] | None]] = {}
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Any,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        if position_context is None and self.middleware_manager is None:
+            leaves = self._leaves(parent_type, grouped_field_set)
+            if leaves is not None:
+                results: dict[str, Any] = {}
+                for response_name, plain in leaves:
+                    # _value, inlined for the common case: a value that is its own form
+                    try:
+                        value = plain[0](source_value)
+                    except Exception:
+                        break
+                    if type(value) is not plain[3]:
+                        value = _value(plain, source_value)
+                        if value is _MISS:
+                            break
+                    results[response_name] = value
+                else:
+                    return results
+        return super().execute_fields(
+            parent_type, source_value, path, grouped_field_set, position_context
+        )
+
+    def _leaves(
+        self, parent_type: GraphQLObjectType, grouped_field_set: Any
+    ) -> tuple[tuple[str, _Plain], ...] | None:
+        known = self._leaf_sets.get(id(grouped_field_set))
+        if known is not None:
+            return known[1]
+        leaves: list[tuple[str, _Plain]] | None = []
+        for response_name, field_details_list in grouped_field_set.items():
+            node = field_details_list[0].node
+            plain = None if node.arguments else _plain_of(parent_type, node.name.value)
+            if plain is None:
+                leaves = None
+                break
+            leaves.append((response_name, plain))  # type: ignore[union-attr]
+        found = tuple(leaves) if leaves else None
+        self._leaf_sets[id(grouped_field_set)] = (grouped_field_set, found)
+        return found
 
     def execute_field(
         self,
@@ -105,26 +196,12 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         node = field_details_list[0].node
-        name = node.name.value
-        known = _PLAINS.get(parent_type)
-        if known is None:
-            known = _PLAINS[parent_type] = {}
-        plain = known.get(name, _UNKNOWN)
-        if plain is _UNKNOWN:
-            plain = known[name] = _plain_leaf(parent_type.fields.get(name))
-        if plain is not None and not node.arguments and self.middleware_manager is None:
-            read, serialize, nullable = plain
-            try:
-                value = read(source)
-                if isinstance(value, Exception):
-                    pass  # graphql-core raises it as the field's error
-                elif value is None:
-                    if nullable:
-                        return None
-                else:
-                    serialized = serialize(value)
-                    if serialized is not None and serialized is not Undefined:
-                        return serialized
-            except Exception:  # noqa: BLE001, S110 - graphql-core's path reports it
-                pass
-        return super().execute_field(parent_type, source, field_details_list, path, position_context)
+        if not node.arguments and self.middleware_manager is None:
+            plain = _plain_of(parent_type, node.name.value)
+            if plain is not None:
+                value = _value(plain, source)
+                if value is not _MISS:
+                    return value
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )

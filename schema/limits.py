@@ -53,6 +53,9 @@ class Measure:
     depth: int
     aliases: int
     cost: int
+    # Whether the cost read a variable (a page size given as $first): if not, the measure
+    # holds for every request of the same query text.
+    uses_variables: bool = False
 
 
 def limit_error(message: str, code: str, limit: int, value: int) -> GraphQLError:
@@ -101,7 +104,9 @@ def measure(
     walker = _Walker(schema, fragments, variables or {})
     mutation = operation.operation is OperationType.MUTATION
     cost, depth = walker.selections(operation.selection_set, root, 0, set(), mutation=mutation)
-    return Measure(depth=depth, aliases=walker.aliases, cost=cost)
+    return Measure(
+        depth=depth, aliases=walker.aliases, cost=cost, uses_variables=walker.uses_variables
+    )
 
 
 class _Walker:
@@ -115,6 +120,7 @@ class _Walker:
         self.fragments = fragments
         self.variables = variables
         self.aliases = 0
+        self.uses_variables = False
 
     def selections(
         self,
@@ -187,6 +193,7 @@ class _Walker:
             if isinstance(value, IntValueNode):
                 return max(int(value.value), 0)
             if isinstance(value, VariableNode):
+                self.uses_variables = True
                 given = self.variables.get(value.name.value)
                 return max(given, 0) if isinstance(given, int) else DEFAULT_PAGE
         return DEFAULT_PAGE

@@ -8,7 +8,7 @@ personal list, whose cost follows the number of recipients, never the size of th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import accounts, entries, simulations
 from persistence.database import Database
-from persistence.tables import EmailSimulation, NeverLogEntry
+from persistence.entries import KeyedEntry
+from persistence.tables import EmailSimulation
 from policy import (
     MAX_RECIPIENTS,
     Channel,
@@ -34,7 +35,7 @@ from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Viewer, may_act_as
 
 
-def entry_of(row: NeverLogEntry) -> Entry:
+def entry_of(row: KeyedEntry) -> Entry:
     return Entry(
         scope=Scope(row.scope),
         pattern=Pattern(kind=EntryKind(row.kind), text=row.pattern, key=row.match_key),
@@ -42,16 +43,32 @@ def entry_of(row: NeverLogEntry) -> Entry:
 
 
 async def matching_entries(
-    session: AsyncSession, account_id: uuid.UUID, sender_ids: Collection[uuid.UUID], keys: Collection[str]
-) -> list[NeverLogEntry]:
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    sender_ids: Collection[uuid.UUID],
+    keys: Collection[str],
+) -> list[KeyedEntry]:
     """The entries of the account-wide list and of these senders' personal lists that
     could match ``keys``."""
-    return await entries.entries_with_keys(
+    return await entries.keyed_entries(
         session=session, account_id=account_id, owner_ids=[account_id, *sender_ids], keys=keys
     )
 
 
-def decide_with(email: Email, sender_id: uuid.UUID, account_id: uuid.UUID, rows: Sequence[NeverLogEntry]) -> Decision:
+# Called with every decision made for a request (evaluate and simulation runs): the API
+# counts them in its metrics.
+OBSERVERS: list[Callable[[Decision], None]] = []
+
+
+def _observed(decision: Decision) -> Decision:
+    for observe in OBSERVERS:
+        observe(decision)
+    return decision
+
+
+def decide_with(
+    email: Email, sender_id: uuid.UUID, account_id: uuid.UUID, rows: Sequence[KeyedEntry]
+) -> Decision:
     """Decide with the rows that belong to this sender's lists (rows may hold other
     senders' entries when fetched in a batch)."""
     owners = (account_id, sender_id)
@@ -108,7 +125,7 @@ async def evaluate(
     async with db.transaction(viewer.account_id) as session:
         sender = await _sender(session, viewer, sender_id, ["email"])
         rows = await matching_entries(session, viewer.account_id, [sender], keys) if keys else []
-    return Decided(decide_with(email, sender, viewer.account_id, rows), sender)
+    return Decided(_observed(decide_with(email, sender, viewer.account_id, rows)), sender)
 
 
 async def run_simulation(
@@ -119,14 +136,16 @@ async def run_simulation(
         name = name.strip() or None
         if name is not None and len(name) > 200:
             raise Refusal.one(
-                ErrorCode.INVALID_INPUT, "A simulation's name may be at most 200 characters.", ["input", "name"]
+                ErrorCode.INVALID_INPUT,
+                "A simulation's name may be at most 200 characters.",
+                ["input", "name"],
             )
     check_recipient_lists(email, ["input", "email"])
     keys = lookup_keys(email)
     async with db.transaction(viewer.account_id, write=True) as session:
         sender = await _sender(session, viewer, sender_id, ["input", "email"])
         rows = await matching_entries(session, viewer.account_id, [sender], keys) if keys else []
-        decision = decide_with(email, sender, viewer.account_id, rows)
+        decision = _observed(decide_with(email, sender, viewer.account_id, rows))
         return await simulations.insert_simulation(
             session=session,
             account_id=viewer.account_id,
@@ -153,6 +172,7 @@ async def delete_simulation(db: Database, viewer: Viewer, *, simulation_id: uuid
 
 def changed(recorded: Decision, current: Decision) -> bool:
     """Whether any recipient's decision differs (its wording aside)."""
+
     def essence(decision: Decision) -> list[tuple[Any, ...]]:
         return [
             (
@@ -203,5 +223,7 @@ def email_from_dict(data: Mapping[str, Any]) -> Email:
         existing_contacts=tuple(data["existingContacts"]),
         in_reply_to=None
         if original is None
-        else OriginalEmail(to=tuple(original["to"]), cc=tuple(original["cc"]), bcc=tuple(original["bcc"])),
+        else OriginalEmail(
+            to=tuple(original["to"]), cc=tuple(original["cc"]), bcc=tuple(original["bcc"])
+        ),
     )

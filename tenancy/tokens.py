@@ -96,20 +96,21 @@ async def authenticate(db: Database, token: str) -> Viewer | None:
         )
     if found is None:
         return None
-    api_token, user = found
     # The look-up went by hash through an index; comparing the stored hash in constant time
     # as well keeps a timing side channel out even if the database compared by prefix.
-    if not hmac.compare_digest(api_token.token_hash, token_hash):
+    if not hmac.compare_digest(found.token_hash, token_hash):
         return None
-    if api_token.revoked_at is not None or not user.active:
+    if found.revoked_at is not None or not found.active:
         return None
     now = utcnow()
-    if api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_RESOLUTION:
+    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
         async with db.transaction(account_id, write=True) as session:
             await tokens.touch_token(
-                session=session, account_id=account_id, token_id=api_token.id, now=now
+                session=session, account_id=account_id, token_id=found.token_id, now=now
             )
-    return Viewer(account_id=account_id, user_id=user.id, role=Role(user.role), token_id=api_token.id)
+    return Viewer(
+        account_id=account_id, user_id=found.user_id, role=Role(found.role), token_id=found.token_id
+    )
 
 
 async def create_token(

@@ -53,8 +53,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if _needs_postgresql(item)
         and (
             not run_postgresql
-            or getattr(item, "callspec", None) is not None
-            and item.callspec.params.get("db") == "sqlite"
+            or (
+                getattr(item, "callspec", None) is not None
+                and item.callspec.params.get("db") == "sqlite"
+            )
         )
     ]
     if dropped:

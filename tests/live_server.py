@@ -50,7 +50,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+def live_server(tmp_path: Path, *serve_args: str) -> Iterator[LiveServer]:
     """Serve until the block ends; fails with the server's log if it does not come up."""
     backends = os.environ.get("NEVERLOG_TEST_BACKENDS", "sqlite,postgresql").split(",")
     if "sqlite" not in {b.strip() for b in backends}:
@@ -64,7 +64,17 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     log_path = tmp_path / "server.log"
     with log_path.open("wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "api.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *serve_args,
+            ],
             env=env,
             cwd=REPO,
             stdout=log,

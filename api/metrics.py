@@ -1,0 +1,110 @@
+"""Prometheus metrics at /metrics: requests and their latency by GraphQL operation and
+result, decisions by channel and outcome, refusals by limit, database pool use.
+
+With several worker processes, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory
+before the processes start (``neverlog serve --workers N`` does it by itself): each process
+writes its samples there and /metrics adds them up.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+
+from persistence.database import Database
+from policy import Decision
+
+REQUESTS = Counter(
+    "neverlog_requests_total",
+    "GraphQL requests by operation and result.",
+    ["operation", "result"],
+)
+LATENCY = Histogram(
+    "neverlog_request_duration_seconds",
+    "GraphQL request latency by operation.",
+    ["operation"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+DECISIONS = Counter(
+    "neverlog_recipient_decisions_total",
+    "Recipient decisions by channel and outcome.",
+    ["channel", "outcome"],
+)
+REFUSALS = Counter(
+    "neverlog_refusals_total",
+    "Requests refused before execution, by limit.",
+    ["limit"],
+)
+POOL_IN_USE = Gauge(
+    "neverlog_db_pool_connections_in_use",
+    "Database connections checked out of the pool.",
+    multiprocess_mode="livesum",
+)
+POOL_SIZE = Gauge(
+    "neverlog_db_pool_size",
+    "Database connections held by the pool (in use or idle).",
+    multiprocess_mode="livesum",
+)
+
+# Operation names are chosen by clients: past this many distinct names, the rest are
+# counted as "other", so that no client can grow the metrics without bound.
+MAX_OPERATION_NAMES = 200
+_names: set[str] = set()
+_names_lock = threading.Lock()
+
+
+def operation_label(name: str | None) -> str:
+    if not name:
+        return "anonymous"
+    name = name[:64]
+    with _names_lock:
+        if name in _names:
+            return name
+        if len(_names) < MAX_OPERATION_NAMES:
+            _names.add(name)
+            return name
+    return "other"
+
+
+def observe_request(operation: str, result: str, seconds: float) -> None:
+    REQUESTS.labels(operation, result).inc()
+    LATENCY.labels(operation).observe(seconds)
+
+
+def observe_decision(decision: Decision) -> None:
+    channel = decision.channel.value
+    for recipient in decision.recipients:
+        DECISIONS.labels(channel, recipient.outcome.value).inc()
+
+
+def observe_pool(db: Database) -> None:
+    pool = db.engine.pool
+    checked_out = getattr(pool, "checkedout", None)
+    size = getattr(pool, "size", None)
+    if callable(checked_out):
+        POOL_IN_USE.set(checked_out())
+    if callable(size):
+        POOL_SIZE.set(size())
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    observe_pool(request.app.state.db)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        body = generate_latest(registry)
+    else:
+        body = generate_latest()
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
