@@ -10,9 +10,6 @@
 - Before execution: the parser's token limit, then depth, alias and cost limits, then the
   account's rate limit (429 with ``Retry-After``). Every answer reports its cost in
   ``extensions.cost``.
-- Text holding a NUL character (U+0000), in the query or in its variables, is refused
-  before execution with ``BAD_USER_INPUT``: no input of the service may hold one, and
-  PostgreSQL cannot store one (it would fail as an unexpected error).
 - A browser asking for HTML gets GraphiQL.
 """
 
@@ -35,14 +32,12 @@ from graphql import (
     GraphQLSyntaxError,
     OperationDefinitionNode,
     OperationType,
-    StringValueNode,
     execute,
     get_operation_ast,
     parse,
     specified_rules,
     validate,
 )
-from graphql.language import BREAK, Visitor, visit
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
@@ -200,8 +195,6 @@ class GraphQLHTTP:
         )
         for invalid in errors:
             invalid.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
-        if not errors:
-            errors = _nul_in_literals(document)
         return document, errors
 
     async def _run(self, request: Request, params: Params, media: str) -> Response:
@@ -226,9 +219,6 @@ class GraphQLHTTP:
                 "METHOD_NOT_ALLOWED",
                 {"Allow": "POST"},
             )
-        nul = _nul_in_variables(params.variables)
-        if nul is not None:
-            return _request_failed([nul], media)
         measured = self._measure(params, document, operation)
         cost = measured.cost
         over = check(measured, self.query_limits)
@@ -331,51 +321,6 @@ async def _execute(
     if isinstance(result, ExecutionResult):
         return result
     return await result
-
-
-NUL_MESSAGE = "Text may not hold the NUL character (U+0000)"
-
-
-class _FindNul(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: StringValueNode | None = None
-
-    def enter_string_value(self, node: StringValueNode, *_: Any) -> Any:
-        if "\x00" in node.value:
-            self.found = node
-            return BREAK
-        return None
-
-
-def _nul_in_literals(document: DocumentNode) -> list[GraphQLError]:
-    finder = _FindNul()
-    visit(document, finder)
-    if finder.found is None:
-        return []
-    extensions = {"code": "BAD_USER_INPUT"}
-    return [GraphQLError(f"{NUL_MESSAGE}.", nodes=[finder.found], extensions=extensions)]
-
-
-def _nul_in_variables(variables: dict[str, Any] | None) -> GraphQLError | None:
-    """The first variable holding a NUL anywhere in it. Iterative: JSON nests deeper than
-    Python recurses."""
-    for name, value in (variables or {}).items():
-        stack = [value]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, str):
-                if "\x00" in item:
-                    return GraphQLError(
-                        f"{NUL_MESSAGE}: variable ${name} holds one.",
-                        extensions={"code": "BAD_USER_INPUT", "variable": name},
-                    )
-            elif isinstance(item, dict):
-                stack.extend(item.keys())
-                stack.extend(item.values())
-            elif isinstance(item, list):
-                stack.extend(item)
-    return None
 
 
 def _request_failed(

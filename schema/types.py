@@ -16,6 +16,7 @@ from persistence.tables import NeverLogEntry as EntryRow
 from persistence.tables import User as UserRow
 from policy import EntryKind, Scope
 from schema.connections import Connection, page_size
+from schema.errors import bad_input
 from schema.ids import to_global_id
 from tenancy.audit import AuditAction
 from tenancy.csvfiles import CsvRow, write_csv
@@ -142,6 +143,8 @@ class NeverLogList:
         search: str | None = None,
     ) -> Connection[NeverLogEntry]:
         size = page_size(first)
+        if search is not None and "\x00" in search:
+            raise bad_input("search may not hold the NUL character (U+0000).", argument="search")
         async with info.context.db.transaction(self.ref.account_id) as session:
             page = await entries.page_entries(
                 session=session,

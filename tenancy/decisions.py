@@ -33,6 +33,7 @@ from policy import (
 )
 from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Viewer, may_act_as
+from tenancy.text import checked_name, refuse_nul
 
 
 def entry_of(row: KeyedEntry) -> Entry:
@@ -73,6 +74,29 @@ def decide_with(
     senders' entries when fetched in a batch)."""
     owners = (account_id, sender_id)
     return decide(email, [entry_of(row) for row in rows if row.owner_id in owners])
+
+
+def _refuse_unstorable(email: Email) -> None:
+    """A saved email may not hold a NUL (PostgreSQL cannot store one)."""
+    at = ("input", "email")
+    original = email.in_reply_to
+    for name, values in (
+        ("to", email.to),
+        ("cc", email.cc),
+        ("bcc", email.bcc),
+        ("excludedRecipients", email.excluded_recipients),
+        ("existingContacts", email.existing_contacts),
+        *(
+            ()
+            if original is None
+            else (
+                ("inReplyTo.to", original.to),
+                ("inReplyTo.cc", original.cc),
+                ("inReplyTo.bcc", original.bcc),
+            )
+        ),
+    ):
+        refuse_nul(values, [*at, *name.split(".")])
 
 
 def check_recipient_lists(email: Email, at: Sequence[str]) -> None:
@@ -132,14 +156,11 @@ async def run_simulation(
     db: Database, viewer: Viewer, email: Email, *, sender_id: uuid.UUID | None, name: str | None
 ) -> EmailSimulation:
     """Decide and save the email with its decision."""
-    if name is not None:
-        name = name.strip() or None
-        if name is not None and len(name) > 200:
-            raise Refusal.one(
-                ErrorCode.INVALID_INPUT,
-                "A simulation's name may be at most 200 characters.",
-                ["input", "name"],
-            )
+    if name is not None and name.strip():
+        name = checked_name(name, ["input", "name"], what="A simulation's name")
+    else:
+        name = None
+    _refuse_unstorable(email)
     check_recipient_lists(email, ["input", "email"])
     keys = lookup_keys(email)
     async with db.transaction(viewer.account_id, write=True) as session:

@@ -25,6 +25,7 @@ from persistence.database import Database
 from persistence.tables import ApiToken, utcnow
 from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Role, Viewer, may_act_as
+from tenancy.text import checked_name
 
 _TOKEN = re.compile(r"nl_([0-9a-f]{48})_([0-9a-f]{32})")
 PREFIX_LENGTH = len("nl_") + 8
@@ -121,13 +122,7 @@ async def create_token(
     user_id: uuid.UUID | None,
     generate: TokenGenerator = random_secret,
 ) -> NewToken:
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise Refusal.one(
-            ErrorCode.INVALID_INPUT,
-            "A token's name must be 1 to 200 characters long.",
-            ["input", "name"],
-        )
+    name = checked_name(name, ["input", "name"], what="A token's name")
     owner_id = may_act_as(viewer, user_id, "create tokens for other users")
     async with db.transaction(viewer.account_id, write=True) as session:
         owner = await accounts.get_user(

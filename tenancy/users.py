@@ -14,6 +14,7 @@ from persistence.database import Database
 from persistence.tables import Account, User, new_id
 from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Role, Viewer, require_super_admin
+from tenancy.text import checked_name
 from tenancy.tokens import NewToken, issue_token
 
 
@@ -28,12 +29,7 @@ def normalize_email(raw: str, field: list[str]) -> str:
 
 
 def normalize_name(raw: str, field: list[str]) -> str:
-    name = raw.strip()
-    if not name or len(name) > 200:
-        raise Refusal.one(
-            ErrorCode.INVALID_INPUT, "A name must be 1 to 200 characters long.", field
-        )
-    return name
+    return checked_name(raw, field)
 
 
 @dataclass(frozen=True, slots=True)

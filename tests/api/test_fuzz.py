@@ -404,47 +404,56 @@ async def test_a_cursor_that_the_database_cannot_take_is_bad_input(
     assert body["errors"][0]["extensions"]["argument"] == "after"
 
 
-NUL_INPUTS = [
+NUL_MUTATIONS = [
     (
-        "mutation($input: AddUserInput!) { addUser(input: $input) { user { id } } }",
+        "mutation($input: AddUserInput!) { addUser(input: $input) { user { id } "
+        "userErrors { field code message } } }",
         {"input": {"email": "jane@acme-corp.com", "name": "Jane\x00Doe"}},
+        ("addUser", ["input", "name"], "INVALID_INPUT"),
     ),
     (
-        "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token } }",
+        "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token "
+        "userErrors { field code message } } }",
         {"input": {"name": "ci\x00"}},
+        ("createApiToken", ["input", "name"], "INVALID_INPUT"),
     ),
     (
         "mutation($input: RunEmailLoggingSimulationInput!) { runEmailLoggingSimulation(input: $input) { "
-        "simulation { id } } }",
-        {"input": {"email": {"channel": "CRM", "to": ["jane\x00@acme-corp.com"]}}},
+        "simulation { id } userErrors { field code message } } }",
+        {
+            "input": {
+                "email": {"channel": "CRM", "to": ["ok@acme-corp.com", "jane\x00@acme-corp.com"]}
+            }
+        },
+        ("runEmailLoggingSimulation", ["input", "email", "to", "1"], "INVALID_ADDRESS"),
     ),
     (
-        "query($search: String) { neverLogList(scope: PERSONAL) { entries(search: $search) { totalCount } } }",
-        {"search": "acme\x00"},
-    ),
-    (
-        'mutation { addUser(input: {email: "jane@acme-corp.com", name: "Jane\\u0000Doe"}) { user { id } } }',
+        'mutation { addUser(input: {email: "jane@acme-corp.com", name: "Jane\\u0000Doe"}) { user { id } '
+        "userErrors { field code message } } }",
         None,
+        ("addUser", ["input", "name"], "INVALID_INPUT"),
     ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("query", "variables"),
-    NUL_INPUTS,
-    ids=["user-name", "token-name", "recipient", "search", "literal"],
+    ("query", "variables", "expected"),
+    NUL_MUTATIONS,
+    ids=["user-name", "token-name", "recipient", "literal"],
 )
-async def test_text_holding_a_nul_is_refused_before_anything_runs(
-    api: Api, query: str, variables: dict[str, Any] | None
+async def test_text_holding_a_nul_is_a_user_error_and_saves_nothing(
+    api: Api, query: str, variables: dict[str, Any] | None, expected: tuple[str, list[str], str]
 ) -> None:
     # given (PostgreSQL cannot store a NUL: it failed there as an unexpected error)
     admin = await api.new_account()
+    mutation, field, code = expected
     # when
     body = await api.gql(query, variables, token=admin.token)
-    # then
-    assert "data" not in body
-    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], body
-    assert "U+0000" in body["errors"][0]["message"]
+    # then the refusal is the payload's, naming the field
+    assert "errors" not in body, body
+    errors = body["data"][mutation]["userErrors"]
+    assert [(e["field"], e["code"]) for e in errors] == [(field, code)]
+    assert "U+0000" in errors[0]["message"]
     # and nothing was saved
     after = await api.data(
         "{ users { totalCount } apiTokens { id } emailLoggingSimulations { totalCount } }",
@@ -454,11 +463,28 @@ async def test_text_holding_a_nul_is_refused_before_anything_runs(
         after["users"]["totalCount"],
         len(after["apiTokens"]),
         after["emailLoggingSimulations"]["totalCount"],
-    ) == (
-        1,
-        1,
-        0,
+    ) == (1, 1, 0)
+
+
+async def test_a_search_holding_a_nul_is_bad_input(api: Api) -> None:
+    admin = await api.new_account()
+    body = await api.gql(
+        "query($search: String) { neverLogList(scope: PERSONAL) { entries(search: $search) { totalCount } } }",
+        {"search": "acme\x00"},
+        token=admin.token,
     )
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["argument"] == "search"
+
+
+async def test_evaluating_a_recipient_holding_a_nul_decides_it_invalid(api: Api) -> None:
+    admin = await api.new_account()
+    decision = await api.data(
+        "query($e: EmailInput!) { evaluateEmailLogging(email: $e) { recipients { outcome } } }",
+        {"e": {"channel": "CRM", "to": ["jane\x00@acme-corp.com"]}},
+        token=admin.token,
+    )
+    assert decision["evaluateEmailLogging"]["recipients"] == [{"outcome": "INVALID_ADDRESS"}]
 
 
 IMPORT = """mutation($input: ImportNeverLogListInput!) { importNeverLogList(input: $input) {
