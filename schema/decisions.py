@@ -26,13 +26,13 @@ from policy import (
     lookup_keys,
 )
 from schema.connections import Connection, page_size
-from schema.errors import UserError, bad_input, user_errors
+from schema.errors import UserError, bad_input
 from schema.ids import decode_id, to_global_id
+from schema.mutations import attempt
 from schema.nodes import FINDERS
 from schema.permissions import SIGNED_IN
 from schema.types import Node, ScopeEnum, User, load_user
 from tenancy import decisions
-from tenancy.errors import ErrorCode, Refusal
 from tenancy.roles import Viewer
 
 ChannelEnum = strawberry.enum(Channel, name="EmailChannel")
@@ -320,19 +320,17 @@ class DecisionMutation:
         self, info: Info, input: RunEmailLoggingSimulationInput
     ) -> RunEmailLoggingSimulationPayload:
         ctx = info.context
-        try:
-            row = await decisions.run_simulation(
+        row = await attempt(
+            decisions.run_simulation(
                 ctx.db,
                 ctx.signed_in,
                 input.email.to_email(),
                 sender_id=input.email.sender(),
                 name=input.name,
             )
-        except TooManyRecipients as exc:
-            refusal = Refusal.one(ErrorCode.TOO_MANY_VALUES, str(exc), ["input", "email"])
-            return RunEmailLoggingSimulationPayload(user_errors=user_errors(refusal))
-        except Refusal as refusal:
-            return RunEmailLoggingSimulationPayload(user_errors=user_errors(refusal))
+        )
+        if isinstance(row, list):
+            return RunEmailLoggingSimulationPayload(user_errors=row)
         return RunEmailLoggingSimulationPayload(simulation=EmailLoggingSimulation.from_row(row))
 
     @strawberry.mutation(permission_classes=SIGNED_IN)
@@ -340,12 +338,13 @@ class DecisionMutation:
         self, info: Info, input: DeleteEmailLoggingSimulationInput
     ) -> DeleteEmailLoggingSimulationPayload:
         ctx = info.context
-        try:
-            await decisions.delete_simulation(
+        deleted = await attempt(
+            decisions.delete_simulation(
                 ctx.db, ctx.signed_in, simulation_id=decode_id(input.id, "EmailLoggingSimulation")
             )
-        except Refusal as refusal:
-            return DeleteEmailLoggingSimulationPayload(user_errors=user_errors(refusal))
+        )
+        if isinstance(deleted, list):
+            return DeleteEmailLoggingSimulationPayload(user_errors=deleted)
         return DeleteEmailLoggingSimulationPayload(deleted_id=input.id)
 
 

@@ -28,6 +28,7 @@ from policy import (
     OriginalEmail,
     Pattern,
     Scope,
+    TooManyRecipients,
     decide,
     lookup_keys,
 )
@@ -162,7 +163,10 @@ async def run_simulation(
         name = None
     _refuse_unstorable(email)
     check_recipient_lists(email, ["input", "email"])
-    keys = lookup_keys(email)
+    try:
+        keys = lookup_keys(email)
+    except TooManyRecipients as exc:
+        raise Refusal.one(ErrorCode.TOO_MANY_VALUES, str(exc), ["input", "email"]) from exc
     async with db.transaction(viewer.account_id, write=True) as session:
         sender = await _sender(session, viewer, sender_id, ["input", "email"])
         rows = await matching_entries(session, viewer.account_id, [sender], keys) if keys else []
