@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml requirements.lock
 
 run: $(STAMP)
 	@echo ""
-	@echo "Never Log: GraphiQL at http://$(HOST):$(PORT)/graphql (database: $${NEVERLOG_DATABASE_URL:-neverlog.db})"
+	@echo "Never Log: GraphiQL at http://$(HOST):$(PORT)/graphql, the settings page at http://$(HOST):$(PORT)/"
+	@echo "(database: $${NEVERLOG_DATABASE_URL:-neverlog.db})"
 	@echo "Get a token to try it, in another terminal:"
 	@echo "    make token            (or: $(BIN)/neverlog create-account 'My Company' --admin-email you@yourcompany.com)"
 	@echo "then in GraphiQL's Headers tab:  {\"Authorization\": \"Bearer <token>\"}"
