@@ -36,8 +36,6 @@ class Context:
     viewer: Viewer | None
     request_id: str = ""
     request: Any = None
-    response: Any = None
-    _users: DataLoader[uuid.UUID, User | None] | None = field(default=None, repr=False)
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict, repr=False)
 
     def loader(self, name: str, make: Callable[[], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:
@@ -56,6 +54,7 @@ class Context:
     @property
     def users(self) -> DataLoader[uuid.UUID, User | None]:
         """Users of the viewer's account by id, batched per request."""
-        if self._users is None:
-            self._users = _users_loader(self.db, self.signed_in.account_id)
-        return self._users
+        users: DataLoader[uuid.UUID, User | None] = self.loader(
+            "users", lambda: _users_loader(self.db, self.signed_in.account_id)
+        )
+        return users
