@@ -42,7 +42,8 @@ class LiveServer:
         return created
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on the loopback that nothing listens on now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -55,35 +56,40 @@ def live_server(tmp_path: Path, *serve_args: str) -> Iterator[LiveServer]:
     backends = os.environ.get("NEVERLOG_TEST_BACKENDS", "sqlite,postgresql").split(",")
     if "sqlite" not in {b.strip() for b in backends}:
         pytest.skip("live-server tests run in the SQLite pass (NEVERLOG_TEST_BACKENDS)")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEVERLOG_")}
     env |= {
         "NEVERLOG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'neverlog.db'}",
         "NEVERLOG_LOG_LEVEL": "WARNING",
     }
-    log_path = tmp_path / "server.log"
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable,
+        "-m",
+        "api.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *serve_args,
+    ]
+    with serving(command, env=env, url=url, log_path=tmp_path / "server.log"):
+        yield LiveServer(url=url, env=env)
+
+
+@contextlib.contextmanager
+def serving(
+    command: list[str], *, env: dict[str, str], url: str, log_path: Path, start_timeout: float = 30
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server process until the block ends: it has answered /healthz when the block
+    starts (else the error carries its log), and it is stopped (SIGTERM, then SIGKILL) when
+    the block ends, however it ends."""
     with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "api.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                *serve_args,
-            ],
-            env=env,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        server = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_until_up(server, url, log_path)
-            yield LiveServer(url=url, env=env)
+            _wait_until_up(server, url, log_path, start_timeout)
+            yield server
         finally:
             server.terminate()
             try:
@@ -93,12 +99,14 @@ def live_server(tmp_path: Path, *serve_args: str) -> Iterator[LiveServer]:
                 server.wait()
 
 
-def _wait_until_up(server: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + 30
+def _wait_until_up(
+    server: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise AssertionError(
-                f"neverlog serve exited with {server.returncode}:\n{log_path.read_text()}"
+                f"the server exited with {server.returncode}:\n{log_path.read_text()}"
             )
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
@@ -106,4 +114,6 @@ def _wait_until_up(server: subprocess.Popen[bytes], url: str, log_path: Path) ->
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise AssertionError(f"neverlog serve did not answer /healthz in 30 s:\n{log_path.read_text()}")
+    raise AssertionError(
+        f"the server did not answer /healthz in {timeout:g} s:\n{log_path.read_text()}"
+    )

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,18 +19,13 @@ from typing import Any
 
 import pytest
 
+from tests.live_server import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT_DIR = ROOT / "tests" / "http_audit"
 STARTUP_SECONDS = 30
 AUDIT_SECONDS = 120
 NPM_CI_SECONDS = 300
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -98,7 +92,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def server(tmp_path: Path) -> Iterator[str]:
     """The base URL of a ``neverlog serve`` process on a fresh SQLite database, stopped
     (SIGTERM, then kill) whatever the test's outcome."""
-    port = _free_port()
+    port = free_port()
     # The defaults, but for the database: no NEVERLOG_ setting of the caller leaks in.
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEVERLOG_")}
     env["NEVERLOG_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'neverlog.db'}"

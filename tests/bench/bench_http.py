@@ -9,11 +9,9 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,8 @@ import httpx
 import orjson
 
 from tests.bench.bench_data import EVALUATE, check_decision, email_input
+from tests.live_server import free_port
+from tests.live_server import serving as serving_process
 
 REPO = Path(__file__).resolve().parents[2]
 LUA = Path(__file__).with_name("bench_load.lua")
@@ -71,13 +71,6 @@ class Load:
         }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def server_env(database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEVERLOG_")}
     env |= {
@@ -106,34 +99,9 @@ def serving(kind: str, database_url: str, log_dir: Path) -> Iterator[Target]:
         path, body = "/evaluate", orjson.dumps(email_input())
     url = f"http://127.0.0.1:{port}"
     log_path = log_dir / f"{kind}-{port}.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            command, env=server_env(database_url), cwd=REPO, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            _wait_until_up(server, url, log_path)
-            yield Target(kind, url, path, body, server.pid)
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def _wait_until_up(server: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(
-                f"the server exited with {server.returncode}:\n{log_path.read_text()}"
-            )
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer /healthz in 60 s:\n{log_path.read_text()}")
+    env = server_env(database_url)
+    with serving_process(command, env=env, url=url, log_path=log_path, start_timeout=60) as server:
+        yield Target(kind, url, path, body, server.pid)
 
 
 def verified_answer(target: Target, tokens: Sequence[str]) -> str:

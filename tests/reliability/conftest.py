@@ -13,7 +13,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from persistence import accounts
 from persistence.database import Database
 from schema.ids import to_global_id
 from tenancy.users import create_account
+from tests.live_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_URL = os.environ.get("NEVERLOG_TEST_DATABASE_URL", "")
@@ -230,13 +230,6 @@ class Client:
 
 
 # -- neverlog processes -------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def neverlog_env(database_url: str, **settings: str) -> dict[str, str]:
