@@ -232,9 +232,7 @@ class GraphQLHTTP:
             request.scope[RESULT] = "rate_limited"
             return _rate_limited(throttle, cost, media, self._cost(cost, throttle))
         request_id = request.scope.get(REQUEST_ID, "")
-        context = Context(
-            db=self.db, limits=self.limits, viewer=viewer, request_id=request_id, request=request
-        )
+        context = Context(db=self.db, limits=self.limits, viewer=viewer, request_id=request_id)
         result = await _execute(self.schema, document, operation, context, params)
         request.scope[RESULT] = "ok" if not result.errors else "errors"
         return self._answer(result, media, request_id, self._cost(cost, throttle))

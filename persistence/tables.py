@@ -172,6 +172,3 @@ class EmailSimulation(SQLModel, table=True):
     sender_id: uuid.UUID
     email: dict[str, Any] = Field(sa_type=JSONType)
     recorded: dict[str, Any] = Field(sa_type=JSONType)
-
-
-TENANT_TABLES = ("users", "api_tokens", "never_log_entries", "audit_events", "email_simulations")

@@ -1,12 +1,8 @@
-"""Assembling the schema, with the extensions that every request shares."""
+"""Assembling the schema from the query and mutation classes."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from schema.decisions import DecisionMutation, DecisionQuery, EmailLoggingSimulation
@@ -25,23 +21,12 @@ class Mutation(CoreMutation, DecisionMutation):
     pass
 
 
-class Schema(strawberry.Schema):
-    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        """Errors are logged where they are masked (schema/errors.py): an error meant for
-        the client is not a server fault, and needs no trace in the log."""
-
-
 def build_schema() -> strawberry.Schema:
-    return Schema(
+    # No schema extensions: the HTTP view (api/graphql_http.py) parses, validates (both
+    # cached per query text) and executes itself, and maps errors in one place.
+    return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         types=[Account, User, NeverLogEntry, ApiToken, AuditEvent, EmailLoggingSimulation],
-        # The HTTP view (api/graphql_http.py) parses, validates and executes itself;
-        # these caches serve callers of ``schema.execute``. Given as factories, they still
-        # share one module-level cache between requests.
-        extensions=[
-            lambda: ParserCache(maxsize=1000),
-            lambda: ValidationCache(maxsize=1000),
-        ],
         config=StrawberryConfig(auto_camel_case=True),
     )

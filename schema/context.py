@@ -35,7 +35,6 @@ class Context:
     limits: Limits
     viewer: Viewer | None
     request_id: str = ""
-    request: Any = None
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict, repr=False)
 
     def loader(self, name: str, make: Callable[[], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:
