@@ -1,0 +1,192 @@
+"""The execution fast path (schema/execution.py) answers exactly as graphql-core's own
+executor does, and is taken where it is meant to be: it overrides internals of graphql-core
+and Strawberry, so these tests are what allows it to stay."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import strawberry
+from graphql import ExecutionResult, GraphQLSchema, execute, parse
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from api.app import SCHEMA
+from schema.context import Context
+from schema.execution import ExecutionContext, is_awaitable
+from tenancy.limits import Limits
+from tenancy.tokens import authenticate
+from tests.api.decision_helpers import EVALUATE, email
+from tests.helpers import Api, add_entries, assert_no_user_errors
+
+# -- a tiny schema with every way a leaf field can go wrong ------------------------------
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Item:
+    name: str
+    count: int
+    colour: Colour
+    note: str | None
+    ok: bool
+
+
+class Raising:
+    """A source whose ``name`` raises when read, as a broken property would."""
+
+    count = 1
+    colour = Colour.RED
+    note = None
+    ok = True
+
+    @property
+    def name(self) -> str:
+        raise ValueError("the name could not be read")
+
+
+@dataclass
+class Plain:
+    name: Any = "plain"
+    count: Any = 3
+    colour: Any = Colour.BLUE
+    note: Any = None
+    ok: Any = False
+
+
+SOURCES: dict[str, Any] = {
+    "fine": Plain(),
+    "null for a non-null field": Plain(name=None),
+    "a value that is no member of the enum": Plain(colour="green"),
+    "a raising property": Raising(),
+    "a string for an Int": Plain(count="three"),
+    "a float that is no Int": Plain(count=2.5),
+    "a wrong type for Boolean": Plain(ok="yes"),
+    "a number for a nullable String": Plain(note=12),
+}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self, case: str) -> list[Item]:
+        return [SOURCES[case], Plain(name="after")]
+
+    @strawberry.field
+    def item(self, case: str) -> Item | None:
+        return SOURCES[case]  # type: ignore[no-any-return]
+
+
+TINY: GraphQLSchema = strawberry.Schema(query=Query)._schema
+
+
+async def _run(schema: GraphQLSchema, query: str, executor: type, **kwargs: Any) -> ExecutionResult:
+    result = execute(
+        schema, parse(query), executor_class=executor, is_awaitable=is_awaitable, **kwargs
+    )
+    if not isinstance(result, ExecutionResult):
+        result = await result
+    return result
+
+
+def _answer(result: ExecutionResult) -> tuple[Any, list[dict[str, Any]]]:
+    return result.data, [e.formatted for e in result.errors or ()]
+
+
+@pytest.mark.parametrize("case", list(SOURCES))
+@pytest.mark.parametrize("shape", ["items(case: $case)", "item(case: $case)"])
+async def test_the_fast_path_answers_every_leaf_case_as_graphql_core_does(
+    case: str, shape: str
+) -> None:
+    # given a query for every leaf field of a source that is wrong in one way
+    query = f"query($case: String!) {{ {shape} {{ name count colour note ok }} }}"
+    variables = {"case": case}
+    # when it runs through the stock executor and through the fast one
+    stock = await _run(
+        TINY, query, StrawberryGraphQLCoreExecutionContext, variable_values=variables
+    )
+    fast = await _run(TINY, query, ExecutionContext, variable_values=variables)
+    # then data and errors (messages, paths, locations) are the same
+    assert _answer(fast) == _answer(stock)
+
+
+class _Spy(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's path, recording which fields went through it."""
+
+    seen: list[str]
+
+    def execute_field(self, parent_type: Any, source: Any, field_details_list: Any, *a: Any) -> Any:
+        type(self).seen.append(f"{parent_type.name}.{field_details_list[0].node.name.value}")
+        return super().execute_field(parent_type, source, field_details_list, *a)
+
+
+class _StockSpy(_Spy):
+    seen: list[str] = []
+
+
+class _FastSpy(ExecutionContext, _StockSpy):
+    """The fast path in front of the spy: what still reaches graphql-core is recorded."""
+
+    seen: list[str] = []
+
+
+async def _decision(api: Api, executor: type) -> ExecutionResult:
+    admin = await api.new_account()
+    assert_no_user_errors(await add_entries(api, admin, ["*@lawfirm.com"], scope="ACCOUNT"))
+    viewer = await authenticate(api.db, admin.token)
+    context = Context(db=api.db, limits=Limits(), viewer=viewer)
+    variables = {
+        "email": email(
+            "CRM", to=["jane@lawfirm.com", "bob@customer.com", "not an address"], cc=["x@y.com"]
+        )
+    }
+    return await _run(
+        SCHEMA._schema, EVALUATE, executor, context_value=context, variable_values=variables
+    )
+
+
+def _without_ids(result: ExecutionResult) -> Any:
+    data = result.data or {}
+    decision = dict(data["evaluateEmailLogging"])
+    decision.pop("sender")  # each run signs in a new account
+    return decision, [e.formatted for e in result.errors or ()]
+
+
+async def test_the_real_decision_answers_the_same_through_both_executors(api: Api) -> None:
+    # given an account-wide entry and an email whose recipients meet several rules
+    # when the full decision query runs through the stock executor and the fast one
+    stock = await _decision(api, StrawberryGraphQLCoreExecutionContext)
+    fast = await _decision(api, ExecutionContext)
+    # then the answers are the same, field for field
+    assert stock.errors is None
+    assert _without_ids(fast) == _without_ids(stock)
+    outcomes = [r["outcome"] for r in fast.data["evaluateEmailLogging"]["recipients"]]  # type: ignore[index]
+    assert outcomes == ["NEVER_LOG", "LOGGED", "INVALID_ADDRESS", "LOGGED"]
+
+
+async def test_the_fast_path_is_taken_for_a_decisions_leaf_fields(api: Api) -> None:
+    # given the same decision run once by graphql-core alone and once with the fast path
+    _StockSpy.seen.clear()
+    _FastSpy.seen.clear()
+    stock = await _decision(api, _StockSpy)
+    stock_seen = list(_StockSpy.seen)
+    _StockSpy.seen.clear()
+    fast = await _decision(api, _FastSpy)
+    # then graphql-core resolved each recipient's leaf fields itself without the fast path,
+    # and none of them with it: only the fields above the leaves reach it
+    assert stock.errors is None and fast.errors is None
+    leaves = {
+        "RecipientDecision.outcome",
+        "RecipientDecision.explanation",
+        "RecipientDecision.address",
+    }
+    assert leaves <= set(stock_seen)
+    assert not leaves & set(_FastSpy.seen + _StockSpy.seen)
+    assert "Query.evaluateEmailLogging" in _FastSpy.seen + _StockSpy.seen
