@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import strawberry
@@ -120,7 +120,7 @@ async def test_the_fast_path_answers_every_leaf_case_as_graphql_core_does(
 class _Spy(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's path, recording which fields went through it."""
 
-    seen: list[str]
+    seen: ClassVar[list[str]]
 
     def execute_field(self, parent_type: Any, source: Any, field_details_list: Any, *a: Any) -> Any:
         type(self).seen.append(f"{parent_type.name}.{field_details_list[0].node.name.value}")
@@ -128,13 +128,13 @@ class _Spy(StrawberryGraphQLCoreExecutionContext):
 
 
 class _StockSpy(_Spy):
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
 
 
 class _FastSpy(ExecutionContext, _StockSpy):
     """The fast path in front of the spy: what still reaches graphql-core is recorded."""
 
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
 
 
 async def _decision(api: Api, executor: type) -> ExecutionResult:
