@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint token schema clean fuzz bench
+.PHONY: install run test lint token schema clean fuzz bench graphiql
 
 install: $(STAMP)
 
@@ -62,6 +62,24 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null 2>&1 \
 		|| echo "bench: wrk could not be installed; the benchmark's own load generator stands in"
 	$(BIN)/python -m tests.bench.bench_main $(BENCH_ARGS)
+
+# GraphiQL's scripts and styles, shipped in api/static/graphiql/ from the npm packages at
+# these versions with their licences (the service fetches nothing from another host).
+GRAPHIQL_VERSION := 3.8.3
+REACT_VERSION := 18.2.0
+graphiql:
+	@tmp=$$(mktemp -d) && out=$(CURDIR)/api/static/graphiql && mkdir -p $$out && cd $$tmp && \
+	npm pack --silent graphiql@$(GRAPHIQL_VERSION) react@$(REACT_VERSION) react-dom@$(REACT_VERSION) >/dev/null && \
+	for pkg in graphiql-$(GRAPHIQL_VERSION) react-$(REACT_VERSION) react-dom-$(REACT_VERSION); do \
+		mkdir $$pkg && tar xzf $$pkg.tgz -C $$pkg; done && \
+	cp graphiql-$(GRAPHIQL_VERSION)/package/graphiql.min.js graphiql-$(GRAPHIQL_VERSION)/package/graphiql.min.css $$out/ && \
+	cp graphiql-$(GRAPHIQL_VERSION)/package/LICENSE $$out/LICENSE.graphiql && \
+	cp react-$(REACT_VERSION)/package/umd/react.production.min.js $$out/ && \
+	cp react-$(REACT_VERSION)/package/LICENSE $$out/LICENSE.react && \
+	cp react-dom-$(REACT_VERSION)/package/umd/react-dom.production.min.js $$out/ && \
+	cp react-dom-$(REACT_VERSION)/package/LICENSE $$out/LICENSE.react-dom && \
+	printf 'graphiql %s\nreact %s\nreact-dom %s\n' $(GRAPHIQL_VERSION) $(REACT_VERSION) $(REACT_VERSION) > $$out/VERSIONS && \
+	rm -rf $$tmp && echo "GraphiQL $(GRAPHIQL_VERSION) with React $(REACT_VERSION) is in api/static/graphiql/"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -45,6 +45,10 @@ async def settings_page(request: Request) -> Response:
     return FileResponse(STATIC / "index.html", headers=PAGE_HEADERS)
 
 
+async def favicon(request: Request) -> Response:
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
     """The app. ``database`` lets tests share one engine between apps."""
     settings = settings or Settings()
@@ -103,6 +107,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route("/", settings_page),
+            Route("/favicon.ico", favicon),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=middleware,

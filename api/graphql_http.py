@@ -41,8 +41,8 @@ from graphql import (
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
 
+from api.graphiql import GRAPHIQL_HEADERS, graphiql_html
 from api.metrics import REFUSALS
 from api.middleware import OPERATION, REQUEST_ID, RESULT, VIEWER
 from api.ratelimit import CostBuckets, Throttle
@@ -109,7 +109,7 @@ class GraphQLHTTP:
         self.rules = list(specified_rules)
         if not options.introspection:
             self.rules.append(NoSchemaIntrospectionCustomRule)
-        self.ide = get_graphql_ide_html("graphiql") if options.graphiql else None
+        self.ide = graphiql_html() if options.graphiql else None
         # Parsing and validation are cached by query text, shared by every request of this
         # process: a pipeline sends the same query again and again.
         self._prepare = functools.lru_cache(maxsize=1000)(self._prepare_uncached)
@@ -127,7 +127,7 @@ class GraphQLHTTP:
                     and "query" not in request.query_params
                     and _wants_html(request)
                 ):
-                    return HTMLResponse(self.ide)
+                    return HTMLResponse(self.ide, headers=GRAPHIQL_HEADERS)
                 params = _params_from_get(request)
             else:
                 params = _params_from_json(await self._json_body(request))
