@@ -75,6 +75,10 @@ class Account(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     name: str = Field(max_length=200)
     created_at: dt.datetime = _created_at()
+    # Whether the domains of active users' addresses count as internal (internal_domains).
+    users_domains_internal: bool = Field(
+        default=True, sa_column_kwargs={"server_default": sa.true()}
+    )
 
 
 class User(SQLModel, table=True):
@@ -123,6 +127,14 @@ class NeverLogEntry(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("account_id", "owner_id", "match_key"),
         sa.UniqueConstraint("account_id", "owner_id", "pattern"),
+        # Only the entries that expire: what the expiry sweep of every process reads.
+        sa.Index(
+            "ix_never_log_entries_account_id_expires_at",
+            "account_id",
+            "expires_at",
+            postgresql_where=sa.text("expires_at IS NOT NULL"),
+            sqlite_where=sa.text("expires_at IS NOT NULL"),
+        ),
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"]),
     )
 
@@ -135,6 +147,26 @@ class NeverLogEntry(SQLModel, table=True):
     match_key: str = Field(max_length=400)
     created_at: dt.datetime = _created_at()
     created_by_id: uuid.UUID | None = None
+    note: str | None = Field(default=None, max_length=500)
+    # From this instant the entry no longer applies (every read filters it out); the expiry
+    # sweep removes it soon after.
+    expires_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class InternalDomain(SQLModel, table=True):
+    """One internal domain of an account and why: ``ADDED`` by a super admin, or ``USERS``
+    (an active user's address is there), kept as users are added and deactivated. A domain
+    that both make internal has both rows."""
+
+    __tablename__ = "internal_domains"
+    __table_args__ = (sa.ForeignKeyConstraint(["account_id"], ["accounts.id"]),)
+
+    account_id: uuid.UUID = Field(primary_key=True)
+    # The ASCII (punycode) form: what a recipient's domains are looked up by.
+    domain_key: str = Field(primary_key=True, sa_type=_ordered_text(255))
+    source: str = Field(primary_key=True, max_length=10)
+    # The Unicode form that people read.
+    domain: str = Field(max_length=255)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -172,3 +204,94 @@ class EmailSimulation(SQLModel, table=True):
     sender_id: uuid.UUID
     email: dict[str, Any] = Field(sa_type=JSONType)
     recorded: dict[str, Any] = Field(sa_type=JSONType)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """An HTTPS endpoint of the account's that is told of list changes (Standard Webhooks)."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (sa.ForeignKeyConstraint(["account_id"], ["accounts.id"]),)
+
+    account_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    url: str = Field(max_length=2000)
+    description: str | None = Field(default=None, max_length=500)
+    event_types: list[str] = Field(default_factory=list, sa_type=JSONType)
+    # In clear, unlike an API token's hash: every attempt signs with it (HMAC needs the key).
+    secret: str = Field(max_length=100)
+    enabled: bool = True
+    created_at: dt.datetime = _created_at()
+    created_by_id: uuid.UUID | None = None
+
+
+class WebhookSequence(SQLModel, table=True):
+    """The last ``sequence`` an account's events were given: one row per account, locked by
+    each writer of an event until it commits, so that sequences rise in commit order."""
+
+    __tablename__ = "webhook_sequences"
+    __table_args__ = (sa.ForeignKeyConstraint(["account_id"], ["accounts.id"]),)
+
+    account_id: uuid.UUID = Field(primary_key=True)
+    last_sequence: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class WebhookEvent(SQLModel, table=True):
+    """The outbox: one row per change, written in the transaction of the change."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "sequence"),
+        sa.Index(None, "account_id", "created_at"),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+    )
+
+    account_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    sequence: int = Field(sa_type=sa.BigInteger)
+    type: str = Field(max_length=40)
+    # The JSON body exactly as it is signed and sent, in every attempt.
+    payload: str = Field(sa_type=sa.Text)
+    created_at: dt.datetime = _created_at()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event to one endpoint, and the outcome of its attempts so far."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.Index(None, "account_id", "endpoint_id", "created_at", "id"),
+        sa.Index(None, "account_id", "event_id"),
+        # Only the pending deliveries: what the workers of every process poll.
+        sa.Index(
+            "ix_webhook_deliveries_account_id_next_attempt_at_pending",
+            "account_id",
+            "next_attempt_at",
+            postgresql_where=sa.text("next_attempt_at IS NOT NULL"),
+            sqlite_where=sa.text("next_attempt_at IS NOT NULL"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id", "endpoint_id"],
+            ["webhook_endpoints.account_id", "webhook_endpoints.id"],
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["account_id", "event_id"],
+            ["webhook_events.account_id", "webhook_events.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    account_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    endpoint_id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str = Field(max_length=40)
+    status: str = Field(max_length=20)
+    attempts: int = 0
+    created_at: dt.datetime = _created_at()
+    last_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_response_status: int | None = None
+    # When the next attempt is due (null unless pending); while a worker holds the delivery,
+    # the end of its lease, after which another process may take it up again.
+    next_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claim_token: uuid.UUID | None = None

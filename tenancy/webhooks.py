@@ -1,0 +1,460 @@
+"""Webhooks: the account's endpoints, kept by super admins, and the outbox of events.
+
+An event is written by ``record_event`` in the transaction of the change it reports, with a
+pending delivery to every enabled endpoint that wants its type: a change is never without
+its event, nor an event without its change, whichever process dies when. The workers of
+tenancy/delivery.py send the deliveries, at least once.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import enum
+import ipaddress
+import json
+import secrets
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence import accounts, audit, webhooks
+from persistence.database import Database
+from persistence.pages import Page
+from persistence.tables import NeverLogEntry, WebhookDelivery, WebhookEndpoint, new_id, utcnow
+from policy import Scope
+from tenancy.audit import AuditAction
+from tenancy.errors import ErrorCode, Refusal, not_found
+from tenancy.roles import Viewer, require_super_admin
+
+MAX_ENDPOINTS = 10
+MAX_URL = 2000
+MAX_DESCRIPTION = 500
+SECRET_PREFIX = "whsec_"
+
+
+class WebhookEventType(enum.Enum):
+    """What an endpoint is told about; ``type_name`` is the event body's "type"."""
+
+    NEVER_LOG_ENTRIES_ADDED = "NEVER_LOG_ENTRIES_ADDED"
+    NEVER_LOG_ENTRIES_REMOVED = "NEVER_LOG_ENTRIES_REMOVED"
+    NEVER_LOG_ENTRIES_EXPIRED = "NEVER_LOG_ENTRIES_EXPIRED"
+    INTERNAL_DOMAINS_CHANGED = "INTERNAL_DOMAINS_CHANGED"
+
+    @property
+    def type_name(self) -> str:
+        return _TYPE_NAMES[self]
+
+
+_TYPE_NAMES: Final = {
+    WebhookEventType.NEVER_LOG_ENTRIES_ADDED: "never_log.entries_added",
+    WebhookEventType.NEVER_LOG_ENTRIES_REMOVED: "never_log.entries_removed",
+    WebhookEventType.NEVER_LOG_ENTRIES_EXPIRED: "never_log.entries_expired",
+    WebhookEventType.INTERNAL_DOMAINS_CHANGED: "internal_domains.changed",
+}
+
+
+class WebhookDeliveryStatus(enum.Enum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
+def global_id(type_name: str, row_id: uuid.UUID) -> str:
+    """The GraphQL global ID of a row, as schema/ids.py makes it (bodies carry these)."""
+    raw = f"{type_name}:{row_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def event_id_text(event_id: uuid.UUID) -> str:
+    """The event's id as the webhook-id header and ``eventId`` give it."""
+    return f"msg_{event_id.hex}"
+
+
+def _timestamp(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+# -- the outbox ---------------------------------------------------------------------------
+
+
+async def record_event(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    event_type: WebhookEventType,
+    data: dict[str, Any],
+) -> None:
+    """Write an event (``data`` beside ``accountId`` and ``sequence``) in the caller's
+    transaction, with a delivery due at once to each enabled endpoint that wants it. An
+    account without such an endpoint keeps no event. Call it after the change's own locks
+    are taken: the account's sequence counter stays locked until the transaction ends."""
+    endpoints = [
+        e
+        for e in await webhooks.list_endpoints(session=session, account_id=account_id)
+        if e.enabled and event_type.value in e.event_types
+    ]
+    if not endpoints:
+        return
+    sequence = await webhooks.next_sequence(session=session, account_id=account_id)
+    now = utcnow()
+    body = {
+        "type": event_type.type_name,
+        "timestamp": _timestamp(now),
+        "data": {"accountId": global_id("Account", account_id), "sequence": sequence, **data},
+    }
+    await webhooks.insert_event(
+        session=session,
+        account_id=account_id,
+        event_id=new_id(),
+        sequence=sequence,
+        event_type=event_type.value,
+        payload=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        created_at=now,
+        endpoint_ids=[e.id for e in endpoints],
+    )
+
+
+def entry_data(entry: NeverLogEntry) -> dict[str, Any]:
+    expires_at = getattr(entry, "expires_at", None)
+    return {
+        "id": global_id("NeverLogEntry", entry.id),
+        "pattern": entry.pattern,
+        "kind": entry.kind,
+        "note": getattr(entry, "note", None),
+        "expiresAt": _timestamp(expires_at) if isinstance(expires_at, dt.datetime) else None,
+    }
+
+
+async def record_entries_event(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    event_type: WebhookEventType,
+    scope: Scope,
+    owner_id: uuid.UUID | None,
+    entries: Sequence[NeverLogEntry],
+) -> None:
+    """A list event: ``owner_id`` is the personal list's user (None for the account-wide
+    list). Personal lists are private from users, not from the account's integrations: a
+    CRM must purge what it logged for them."""
+    if not entries:
+        return
+    await record_event(
+        session,
+        account_id=account_id,
+        event_type=event_type,
+        data={
+            "scope": scope.value,
+            "ownerId": global_id("User", owner_id)
+            if scope is Scope.PERSONAL and owner_id is not None
+            else None,
+            "entries": [entry_data(e) for e in entries],
+        },
+    )
+
+
+# -- endpoints ----------------------------------------------------------------------------
+
+
+class _Keep(enum.Enum):
+    KEEP = "KEEP"
+
+
+KEEP: Final = _Keep.KEEP  # an update's field that was not given
+
+
+@dataclass(frozen=True, slots=True)
+class NewEndpoint:
+    secret: str
+    endpoint: WebhookEndpoint
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    delivery: WebhookDelivery
+    payload: str
+
+
+def new_secret() -> str:
+    """``whsec_`` and the base64 of 32 random bytes, as Standard Webhooks' libraries read it."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _refuse(message: str, *field: str) -> Refusal:
+    return Refusal.one(ErrorCode.INVALID_INPUT, message, ["input", *field])
+
+
+def checked_url(raw: str, *, plain_http: bool) -> str:
+    """The URL trimmed; https://, or http:// to a loopback address where ``plain_http``."""
+    url = raw.strip()
+    if len(url) > MAX_URL:
+        raise _refuse(f"A webhook URL may be at most {MAX_URL} characters long.", "url")
+    if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in url):
+        raise _refuse(f'"{url!s:.200}" is not a valid URL: it holds white space.', "url")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        raise _refuse(f'"{url:.200}" is not a valid URL.', "url") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise _refuse(f'"{url:.200}" is not an https:// URL.', "url")
+    if parts.username is not None or parts.password is not None:
+        raise _refuse(f'"{url:.200}" carries credentials: a webhook URL may not.', "url")
+    if parts.scheme == "http":
+        if not plain_http:
+            raise _refuse(f'"{url:.200}" is plain http: webhooks need https:// here.', "url")
+        if not _is_loopback(host):
+            raise _refuse(
+                f'"{url:.200}" is plain http to {host}: plain http is only for a loopback '
+                "address (127.0.0.1, ::1, localhost); use https://.",
+                "url",
+            )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _checked_description(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if len(text) > MAX_DESCRIPTION:
+        raise _refuse(
+            f"A description may be at most {MAX_DESCRIPTION} characters long; "
+            f"this one has {len(text)}.",
+            "description",
+        )
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if bad is not None:
+        raise _refuse(
+            f"A description may not hold a control or formatting character (U+{ord(bad):04X}).",
+            "description",
+        )
+    return text
+
+
+def _checked_types(types: Sequence[WebhookEventType] | None) -> list[str]:
+    if types is None:
+        return [t.value for t in WebhookEventType]
+    if not types:
+        raise _refuse(
+            "Name at least one event type, or leave eventTypes out for every type.", "eventTypes"
+        )
+    return [t.value for t in WebhookEventType if t in set(types)]
+
+
+async def create_endpoint(
+    db: Database,
+    viewer: Viewer,
+    *,
+    url: str,
+    description: str | None,
+    event_types: Sequence[WebhookEventType] | None,
+    plain_http: bool,
+) -> NewEndpoint:
+    require_super_admin(viewer, "keep webhook endpoints")
+    url = checked_url(url, plain_http=plain_http)
+    text = _checked_description(description)
+    types = _checked_types(event_types)
+    secret = new_secret()
+    async with db.transaction(viewer.account_id, write=True) as session:
+        # The account's row is the lock that holds the limit under concurrent calls.
+        await accounts.lock_account(session=session, account_id=viewer.account_id)
+        count = await webhooks.count_endpoints(session=session, account_id=viewer.account_id)
+        if count >= MAX_ENDPOINTS:
+            raise Refusal.one(
+                ErrorCode.LIMIT_EXCEEDED,
+                f"The account has {count} webhook endpoints, its limit: delete one first.",
+                ["input", "url"],
+            )
+        endpoint = await webhooks.insert_endpoint(
+            session=session,
+            account_id=viewer.account_id,
+            url=url,
+            description=text,
+            event_types=types,
+            secret=secret,
+            created_by_id=viewer.user_id,
+        )
+        await _audit(session, viewer, AuditAction.WEBHOOK_ENDPOINT_CREATED, endpoint, "created")
+        return NewEndpoint(secret=secret, endpoint=endpoint)
+
+
+async def update_endpoint(
+    db: Database,
+    viewer: Viewer,
+    *,
+    endpoint_id: uuid.UUID,
+    url: str | None,
+    description: str | _Keep | None,
+    event_types: Sequence[WebhookEventType] | None,
+    enabled: bool | None,
+    plain_http: bool,
+) -> WebhookEndpoint:
+    """Change what is given; disabling fails the endpoint's pending deliveries."""
+    require_super_admin(viewer, "keep webhook endpoints")
+    new_url = checked_url(url, plain_http=plain_http) if url is not None else None
+    text = _checked_description(description) if not isinstance(description, _Keep) else KEEP
+    types = _checked_types(event_types) if event_types is not None else None
+    async with db.transaction(viewer.account_id, write=True) as session:
+        endpoint = await webhooks.get_endpoint(
+            session=session, account_id=viewer.account_id, endpoint_id=endpoint_id, lock=True
+        )
+        if endpoint is None:
+            raise not_found("webhook endpoint", ["input", "id"])
+        if new_url is not None:
+            endpoint.url = new_url
+        if not isinstance(text, _Keep):
+            endpoint.description = text
+        if types is not None:
+            endpoint.event_types = types
+        if enabled is not None:
+            endpoint.enabled = enabled
+        await webhooks.save_endpoint(session=session, endpoint=endpoint)
+        if enabled is False:
+            await webhooks.fail_pending(
+                session=session, account_id=viewer.account_id, endpoint_id=endpoint.id
+            )
+        await _audit(session, viewer, AuditAction.WEBHOOK_ENDPOINT_UPDATED, endpoint, "changed")
+        return endpoint
+
+
+async def delete_endpoint(db: Database, viewer: Viewer, *, endpoint_id: uuid.UUID) -> uuid.UUID:
+    require_super_admin(viewer, "keep webhook endpoints")
+    async with db.transaction(viewer.account_id, write=True) as session:
+        endpoint = await webhooks.get_endpoint(
+            session=session, account_id=viewer.account_id, endpoint_id=endpoint_id, lock=True
+        )
+        if endpoint is None:
+            raise not_found("webhook endpoint", ["input", "id"])
+        await webhooks.delete_endpoint(
+            session=session, account_id=viewer.account_id, endpoint_id=endpoint.id
+        )
+        await _audit(session, viewer, AuditAction.WEBHOOK_ENDPOINT_DELETED, endpoint, "deleted")
+        return endpoint.id
+
+
+async def redeliver(db: Database, viewer: Viewer, *, delivery_id: uuid.UUID) -> DeliveryView:
+    """The delivery's event again, to the same endpoint, as a new pending delivery with the
+    same event id (receivers drop repeats by it)."""
+    require_super_admin(viewer, "keep webhook endpoints")
+    async with db.transaction(viewer.account_id, write=True) as session:
+        old = await webhooks.get_delivery(
+            session=session, account_id=viewer.account_id, delivery_id=delivery_id
+        )
+        if old is None:
+            raise not_found("webhook delivery", ["input", "deliveryId"])
+        endpoint = await webhooks.get_endpoint(
+            session=session, account_id=viewer.account_id, endpoint_id=old.endpoint_id
+        )
+        if endpoint is None or not endpoint.enabled:
+            raise Refusal.one(
+                ErrorCode.INVALID_INPUT,
+                "The delivery's endpoint is disabled: enable it first (updateWebhookEndpoint).",
+                ["input", "deliveryId"],
+            )
+        [new] = await webhooks.insert_deliveries(
+            session=session,
+            account_id=viewer.account_id,
+            event_id=old.event_id,
+            event_type=old.event_type,
+            endpoint_ids=[old.endpoint_id],
+            now=utcnow(),
+        )
+        found = await webhooks.payloads(
+            session=session, account_id=viewer.account_id, event_ids=[old.event_id]
+        )
+        return DeliveryView(delivery=new, payload=found[old.event_id])
+
+
+async def _audit(
+    session: AsyncSession,
+    viewer: Viewer,
+    action: AuditAction,
+    endpoint: WebhookEndpoint,
+    verb: str,
+) -> None:
+    await audit.record(
+        session=session,
+        account_id=viewer.account_id,
+        action=action.value,
+        actor_id=viewer.user_id,
+        summary=f"Webhook endpoint {endpoint.url} was {verb}.",
+    )
+
+
+# -- reads --------------------------------------------------------------------------------
+
+
+async def list_endpoints(db: Database, viewer: Viewer) -> list[WebhookEndpoint]:
+    require_super_admin(viewer, "see webhook endpoints")
+    async with db.transaction(viewer.account_id) as session:
+        return await webhooks.list_endpoints(session=session, account_id=viewer.account_id)
+
+
+async def find_endpoint(
+    session: AsyncSession, viewer: Viewer, endpoint_id: uuid.UUID
+) -> WebhookEndpoint | None:
+    """For ``node``: null unless the viewer may see it."""
+    if not viewer.is_super_admin:
+        return None
+    return await webhooks.get_endpoint(
+        session=session, account_id=viewer.account_id, endpoint_id=endpoint_id
+    )
+
+
+async def find_delivery(
+    session: AsyncSession, viewer: Viewer, delivery_id: uuid.UUID
+) -> DeliveryView | None:
+    if not viewer.is_super_admin:
+        return None
+    found = await webhooks.get_delivery(
+        session=session, account_id=viewer.account_id, delivery_id=delivery_id
+    )
+    if found is None:
+        return None
+    bodies = await webhooks.payloads(
+        session=session, account_id=viewer.account_id, event_ids=[found.event_id]
+    )
+    return DeliveryView(delivery=found, payload=bodies.get(found.event_id, ""))
+
+
+async def page_deliveries(
+    db: Database, viewer: Viewer, *, endpoint_id: uuid.UUID, first: int, after: str | None
+) -> Page[DeliveryView]:
+    """An endpoint's deliveries, newest first, with the bodies they send."""
+    require_super_admin(viewer, "see webhook deliveries")
+    async with db.transaction(viewer.account_id) as session:
+        page = await webhooks.page_deliveries(
+            session=session,
+            account_id=viewer.account_id,
+            endpoint_id=endpoint_id,
+            first=first,
+            after=after,
+        )
+        bodies = await webhooks.payloads(
+            session=session,
+            account_id=viewer.account_id,
+            event_ids=list({d.event_id for d in page.rows}),
+        )
+    return Page(
+        rows=[DeliveryView(delivery=d, payload=bodies.get(d.event_id, "")) for d in page.rows],
+        cursors=page.cursors,
+        has_next=page.has_next,
+        has_previous=page.has_previous,
+        total=page.total,
+    )
