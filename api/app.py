@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from api.graphql_http import GraphQLHTTP, HttpOptions
 from api.metrics import metrics_endpoint, observe_decision
 from api.middleware import BearerAuthMiddleware, RequestIdMiddleware
-from api.ratelimit import CostBuckets
+from api.ratelimit import cost_buckets
 from api.settings import Settings
 from persistence.database import Database
 from persistence.migrate import upgrade
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if settings.is_sqlite and owns_db:
             await upgrade(db)
         yield
+        await buckets.aclose()
         if owns_db:
             await db.dispose()
 
@@ -74,12 +75,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ready", "database": "up"})
 
+    buckets = cost_buckets(
+        redis_url=settings.redis_url,
+        capacity=settings.rate_limit_capacity,
+        restore_rate=settings.rate_limit_restore_rate,
+        prefix=settings.rate_limit_key_prefix,
+    )
     view = GraphQLHTTP(
         SCHEMA._schema,
         db=db,
         limits=settings.limits,
         query_limits=settings.query_limits,
-        buckets=CostBuckets(settings.rate_limit_capacity, settings.rate_limit_restore_rate),
+        buckets=buckets,
         options=HttpOptions(
             graphiql=settings.graphiql,
             introspection=settings.introspection,

@@ -45,7 +45,7 @@ from starlette.responses import HTMLResponse, Response
 from api.graphiql import GRAPHIQL_HEADERS, graphiql_html
 from api.metrics import REFUSALS
 from api.middleware import OPERATION, REQUEST_ID, RESULT, VIEWER
-from api.ratelimit import CostBuckets, Throttle
+from api.ratelimit import Buckets, Throttle
 from persistence.database import Database
 from schema.context import Context
 from schema.errors import public_error
@@ -97,7 +97,7 @@ class GraphQLHTTP:
         db: Database,
         limits: Limits,
         query_limits: QueryLimits,
-        buckets: CostBuckets,
+        buckets: Buckets,
         options: HttpOptions,
     ) -> None:
         self.schema = schema
@@ -226,7 +226,7 @@ class GraphQLHTTP:
             _refused(request, [over])
             return _request_failed([over], media, cost=self._cost(cost, None))
         viewer = request.scope.get(VIEWER)
-        throttle = self.buckets.take(_bucket_key(request, viewer), cost)
+        throttle = await self.buckets.take(_bucket_key(request, viewer), cost)
         if not throttle.allowed:
             REFUSALS.labels("RATE_LIMITED").inc()
             request.scope[RESULT] = "rate_limited"

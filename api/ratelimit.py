@@ -1,19 +1,39 @@
 """Rate limiting by query cost: a token bucket per account (per client address for
-requests without a token), in this process.
+requests without a token).
 
 Every request takes its calculated cost (at least 1) from its bucket; the bucket refills
 at a steady rate up to its capacity. Over it, the request is refused with RATE_LIMITED and
-the seconds to wait. The buckets live in each API process: with N processes behind a load
-balancer an account may use up to N times the rate.
+the seconds to wait.
+
+Where the buckets live:
+- ``CostBuckets``: in this process (the default, which needs nothing): with N processes
+  behind a load balancer an account may use up to N times the rate.
+- ``RedisCostBuckets`` (``NEVERLOG_REDIS_URL``): in Redis, shared by every process, so that
+  together they hold the documented rate. One Lua script per request reads, refills and
+  takes atomically, on Redis's clock. When Redis does not answer, the request is served
+  (fail open) from this process's own bucket, a warning is logged at most once a minute,
+  and ``neverlog_rate_limit_store_errors_total`` counts each such request.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
+
+from prometheus_client import Counter
+
+log = logging.getLogger("neverlog.ratelimit")
+
+STORE_ERRORS = Counter(
+    "neverlog_rate_limit_store_errors_total",
+    "Requests whose rate limit could not be read from Redis, and were served (fail open).",
+)
+WARN_EVERY_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +52,25 @@ class Throttle:
         }
 
 
+def _throttle(level: float, cost: int, allowed: bool, capacity: float, rate: float) -> Throttle:
+    wait = 0.0 if allowed else (cost - level) / rate
+    if cost > capacity:
+        wait = math.inf
+    return Throttle(allowed, level, capacity, rate, wait)
+
+
+class Buckets(Protocol):
+    capacity: float
+    restore_rate: float
+
+    async def take(self, key: str, cost: int) -> Throttle: ...
+
+    async def aclose(self) -> None: ...
+
+
 class CostBuckets:
+    """The buckets in this process."""
+
     def __init__(
         self,
         capacity: float,
@@ -47,7 +85,7 @@ class CostBuckets:
         self.max_buckets = max_buckets
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
-    def take(self, key: str, cost: int) -> Throttle:
+    def take_now(self, key: str, cost: int) -> Throttle:
         """Take ``cost`` points from ``key``'s bucket, if it holds that many."""
         now = self.clock()
         level, since = self._buckets.pop(key, (self.capacity, now))
@@ -59,7 +97,104 @@ class CostBuckets:
         self._buckets[key] = (level, now)
         if len(self._buckets) > self.max_buckets:
             self._buckets.popitem(last=False)  # the longest idle bucket: it is full again
-        wait = 0.0 if allowed else (cost - level) / self.restore_rate
-        if cost > self.capacity:
-            wait = math.inf
-        return Throttle(allowed, level, self.capacity, self.restore_rate, wait)
+        return _throttle(level, cost, allowed, self.capacity, self.restore_rate)
+
+    async def take(self, key: str, cost: int) -> Throttle:
+        return self.take_now(key, cost)
+
+    async def aclose(self) -> None:
+        return None
+
+
+# KEYS[1]: the bucket; ARGV: capacity, restore rate per second, cost. The level and the time
+# it was measured at are kept in a hash that expires once the bucket would be full again.
+# Numbers go back as strings: Redis would cut a Lua number to an integer.
+TAKE_SCRIPT = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'level', 'since')
+local level = tonumber(state[1])
+local since = tonumber(state[2])
+if level == nil or since == nil then
+  level = capacity
+  since = now
+end
+level = math.min(capacity, level + math.max(0, now - since) * rate)
+local allowed = 0
+if cost <= level then
+  level = level - cost
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'level', string.format('%.6f', level), 'since', string.format('%.6f', now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - level) / rate * 1000) + 1000)
+return {allowed, string.format('%.6f', level)}
+"""
+
+
+class RedisCostBuckets:
+    """The buckets in Redis, shared by every process that names the same Redis and prefix."""
+
+    def __init__(
+        self,
+        url: str,
+        capacity: float,
+        restore_rate: float,
+        *,
+        prefix: str = "neverlog:ratelimit:",
+        timeout_seconds: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        import redis.asyncio
+
+        self.capacity = capacity
+        self.restore_rate = restore_rate
+        self.prefix = prefix
+        self.clock = clock
+        self.redis: Any = redis.asyncio.Redis.from_url(
+            url,
+            socket_timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
+            retry_on_timeout=False,
+        )
+        self._script = self.redis.register_script(TAKE_SCRIPT)
+        # Served when Redis does not answer: this process's own buckets, as without Redis.
+        self.fallback = CostBuckets(capacity, restore_rate, clock=clock)
+        self._warned_at: float | None = None
+
+    async def take(self, key: str, cost: int) -> Throttle:
+        cost = max(cost, 1)
+        try:
+            allowed, level = await self._script(
+                keys=[self.prefix + key], args=[self.capacity, self.restore_rate, cost]
+            )
+        except Exception as error:  # any failure of the store: serve the request
+            self._unavailable(error)
+            return self.fallback.take_now(key, cost)
+        return _throttle(float(level), cost, bool(allowed), self.capacity, self.restore_rate)
+
+    def _unavailable(self, error: Exception) -> None:
+        STORE_ERRORS.inc()
+        now = self.clock()
+        if self._warned_at is None or now - self._warned_at >= WARN_EVERY_SECONDS:
+            self._warned_at = now
+            log.warning(
+                "Redis does not answer (%s: %s): rate limits are kept in this process until "
+                "it does (logged at most once a minute)",
+                type(error).__name__,
+                error,
+            )
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+
+
+def cost_buckets(
+    *, redis_url: str | None, capacity: float, restore_rate: float, prefix: str
+) -> Buckets:
+    """Redis-backed buckets where a Redis URL is given, else in-process ones."""
+    if redis_url:
+        return RedisCostBuckets(redis_url, capacity, restore_rate, prefix=prefix)
+    return CostBuckets(capacity, restore_rate)

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # Per account (per client address without a token), in each process.
     rate_limit_capacity: float = Field(20_000, gt=0)
     rate_limit_restore_rate: float = Field(5_000, gt=0)
+    # Where the buckets live: a Redis URL (redis://host:6379/0) shares them between every
+    # process; none keeps them in each process.
+    redis_url: str | None = None
+    rate_limit_key_prefix: str = "neverlog:ratelimit:"
     cors_origins: list[str] = Field(default_factory=list)
 
     @field_validator("database_url")
