@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import accounts, entries, simulations
 from persistence.database import Database
 from persistence.entries import KeyedEntry
-from persistence.tables import EmailSimulation
+from persistence.tables import EmailSimulation, User
 from policy import (
     MAX_RECIPIENTS,
     Channel,
@@ -145,12 +145,118 @@ async def evaluate(
     db: Database, viewer: Viewer, email: Email, *, sender_id: uuid.UUID | None
 ) -> Decided:
     """Decide, saving nothing. Raises TooManyRecipients, Refusal or Forbidden."""
-    check_recipient_lists(email, ["email"])
-    keys = lookup_keys(email)
+    try:
+        (decided,) = await _evaluate_all(db, viewer, [(email, sender_id)], lambda _: ["email"])
+    except InEmail as failed:
+        raise failed.error from None
+    return decided
+
+
+MAX_BATCH_EMAILS = 100
+MAX_BATCH_RECIPIENTS = 5_000
+
+
+class InEmail(Exception):
+    """The error of one email of a batch (``index``), which fails the whole batch."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error
+
+
+def given_recipients(email: Email) -> int:
+    """The recipients of an email as given in to, cc and bcc (repeats included)."""
+    return len(email.to) + len(email.cc) + len(email.bcc)
+
+
+async def evaluate_batch(
+    db: Database, viewer: Viewer, emails: Sequence[tuple[Email, uuid.UUID | None]]
+) -> list[Decided]:
+    """Decide for each (email, sender) exactly as ``evaluate``, in input order, with one
+    look-up for all of them. Raises Refusal (TOO_MANY_VALUES) past MAX_BATCH_EMAILS or
+    MAX_BATCH_RECIPIENTS, and InEmail with the error that ``evaluate`` would raise for the
+    first email (lowest index) that fails."""
+    recipients = sum(given_recipients(email) for email, _ in emails)
+    if len(emails) > MAX_BATCH_EMAILS or recipients > MAX_BATCH_RECIPIENTS:
+        raise Refusal.one(
+            ErrorCode.TOO_MANY_VALUES,
+            f"A batch may hold at most {MAX_BATCH_EMAILS} emails and "
+            f"{MAX_BATCH_RECIPIENTS:,} recipients (to, cc and bcc) in all; this one holds "
+            f"{len(emails)} emails and {recipients:,} recipients.",
+            ["emails"],
+        )
+    return await _evaluate_all(db, viewer, emails, lambda index: ["emails", str(index)])
+
+
+async def _evaluate_all(
+    db: Database,
+    viewer: Viewer,
+    emails: Sequence[tuple[Email, uuid.UUID | None]],
+    at: Callable[[int], list[str]],
+) -> list[Decided]:
+    """Decide for every email in one transaction: the senders that must be read (other
+    users named by a super admin) in one query, then the entries of the account-wide list
+    and of every sender's personal list that could match any recipient, in one query.
+    Each email's checks run in the order of a single decision; the first email that fails
+    (lowest index) fails them all, as InEmail."""
+    if not emails:
+        return []
+    keys: list[frozenset[str]] = []
+    senders: list[uuid.UUID] = []
+    failed: InEmail | None = None
+    for index, (email, sender_id) in enumerate(emails):
+        try:
+            check_recipient_lists(email, at(index))
+            keys.append(lookup_keys(email))
+            senders.append(may_act_as(viewer, sender_id, "decide for another sender"))
+        except (Refusal, TooManyRecipients) as error:
+            failed = InEmail(index, error)
+            break
+    others = {sender for sender in senders if sender != viewer.user_id}
+    wanted = frozenset[str]().union(*keys)
+    if failed is not None and not others:
+        raise failed
     async with db.transaction(viewer.account_id) as session:
-        sender = await _sender(session, viewer, sender_id, ["email"])
-        rows = await matching_entries(session, viewer.account_id, [sender], keys) if keys else []
-    return Decided(_observed(decide_with(email, sender, viewer.account_id, rows)), sender)
+        if others:
+            users = await accounts.get_users(
+                session=session, account_id=viewer.account_id, user_ids=list(others)
+            )
+            for index, sender in enumerate(senders):
+                if sender != viewer.user_id:
+                    _check_sender(users.get(sender), [*at(index), "senderId"], index)
+        if failed is not None:
+            raise failed
+        rows = (
+            await matching_entries(session, viewer.account_id, set(senders), wanted)
+            if wanted
+            else []
+        )
+    # Each email gets only the rows of its own keys and its sender's lists.
+    by_key: dict[str, list[KeyedEntry]] = {}
+    for row in rows:
+        by_key.setdefault(row.match_key, []).append(row)
+    decided: list[Decided] = []
+    for (email, _), sender, email_keys in zip(emails, senders, keys, strict=True):
+        mine = [row for key in email_keys for row in by_key.get(key, ())]
+        decision = decide_with(email, sender, viewer.account_id, mine)
+        decided.append(Decided(_observed(decision), sender))
+    return decided
+
+
+def _check_sender(user: User | None, at: list[str], index: int) -> None:
+    """A sender named by a super admin must be an active user of the account."""
+    if user is None:
+        raise InEmail(index, not_found("user", at))
+    if not user.active:
+        raise InEmail(
+            index,
+            Refusal.one(
+                ErrorCode.INVALID_INPUT,
+                f"{user.email} is deactivated: decide for an active user.",
+                at,
+            ),
+        )
 
 
 async def run_simulation(
