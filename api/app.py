@@ -3,7 +3,6 @@ the settings page at / (plain files of api/static/, which talk only to /graphql)
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -21,15 +20,12 @@ from api import tracing
 from api.graphql_http import GraphQLHTTP, HttpOptions
 from api.metrics import metrics_endpoint, observe_decision
 from api.middleware import BearerAuthMiddleware, RequestIdMiddleware
-from api.querycache import QueryCache
 from api.ratelimit import cost_buckets
 from api.settings import Settings
-from api.unavailable import CannotServeMiddleware
 from persistence.database import Database
 from persistence.migrate import upgrade
 from schema import build_schema
-from tenancy import decisions, expiry
-from tenancy.delivery import DeliveryWorker
+from tenancy import decisions
 
 log = logging.getLogger("neverlog")
 decisions.OBSERVERS.append(observe_decision)
@@ -64,19 +60,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if settings.is_sqlite and owns_db:
             await upgrade(db)
-        sweeps = asyncio.create_task(
-            expiry.run_sweeps(db, every=settings.expiry_sweep_seconds), name="expiry-sweeps"
-        )
-        worker = DeliveryWorker(
-            db, schedule=settings.webhook_schedule, refuse_private=settings.webhook_refuse_private
-        )
-        if settings.webhook_worker:
-            worker.start()
         yield
-        await worker.stop()
-        sweeps.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeps
         await buckets.aclose()
         if traces is not None:
             traces.shutdown()
@@ -112,17 +96,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             suggestions=settings.field_suggestions,
             max_body_bytes=settings.max_body_bytes,
         ),
-        cache=QueryCache(max_bytes=settings.query_cache_bytes),
     )
     traces = tracing.tracer_provider()
     tracing.trace_sql(db.engine, traces)
-    # Every request that fails outside GraphQL's own errors still answers JSON with its
-    # request id: 503 where the database cannot serve it (api/unavailable.py).
-    middleware = [
-        *tracing.middleware(traces),
-        Middleware(RequestIdMiddleware),
-        Middleware(CannotServeMiddleware),
-    ]
+    middleware = [*tracing.middleware(traces), Middleware(RequestIdMiddleware)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -149,7 +126,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
     )
     app.state.db = db
-    app.state.graphql = view
     app.state.settings = settings
     app.state.tracer_provider = traces
     return app
