@@ -26,6 +26,7 @@ from persistence.database import Database
 from persistence.migrate import upgrade
 from schema import build_schema
 from tenancy import decisions
+from tenancy.delivery import DeliveryWorker
 
 log = logging.getLogger("neverlog")
 decisions.OBSERVERS.append(observe_decision)
@@ -60,7 +61,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if settings.is_sqlite and owns_db:
             await upgrade(db)
+        worker = DeliveryWorker(
+            db, schedule=settings.webhook_schedule, refuse_private=settings.webhook_refuse_private
+        )
+        if settings.webhook_worker:
+            worker.start()
         yield
+        await worker.stop()
         await buckets.aclose()
         if traces is not None:
             traces.shutdown()

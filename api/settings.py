@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from persistence.database import Database
 from schema.limits import QueryLimits
+from tenancy.delivery import Schedule
 from tenancy.limits import DEFAULT_LIST_LIMIT, Limits
 
 
@@ -45,6 +46,17 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     rate_limit_key_prefix: str = "neverlog:ratelimit:"
     cors_origins: list[str] = Field(default_factory=list)
+    # Webhooks (tenancy/delivery.py): in production a delivery to a private, loopback or
+    # link-local address is refused unless allowed here; the intervals between attempts
+    # (seconds), the time an attempt may take and a claim's lease may be set for tests.
+    webhook_allow_private: bool = False
+    webhook_worker: bool = Field(True, description="deliver webhooks from this process")
+    webhook_retry_intervals: list[float] = Field(
+        default_factory=lambda: list(Schedule().intervals), min_length=1, max_length=20
+    )
+    webhook_timeout_seconds: float = Field(15.0, gt=0, le=60)
+    webhook_lease_seconds: float = Field(60.0, gt=0, le=3600)
+    webhook_poll_seconds: float = Field(0.5, gt=0, le=60)
 
     @field_validator("database_url")
     @classmethod
@@ -78,9 +90,37 @@ class Settings(BaseSettings):
             max_cost=self.max_query_cost,
         )
 
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> Settings:
+        # A claim must outlast the attempt it covers, or two processes could send it at once.
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds + 1:
+            raise ValueError(
+                f"NEVERLOG_WEBHOOK_LEASE_SECONDS ({self.webhook_lease_seconds:g}) must exceed "
+                f"NEVERLOG_WEBHOOK_TIMEOUT_SECONDS ({self.webhook_timeout_seconds:g}) by more "
+                "than a second"
+            )
+        return self
+
+    @property
+    def webhook_schedule(self) -> Schedule:
+        return Schedule(
+            intervals=tuple(self.webhook_retry_intervals),
+            timeout=self.webhook_timeout_seconds,
+            lease=self.webhook_lease_seconds,
+            poll_interval=self.webhook_poll_seconds,
+        )
+
+    @property
+    def webhook_refuse_private(self) -> bool:
+        return self.environment == "production" and not self.webhook_allow_private
+
     @property
     def limits(self) -> Limits:
-        return Limits(account_list=self.account_list_limit, personal_list=self.personal_list_limit)
+        return Limits(
+            account_list=self.account_list_limit,
+            personal_list=self.personal_list_limit,
+            webhook_plain_http=self.environment != "production",
+        )
 
     def database(self) -> Database:
         return Database(

@@ -9,15 +9,16 @@ from schema.decisions import DecisionMutation, DecisionQuery, EmailLoggingSimula
 from schema.mutations import CoreMutation
 from schema.query import CoreQuery
 from schema.types import Account, ApiToken, AuditEvent, NeverLogEntry, User
+from schema.webhooks import WebhookDelivery, WebhookEndpoint, WebhookMutation, WebhookQuery
 
 
 @strawberry.type
-class Query(CoreQuery, DecisionQuery):
+class Query(CoreQuery, DecisionQuery, WebhookQuery):
     pass
 
 
 @strawberry.type
-class Mutation(CoreMutation, DecisionMutation):
+class Mutation(CoreMutation, DecisionMutation, WebhookMutation):
     pass
 
 
@@ -27,6 +28,15 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Account, User, NeverLogEntry, ApiToken, AuditEvent, EmailLoggingSimulation],
+        types=[
+            Account,
+            User,
+            NeverLogEntry,
+            ApiToken,
+            AuditEvent,
+            EmailLoggingSimulation,
+            WebhookEndpoint,
+            WebhookDelivery,
+        ],
         config=StrawberryConfig(auto_camel_case=True),
     )

@@ -13,6 +13,8 @@ from persistence import accounts, audit, entries, tokens
 from policy import Scope
 from schema.ids import from_global_id
 from schema.types import Account, ApiToken, AuditEvent, NeverLogEntry, Node, User
+from schema.webhooks import WebhookDelivery, WebhookEndpoint
+from tenancy import webhooks
 from tenancy.roles import Viewer
 
 Finder = Callable[[AsyncSession, Viewer, uuid.UUID, Info], Awaitable[Node | None]]
@@ -59,12 +61,28 @@ async def _event(
     return AuditEvent.from_row(row) if row and viewer.may_see(row.actor_id) else None
 
 
+async def _webhook_endpoint(
+    session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, info: Info
+) -> Node | None:
+    row = await webhooks.find_endpoint(session, viewer, row_id)
+    return WebhookEndpoint.from_row(row) if row is not None else None
+
+
+async def _webhook_delivery(
+    session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, info: Info
+) -> Node | None:
+    view = await webhooks.find_delivery(session, viewer, row_id)
+    return WebhookDelivery.from_view(view) if view is not None else None
+
+
 FINDERS: dict[str, Finder] = {
     "Account": _account,
     "User": _user,
     "NeverLogEntry": _entry,
     "ApiToken": _token,
     "AuditEvent": _event,
+    "WebhookEndpoint": _webhook_endpoint,
+    "WebhookDelivery": _webhook_delivery,
 }
 
 

@@ -13,6 +13,8 @@ DEFAULT_LIST_LIMIT = 500
 class Limits:
     account_list: int = DEFAULT_LIST_LIMIT
     personal_list: int = DEFAULT_LIST_LIMIT
+    # Webhook URLs may be plain http:// to a loopback address (outside production only).
+    webhook_plain_http: bool = True
 
     def for_scope(self, scope: Scope) -> int:
         return self.account_list if scope is Scope.ACCOUNT else self.personal_list

@@ -23,6 +23,7 @@ from tenancy.csvfiles import read_patterns
 from tenancy.errors import ErrorCode, Problem, Refusal
 from tenancy.limits import Limits
 from tenancy.roles import Viewer, require_super_admin
+from tenancy.webhooks import WebhookEventType, record_entries_event
 
 
 class ImportMode(enum.Enum):
@@ -179,6 +180,7 @@ async def add_entries(
         change = await _apply(session, ref, viewer, parsed, replace=False, field_name="patterns")
         if change.added:
             await _record(session, ref, viewer, "NEVER_LOG_ENTRIES_ADDED", change)
+            await _announce(session, ref, change)
         return change
 
 
@@ -243,6 +245,7 @@ async def remove_entries(
         )
         if change.removed:
             await _record(session, ref, viewer, "NEVER_LOG_ENTRIES_REMOVED", change)
+            await _announce(session, ref, change)
         return change
 
 
@@ -270,6 +273,7 @@ async def import_list(
         )
         if change.added or change.removed:
             await _record(session, ref, viewer, "NEVER_LOG_LIST_IMPORTED", change)
+            await _announce(session, ref, change)
         return change
 
 
@@ -292,6 +296,23 @@ async def _record(
         patterns=[e.pattern for e in change.added] + [e.pattern for e in change.removed],
         summary=f"{verb} {whose}: {' and '.join(parts)}.",
     )
+
+
+async def _announce(session: AsyncSession, ref: ListRef, change: Change) -> None:
+    """The webhook events of a change, in its transaction (the outbox): what was removed,
+    then what was added."""
+    for event_type, changed in (
+        (WebhookEventType.NEVER_LOG_ENTRIES_REMOVED, change.removed),
+        (WebhookEventType.NEVER_LOG_ENTRIES_ADDED, change.added),
+    ):
+        await record_entries_event(
+            session,
+            account_id=ref.account_id,
+            event_type=event_type,
+            scope=ref.scope,
+            owner_id=ref.owner_id,
+            entries=changed,
+        )
 
 
 def _entries(n: int) -> str:

@@ -36,6 +36,7 @@ MAX_ENDPOINTS = 10
 MAX_URL = 2000
 MAX_DESCRIPTION = 500
 SECRET_PREFIX = "whsec_"
+Endpoint = WebhookEndpoint  # what the schema reads of an endpoint
 
 
 class WebhookEventType(enum.Enum):

@@ -1,0 +1,149 @@
+"""A real HTTP receiver of webhooks on 127.0.0.1, in a thread of the test process. It checks
+every request's signature with the ``standardwebhooks`` package (not with the service's own
+code), records what arrived, answers as the test scripts it, and notes any two requests of
+the same webhook-id that were in flight at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Received:
+    webhook_id: str
+    timestamp: str
+    body: str
+    verified: bool
+    at: float  # time.monotonic() on arrival
+
+    @property
+    def event(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.body)
+        return parsed
+
+
+# Given the request's number (0 for the first) and its webhook-id, how to answer.
+Script = Callable[[int, str], Answer]
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.secret: str | None = None
+        self.script: Script = lambda n, webhook_id: Answer()
+        self.received: list[Received] = []
+        self.overlaps: list[str] = []
+        self._in_flight: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: the sender may reuse connections
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(length)
+                receiver._serve(self, body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def _serve(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        webhook_id = headers.get("webhook-id", "")
+        verified = False
+        if self.secret is not None:
+            try:
+                Webhook(self.secret).verify(body, headers)
+                verified = True
+            except WebhookVerificationError:
+                verified = False
+        with self._lock:
+            n = len(self.received)
+            self.received.append(
+                Received(
+                    webhook_id=webhook_id,
+                    timestamp=headers.get("webhook-timestamp", ""),
+                    body=body.decode(),
+                    verified=verified,
+                    at=time.monotonic(),
+                )
+            )
+            if self._in_flight.get(webhook_id):
+                self.overlaps.append(webhook_id)
+            self._in_flight[webhook_id] = self._in_flight.get(webhook_id, 0) + 1
+        try:
+            answer = self.script(n, webhook_id)
+            if answer.delay:
+                time.sleep(answer.delay)
+        finally:
+            with self._lock:
+                self._in_flight[webhook_id] -= 1
+        handler.send_response(answer.status)
+        for name, value in answer.headers.items():
+            handler.send_header(name, value)
+        handler.send_header("content-length", "2")
+        handler.end_headers()
+        handler.wfile.write(b"ok")
+
+    def events(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r.event for r in self.received]
+
+    async def wait_for(
+        self, condition: Callable[[list[Received]], bool], timeout: float = 20
+    ) -> list[Received]:
+        """Wait until ``condition`` holds of what arrived; fails with what did arrive."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                received = list(self.received)
+            if condition(received):
+                return received
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the receiver did not get what was awaited within {timeout} s; it got "
+                    f"{[(r.webhook_id, r.body[:120]) for r in received]}"
+                )
+            await asyncio.sleep(0.02)
+
+    def start(self) -> None:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@contextmanager
+def receiving() -> Iterator[Receiver]:
+    receiver = Receiver()
+    receiver.start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
