@@ -110,6 +110,11 @@ class Receiver:
         handler.end_headers()
         handler.wfile.write(b"ok")
 
+    def in_flight(self) -> int:
+        """Requests that arrived and are not answered yet."""
+        with self._lock:
+            return sum(self._in_flight.values())
+
     def events(self) -> list[dict[str, Any]]:
         with self._lock:
             return [r.event for r in self.received]
