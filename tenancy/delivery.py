@@ -207,12 +207,17 @@ class DeliveryWorker:
         if self._last_prune and loop.time() - self._last_prune < self.schedule.prune_every:
             return
         self._last_prune = loop.time()
+        await self.prune()
+
+    async def prune(self) -> int:
+        """Delete the deliveries older than the retention (30 days), of every account."""
         async with self.db.transaction(None, write=True) as session:
             pruned = await webhooks.prune(
                 session=session, before=self.clock() - self.schedule.retention
             )
         if pruned:
             log.info("pruned %d webhook deliveries older than %s", pruned, self.schedule.retention)
+        return pruned
 
     # -- one attempt ---------------------------------------------------------------------
 

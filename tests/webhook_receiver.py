@@ -33,6 +33,7 @@ class Received:
     body: str
     verified: bool
     at: float  # time.monotonic() on arrival
+    client_port: int  # the sender's end of the connection
 
     @property
     def event(self) -> dict[str, Any]:
@@ -91,6 +92,7 @@ class Receiver:
                     body=body.decode(),
                     verified=verified,
                     at=time.monotonic(),
+                    client_port=handler.client_address[1],
                 )
             )
             if self._in_flight.get(webhook_id):

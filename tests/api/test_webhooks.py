@@ -525,3 +525,68 @@ async def test_in_production_a_private_address_is_refused_as_a_failed_attempt(
     assert delivery["attempts"] == 4
     assert delivery["lastResponseStatus"] is None
     assert delivery["lastAttemptAt"] is not None
+
+
+async def test_an_endpoint_slower_than_the_timeout_fails_the_attempt(
+    api: Api, receiver: Receiver
+) -> None:
+    # given an endpoint that answers the first attempt after the timeout
+    admin = await api.new_account()
+    await create_endpoint(api, admin, receiver)
+    receiver.script = lambda n, _id: Answer(delay=2) if n == 0 else Answer()
+    schedule = Schedule(intervals=(0.05, 0.05), timeout=0.5, lease=5, poll_interval=0.02)
+    # when
+    await add_entries(api, admin, ["*@lawfirm.com"], scope="ACCOUNT")
+    async with delivering(api, schedule):
+        [delivery] = await wait_for_deliveries(api, admin, lambda d: d[0]["status"] == "DELIVERED")
+    # then the first attempt counted as failed without an answer, the second delivered
+    assert delivery["attempts"] == 2
+    assert len(receiver.received) == 2
+
+
+async def test_the_worker_reuses_its_connection_to_an_endpoint(
+    api: Api, receiver: Receiver
+) -> None:
+    # given
+    admin = await api.new_account()
+    await create_endpoint(api, admin, receiver)
+    # when three changes are delivered one after the other
+    async with delivering(api):
+        for n in range(3):
+            await add_entries(api, admin, [f"*@reuse-{n}.com"], scope="ACCOUNT")
+            await receiver.wait_for(lambda r, n=n: len(r) == n + 1)
+            await wait_for_deliveries(
+                api, admin, lambda d, n=n: sum(x["status"] == "DELIVERED" for x in d) == n + 1
+            )
+    # then they came over one connection
+    assert len({r.client_port for r in receiver.received}) == 1
+    assert [r.event["data"]["sequence"] for r in receiver.received] == [1, 2, 3]
+
+
+async def test_deliveries_are_kept_30_days_and_read_by_node(api: Api, receiver: Receiver) -> None:
+    # given a delivered event
+    admin = await api.new_account()
+    endpoint = await create_endpoint(api, admin, receiver)
+    await add_entries(api, admin, ["*@lawfirm.com"], scope="ACCOUNT")
+    async with delivering(api):
+        [delivered] = await wait_for_deliveries(api, admin, lambda d: d[0]["status"] == "DELIVERED")
+    node = await api.data(
+        "query($id: ID!) { node(id: $id) { ... on WebhookDelivery { eventId status } } }",
+        {"id": delivered["id"]},
+        token=admin.token,
+    )
+    assert node == {"node": {"eventId": delivered["eventId"], "status": "DELIVERED"}}
+    user = await api.add_member(admin)
+    hidden = await api.data(
+        "query($id: ID!) { node(id: $id) { id } }", {"id": delivered["id"]}, token=user.token
+    )
+    assert hidden == {"node": None}
+    # when a worker prunes 29 days later, then 31 days later
+    now = dt.datetime.now(dt.UTC)
+    await DeliveryWorker(api.db, clock=lambda: now + dt.timedelta(days=29)).prune()
+    assert await deliveries(api, admin) != []
+    await DeliveryWorker(api.db, clock=lambda: now + dt.timedelta(days=31)).prune()
+    # then the delivery is gone, and the endpoint stays
+    assert await deliveries(api, admin) == []
+    listed = await api.data("{ webhookEndpoints { id } }", token=admin.token)
+    assert listed["webhookEndpoints"] == [{"id": endpoint["id"]}]
