@@ -123,7 +123,7 @@ def _apply_rules(
             why = explain.no_contact(text, new_contacts_off=new_contacts_off)
             decision = _not_logged(text, field, Outcome.NO_CONTACT, why)
         else:  # 7
-            decision = _logged(text, field, new=text not in existing, unlisted=unlisted)
+            decision = _logged(text, field, text not in existing, unlisted)
         decisions.append(decision)
     return tuple(decisions)
 
@@ -136,12 +136,15 @@ def _apply_rules(
 _new = lru_cache(maxsize=4096)(RecipientDecision)
 
 
-def _logged(
-    text: str, field: RecipientField, *, new: bool, unlisted: str | None
-) -> RecipientDecision:
-    """A LOGGED recipient: everything is recorded."""
+@lru_cache(maxsize=4096)
+def _logged(text: str, field: RecipientField, new: bool, unlisted: str | None) -> RecipientDecision:
+    """A LOGGED recipient: everything is recorded. Most recipients are logged: cached by
+    these four (a valid address, so short), which spares the sentence and _new's hash of
+    eleven values."""
     why = explain.logged(text, new_contact=new, unlisted=unlisted)
-    return _new(text, field, Outcome.LOGGED, True, new, True, True, True, None, None, why)
+    return RecipientDecision(
+        text, field, Outcome.LOGGED, True, new, True, True, True, None, None, why
+    )
 
 
 def _not_logged(

@@ -5,14 +5,22 @@ from __future__ import annotations
 import enum
 
 
-class Scope(enum.Enum):
+class _Vocabulary(enum.Enum):
+    """An enum whose members hash by identity: each member is the only one of its value
+    (Enum's own hash is a Python call on the name, and a decision hashes a few per
+    recipient)."""
+
+    __hash__ = object.__hash__
+
+
+class Scope(_Vocabulary):
     """Which never-log list an entry is on."""
 
     ACCOUNT = "ACCOUNT"
     PERSONAL = "PERSONAL"
 
 
-class EntryKind(enum.Enum):
+class EntryKind(_Vocabulary):
     """What a never-log entry matches."""
 
     ADDRESS = "ADDRESS"
@@ -20,7 +28,7 @@ class EntryKind(enum.Enum):
     SUBDOMAINS = "SUBDOMAINS"
 
 
-class Channel(enum.Enum):
+class Channel(_Vocabulary):
     """Where an email is sent from or logged by."""
 
     SALES_EXTENSION = "SALES_EXTENSION"
@@ -31,7 +39,7 @@ class Channel(enum.Enum):
     INTEGRATION = "INTEGRATION"
 
 
-class RecipientField(enum.Enum):
+class RecipientField(_Vocabulary):
     """The header a recipient was given in."""
 
     TO = "TO"
@@ -39,7 +47,7 @@ class RecipientField(enum.Enum):
     BCC = "BCC"
 
 
-class Outcome(enum.Enum):
+class Outcome(_Vocabulary):
     """What happens to one recipient of an email."""
 
     LOGGED = "LOGGED"
