@@ -21,7 +21,6 @@ from policy import (
     Email,
     OriginalEmail,
     Outcome,
-    RecipientDecision,
     RecipientField,
     TooManyRecipients,
     lookup_keys,
@@ -33,7 +32,7 @@ from schema.mutations import attempt
 from schema.nodes import FINDERS
 from schema.permissions import SIGNED_IN
 from schema.types import Node, ScopeEnum, User, load_user
-from tenancy import decisions
+from tenancy import decisions, privacy
 from tenancy.roles import Viewer
 
 ChannelEnum = strawberry.enum(Channel, name="EmailChannel")
@@ -107,15 +106,31 @@ class RecipientDecisionType:
     explanation: str
 
 
+async def _visible_recipients(
+    root: EmailLoggingDecision, info: Info
+) -> list[RecipientDecisionType]:
+    """The only way out of a decision's recipients, whatever field made the decision: as
+    the viewer may see them (tenancy.privacy), so that a super admin deciding for another
+    sender never sees that sender's personal patterns."""
+    viewer = info.context.signed_in
+    name = None
+    if privacy.needs_redaction(viewer, root.decision.recipients, root.sender_id):
+        user = await info.context.users.load(root.sender_id)
+        name = user.name if user is not None else None
+    visible = privacy.visible_recipients(viewer, root.decision, root.sender_id, name)
+    return visible  # type: ignore[return-value]
+
+
 @strawberry.type
 class EmailLoggingDecision:
     channel: ChannelEnum  # type: ignore[valid-type]
     never_log_applies: bool
     email_sent: bool
-    recipients: list[RecipientDecisionType]
+    recipients: list[RecipientDecisionType] = strawberry.field(resolver=_visible_recipients)
     logged_count: int
     never_log_count: int
     sender_id: strawberry.Private[uuid.UUID]
+    decision: strawberry.Private[Decision]
 
     @strawberry.field
     async def sender(self, info: Info) -> User:
@@ -125,15 +140,14 @@ class EmailLoggingDecision:
 
     @classmethod
     def of(cls, decision: Decision, sender_id: uuid.UUID) -> EmailLoggingDecision:
-        recipients: Sequence[RecipientDecision] = decision.recipients
         return cls(
             channel=decision.channel,
             never_log_applies=decision.never_log_applies,
             email_sent=decision.email_sent,
-            recipients=list(recipients),  # type: ignore[arg-type]
             logged_count=decision.logged_count,
             never_log_count=decision.never_log_count,
             sender_id=sender_id,
+            decision=decision,
         )
 
 

@@ -9,12 +9,12 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from persistence import accounts, audit, entries, tokens
+from persistence import accounts, entries, tokens
 from policy import Scope
 from schema.ids import from_global_id
 from schema.types import Account, ApiToken, AuditEvent, NeverLogEntry, Node, User
 from schema.webhooks import WebhookDelivery, WebhookEndpoint
-from tenancy import webhooks
+from tenancy import audit, webhooks
 from tenancy.roles import Viewer
 
 Finder = Callable[[AsyncSession, Viewer, uuid.UUID, Info], Awaitable[Node | None]]
@@ -57,8 +57,8 @@ async def _token(
 async def _event(
     session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, info: Info
 ) -> Node | None:
-    row = await audit.get_event(session=session, account_id=viewer.account_id, event_id=row_id)
-    return AuditEvent.from_row(row) if row and viewer.may_see(row.actor_id) else None
+    event = await audit.find_event(session, viewer, row_id)
+    return AuditEvent.from_row(event) if event is not None else None
 
 
 async def _webhook_endpoint(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from persistence import accounts, audit, tokens
+from persistence import accounts, tokens
 from policy import Scope
 from schema.connections import Connection, page_size
 from schema.errors import bad_input
@@ -22,6 +22,7 @@ from schema.types import (
     User,
     Viewer,
 )
+from tenancy import audit
 from tenancy.lists import list_for
 from tenancy.roles import Role
 
@@ -93,16 +94,9 @@ class CoreQuery:
     async def audit_events(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[AuditEvent]:
-        viewer = info.context.signed_in
-        size = page_size(first)
-        async with info.context.db.transaction(viewer.account_id) as session:
-            page = await audit.page_events(
-                session=session,
-                account_id=viewer.account_id,
-                actor_id=None if viewer.sees_all_of_account() else viewer.user_id,
-                first=size,
-                after=after,
-            )
+        page = await audit.page_events(
+            info.context.db, info.context.signed_in, first=page_size(first), after=after
+        )
         return Connection.from_page(page, AuditEvent.from_row)
 
     @strawberry.field(

@@ -11,14 +11,13 @@ from strawberry.types import Info
 from persistence import accounts, entries
 from persistence.tables import Account as AccountRow
 from persistence.tables import ApiToken as ApiTokenRow
-from persistence.tables import AuditEvent as AuditEventRow
 from persistence.tables import NeverLogEntry as EntryRow
 from persistence.tables import User as UserRow
 from policy import EntryKind, Scope
 from schema.connections import Connection, page_size
 from schema.errors import bad_input
 from schema.ids import to_global_id
-from tenancy.audit import AuditAction
+from tenancy.audit import AuditAction, VisibleEvent
 from tenancy.csvfiles import CsvRow, write_csv
 from tenancy.lists import ListRef
 from tenancy.roles import Role
@@ -240,14 +239,16 @@ class AuditEvent(Node):
         return await load_user(info, self.subject_user_id)
 
     @classmethod
-    def from_row(cls, row: AuditEventRow) -> AuditEvent:
+    def from_row(cls, event: VisibleEvent) -> AuditEvent:
+        """From the event as tenancy lets the viewer see it (tenancy.audit.visible_event):
+        another user's personal list changes come without their patterns."""
         return cls(
-            id=to_global_id("AuditEvent", row.id),
-            action=AuditAction(row.action),
-            created_at=row.created_at,
-            scope=Scope(row.scope) if row.scope else None,
-            patterns=list(row.patterns),
-            summary=row.summary,
-            actor_id=row.actor_id,
-            subject_user_id=row.subject_user_id,
+            id=to_global_id("AuditEvent", event.id),
+            action=event.action,
+            created_at=event.created_at,
+            scope=event.scope,
+            patterns=list(event.patterns),
+            summary=event.summary,
+            actor_id=event.actor_id,
+            subject_user_id=event.subject_user_id,
         )

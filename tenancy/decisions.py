@@ -33,7 +33,7 @@ from policy import (
     lookup_keys,
 )
 from tenancy.errors import ErrorCode, Refusal, not_found
-from tenancy.roles import Viewer, may_act_as
+from tenancy.roles import Viewer, actor_now, may_act_as
 from tenancy.text import checked_name, refuse_nul
 
 
@@ -275,6 +275,11 @@ async def run_simulation(
         raise Refusal.one(ErrorCode.TOO_MANY_VALUES, str(exc), ["input", "email"]) from exc
     async with db.transaction(viewer.account_id, write=True) as session:
         sender = await _sender(session, viewer, sender_id, ["input", "email"])
+        # The role at the moment of the change, after the lock (tenancy.roles.actor_now).
+        other = sender != viewer.user_id
+        await actor_now(
+            session, viewer, super_admin_to="decide for another sender" if other else None
+        )
         rows = await matching_entries(session, viewer.account_id, [sender], keys) if keys else []
         decision = _observed(decide_with(email, sender, viewer.account_id, rows))
         return await simulations.insert_simulation(

@@ -22,7 +22,7 @@ from policy import Pattern, PatternError, Scope, parse_pattern, split_patterns
 from tenancy.csvfiles import read_patterns
 from tenancy.errors import ErrorCode, Problem, Refusal
 from tenancy.limits import Limits
-from tenancy.roles import Viewer, require_super_admin
+from tenancy.roles import Viewer, actor_now, require_super_admin
 from tenancy.webhooks import WebhookEventType, record_entries_event
 
 
@@ -97,12 +97,19 @@ def _refuse_too_many(count: int, ref: ListRef, field_name: str) -> None:
         )
 
 
-async def _lock_owner(session: AsyncSession, ref: ListRef) -> None:
+async def _lock_owner(session: AsyncSession, ref: ListRef, viewer: Viewer | None = None) -> None:
     if ref.scope is Scope.ACCOUNT:
         await accounts.lock_account(session=session, account_id=ref.account_id)
     else:
         await accounts.get_user(
             session=session, account_id=ref.account_id, user_id=ref.owner_id, lock=True
+        )
+    if viewer is not None:
+        # The actor's role as it is now, under the lock: a change by a user demoted or
+        # deactivated meanwhile is refused, never applied.
+        account_wide = ref.scope is Scope.ACCOUNT
+        await actor_now(
+            session, viewer, super_admin_to="change the account-wide list" if account_wide else None
         )
 
 
@@ -117,7 +124,7 @@ async def _apply(
 ) -> Change:
     """Add ``patterns`` (and with ``replace`` remove every other entry) in the caller's
     transaction, after locking the list's owner."""
-    await _lock_owner(session, ref)
+    await _lock_owner(session, ref, viewer)
     change = Change()
     if replace:
         current = await entries.all_entries(
@@ -200,7 +207,7 @@ async def remove_entries(
     _refuse_too_many(len(items) + len(entry_ids), ref, "patterns" if items else "ids")
     parsed = _parse_all(items, "patterns")
     async with db.transaction(ref.account_id, write=True) as session:
-        await _lock_owner(session, ref)
+        await _lock_owner(session, ref, viewer)
         by_id = {
             e.id: e
             for e in await entries.get_entries(

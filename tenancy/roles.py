@@ -6,6 +6,10 @@ import enum
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence import accounts
+from persistence.tables import User
 from tenancy.errors import Forbidden
 
 
@@ -47,3 +51,29 @@ def may_act_as(viewer: Viewer, user_id: uuid.UUID | None, doing: str) -> uuid.UU
         return viewer.user_id
     require_super_admin(viewer, doing)
     return user_id
+
+
+async def actor_now(
+    session: AsyncSession, viewer: Viewer, *, super_admin_to: str | None = None
+) -> User:
+    """The viewer as the database has them at this moment, read (and locked) inside the
+    change's transaction, after the lock that the change takes first.
+
+    The viewer's role was read when the request signed in; a concurrent request may have
+    demoted or deactivated them since. Each change that needs a role calls this once it
+    holds its lock, so the role it goes by is the one at the moment of the change: a change
+    by a user deactivated, or (``super_admin_to``) demoted, meanwhile is refused, never
+    applied. Locking the actor's row too makes a demotion or deactivation that comes later
+    wait until this change is committed.
+    """
+    actor = await accounts.get_user(
+        session=session, account_id=viewer.account_id, user_id=viewer.user_id, lock=True
+    )
+    if actor is None or not actor.active:
+        raise Forbidden("Your user has been deactivated: the change was refused.")
+    if super_admin_to is not None and actor.role != Role.SUPER_ADMIN.value:
+        raise Forbidden(
+            f"Only super admins may {super_admin_to}, and you are no longer one: "
+            "the change was refused."
+        )
+    return actor

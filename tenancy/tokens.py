@@ -24,7 +24,7 @@ from persistence import accounts, audit, tokens
 from persistence.database import Database
 from persistence.tables import ApiToken, utcnow
 from tenancy.errors import ErrorCode, Refusal, not_found
-from tenancy.roles import Role, Viewer, may_act_as
+from tenancy.roles import Role, Viewer, actor_now, may_act_as
 from tenancy.text import checked_name
 
 _TOKEN = re.compile(r"nl_([0-9a-f]{48})_([0-9a-f]{32})")
@@ -91,10 +91,7 @@ async def authenticate(db: Database, token: str) -> Viewer | None:
         return None
     account_id = uuid.UUID(hex=match.group(2))
     token_hash = hash_token(token.strip())
-    async with db.transaction(account_id) as session:
-        found = await tokens.token_and_user(
-            session=session, account_id=account_id, token_hash=token_hash
-        )
+    found = await tokens.read_token_and_user(db=db, account_id=account_id, token_hash=token_hash)
     if found is None:
         return None
     # The look-up went by hash through an index; comparing the stored hash in constant time
@@ -125,6 +122,13 @@ async def create_token(
     name = checked_name(name, ["input", "name"], what="A token's name")
     owner_id = may_act_as(viewer, user_id, "create tokens for other users")
     async with db.transaction(viewer.account_id, write=True) as session:
+        # The role at the moment of the change (tenancy.roles.actor_now), read after the
+        # account's lock, which user changes take first too: locks in one order, no deadlock.
+        await accounts.lock_account(session=session, account_id=viewer.account_id)
+        other = owner_id != viewer.user_id
+        await actor_now(
+            session, viewer, super_admin_to="create tokens for other users" if other else None
+        )
         owner = await accounts.get_user(
             session=session, account_id=viewer.account_id, user_id=owner_id
         )
@@ -148,6 +152,8 @@ async def create_token(
 
 async def revoke_token(db: Database, viewer: Viewer, *, token_id: uuid.UUID | None) -> ApiToken:
     async with db.transaction(viewer.account_id, write=True) as session:
+        # The account's lock first, as user changes take it: the actor is read again under it.
+        await accounts.lock_account(session=session, account_id=viewer.account_id)
         api_token = (
             await tokens.get_token(session=session, account_id=viewer.account_id, token_id=token_id)
             if token_id is not None
@@ -155,6 +161,10 @@ async def revoke_token(db: Database, viewer: Viewer, *, token_id: uuid.UUID | No
         )
         if api_token is None or not viewer.may_see(api_token.user_id):
             raise not_found("API token", ["input", "id"])
+        other = api_token.user_id != viewer.user_id
+        await actor_now(
+            session, viewer, super_admin_to="revoke other users' tokens" if other else None
+        )
         if api_token.revoked_at is None:
             api_token.revoked_at = utcnow()
             session.add(api_token)

@@ -13,7 +13,7 @@ from persistence import accounts, audit
 from persistence.database import Database
 from persistence.tables import Account, User, new_id
 from tenancy.errors import ErrorCode, Refusal, not_found
-from tenancy.roles import Role, Viewer, require_super_admin
+from tenancy.roles import Role, Viewer, actor_now, require_super_admin
 from tenancy.text import checked_name
 from tenancy.tokens import NewToken, issue_token
 
@@ -106,15 +106,21 @@ async def add_user(db: Database, viewer: Viewer, *, email: str, name: str, role:
     email = normalize_email(email, ["input", "email"])
     name = normalize_name(name, ["input", "name"])
     async with db.transaction(viewer.account_id, write=True) as session:
+        await accounts.lock_account(session=session, account_id=viewer.account_id)
+        await actor_now(session, viewer, super_admin_to="add users")
         return await _insert_user(
             session, viewer.account_id, email, name, role, actor_id=viewer.user_id
         )
 
 
-async def _locked_subject(session: AsyncSession, viewer: Viewer, user_id: uuid.UUID | None) -> User:
+async def _locked_subject(
+    session: AsyncSession, viewer: Viewer, user_id: uuid.UUID | None, doing: str
+) -> User:
     # The account row is locked first: two super admins demoting each other at once are
-    # served one after the other, so the last-super-admin rule cannot be raced.
+    # served one after the other, so the last-super-admin rule cannot be raced, and the
+    # actor's role is read again under that lock (the second of the two is no longer one).
     await accounts.lock_account(session=session, account_id=viewer.account_id)
+    await actor_now(session, viewer, super_admin_to=doing)
     user = (
         await accounts.get_user(
             session=session, account_id=viewer.account_id, user_id=user_id, lock=True
@@ -146,7 +152,7 @@ async def update_role(
 ) -> User:
     require_super_admin(viewer, "change roles")
     async with db.transaction(viewer.account_id, write=True) as session:
-        user = await _locked_subject(session, viewer, user_id)
+        user = await _locked_subject(session, viewer, user_id, "change roles")
         if user.role == role.value:
             return user
         if not user.active:
@@ -173,7 +179,7 @@ async def update_role(
 async def deactivate_user(db: Database, viewer: Viewer, *, user_id: uuid.UUID | None) -> User:
     require_super_admin(viewer, "deactivate users")
     async with db.transaction(viewer.account_id, write=True) as session:
-        user = await _locked_subject(session, viewer, user_id)
+        user = await _locked_subject(session, viewer, user_id, "deactivate users")
         if not user.active:
             return user
         await _refuse_if_last_super_admin(session, user, "deactivating them")
