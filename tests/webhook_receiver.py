@@ -34,6 +34,7 @@ class Received:
     verified: bool
     at: float  # time.monotonic() on arrival
     client_port: int  # the sender's end of the connection
+    wall: float  # time.time() on arrival
 
     @property
     def event(self) -> dict[str, Any]:
@@ -45,6 +46,11 @@ class Received:
 Script = Callable[[int, str], Answer]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many senders may connect at once
+    daemon_threads = True
+
+
 class Receiver:
     def __init__(self) -> None:
         self.secret: str | None = None
@@ -53,8 +59,7 @@ class Receiver:
         self.overlaps: list[str] = []
         self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -62,6 +67,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: the sender may reuse connections
+            disable_nagle_algorithm = True  # an answer is not held back for an ACK
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
@@ -93,6 +99,7 @@ class Receiver:
                     verified=verified,
                     at=time.monotonic(),
                     client_port=handler.client_address[1],
+                    wall=time.time(),
                 )
             )
             if self._in_flight.get(webhook_id):

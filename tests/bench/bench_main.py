@@ -12,6 +12,9 @@ it stays flat as accounts and lists grow.
    else the machine runs weighs on all four alike. Every answer must be 200 with the
    expected decision. With 1,000 accounts the tokens of all of them are taken in turn.
 4. The write path (bench_writes).
+5. Webhooks (bench_webhooks): events delivered per second by two processes, against
+   sending the same bodies straight to the receiver, and the p99 delay from commit to
+   delivery.
 
 The table is printed and written as JSON to bench-results/ with the machine and versions.
 
@@ -41,7 +44,7 @@ from typing import Any
 
 import asyncpg
 
-from tests.bench import bench_decide, bench_writes
+from tests.bench import bench_decide, bench_webhooks, bench_writes
 from tests.bench.bench_data import PatternBook, SeedAccount, build_account
 from tests.bench.bench_http import REPO, Load, generator, load, serving, verified_answer
 from tests.bench.bench_seed import (
@@ -433,6 +436,10 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             engines[engine]["seed_seconds"] = round(seed_seconds[engine], 1)
             engines[engine]["note"] = notes.get(engine, "")
             print(f"  {engine:<10} {engines[engine]['writes']}", flush=True)
+        print("bench: webhooks, delivered by two processes", flush=True)
+        for engine, (one, _) in stores.items():
+            engines[engine]["webhooks"] = await bench_webhooks.measure(one.url)
+            print(f"  {engine:<10} {engines[engine]['webhooks']}", flush=True)
     finally:
         for database in cleanup:
             with contextlib.suppress(Exception):
