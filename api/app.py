@@ -20,8 +20,10 @@ from api import tracing
 from api.graphql_http import GraphQLHTTP, HttpOptions
 from api.metrics import metrics_endpoint, observe_decision
 from api.middleware import BearerAuthMiddleware, RequestIdMiddleware
+from api.querycache import QueryCache
 from api.ratelimit import cost_buckets
 from api.settings import Settings
+from api.unavailable import CannotServeMiddleware
 from persistence.database import Database
 from persistence.migrate import upgrade
 from schema import build_schema
@@ -103,10 +105,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             suggestions=settings.field_suggestions,
             max_body_bytes=settings.max_body_bytes,
         ),
+        cache=QueryCache(max_bytes=settings.query_cache_bytes),
     )
     traces = tracing.tracer_provider()
     tracing.trace_sql(db.engine, traces)
-    middleware = [*tracing.middleware(traces), Middleware(RequestIdMiddleware)]
+    # Every request that fails outside GraphQL's own errors still answers JSON with its
+    # request id: 503 where the database cannot serve it (api/unavailable.py).
+    middleware = [
+        *tracing.middleware(traces),
+        Middleware(RequestIdMiddleware),
+        Middleware(CannotServeMiddleware),
+    ]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -133,6 +142,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
     )
     app.state.db = db
+    app.state.graphql = view
     app.state.settings = settings
     app.state.tracer_provider = traces
     return app

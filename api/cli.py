@@ -15,6 +15,7 @@ from types import FrameType
 from starlette.types import ASGIApp
 
 from api.logs import configure as configure_logs
+from api.server import GuardedHttpToolsProtocol, raise_open_files_limit
 from api.settings import Settings
 from persistence.migrate import grant_app_role, upgrade
 
@@ -52,13 +53,19 @@ def serve_app(
     # itself the signal again so that the process dies of it (status 143). A finished
     # graceful shutdown is a clean stop, so that second SIGTERM ends the process with 0.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    # Slow clients (api/server.py): every worker reads the guard's settings from here.
+    os.environ["NEVERLOG_HEADER_TIMEOUT"] = str(settings.header_timeout)
+    os.environ["NEVERLOG_BODY_TIMEOUT"] = str(settings.body_timeout)
+    os.environ["NEVERLOG_MAX_CONNECTIONS"] = str(settings.max_connections)
+    # A connection is a file descriptor: room for the cap, the pool and the files.
+    raise_open_files_limit(settings.max_connections + 1_000)
     uvicorn.run(
         app,
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
         loop="uvloop",
-        http="httptools",
+        http=GuardedHttpToolsProtocol if settings.slow_client_guard else "httptools",
         timeout_graceful_shutdown=20,
         log_config=None,
         access_log=False,

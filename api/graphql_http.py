@@ -7,15 +7,17 @@
 - ``Accept: application/graphql-response+json`` gets that content type, and a request that
   fails before execution (parsing, validation, variables, limits) gets 4xx with no ``data``;
   ``application/json`` (and no ``Accept``) gets 200 with ``errors`` as before.
-- Before execution: the parser's token limit, then depth, alias and cost limits, then the
-  account's rate limit (429 with ``Retry-After``). Every answer reports its cost in
+- Before execution: strings in the variables (before parsing), the parser's token limit,
+  then string length, depth, alias and cost limits, then the account's rate limit (429
+  with ``Retry-After``). The work before execution is charged by the request's size (1
+  point per KiB), refused or not, with a token or without; a request that runs is charged
+  that and its calculated cost. Every answer reports what it was charged in
   ``extensions.cost``.
 - A browser asking for HTML gets GraphiQL.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,15 +47,27 @@ from starlette.responses import HTMLResponse, Response
 from api.graphiql import GRAPHIQL_HEADERS, graphiql_html
 from api.metrics import REFUSALS
 from api.middleware import OPERATION, REQUEST_ID, RESULT, VIEWER
+from api.querycache import Prepared, QueryCache
 from api.ratelimit import Buckets, Throttle
 from persistence.database import Database
 from schema.context import Context
 from schema.errors import public_error
 from schema.execution import ExecutionContext, is_awaitable
-from schema.limits import Measure, QueryLimits, check, limit_error, measure
+from schema.limits import (
+    Measure,
+    QueryLimits,
+    check,
+    limit_error,
+    longest_string,
+    measure,
+    string_too_long,
+)
 from tenancy.limits import Limits
 
 JSON = "application/json"
+# The request's size in bytes, as read (the body of a POST).
+SIZE = "neverlog.request_size"
+SIZE_BYTES_PER_POINT = 1024
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
@@ -99,6 +113,7 @@ class GraphQLHTTP:
         query_limits: QueryLimits,
         buckets: Buckets,
         options: HttpOptions,
+        cache: QueryCache | None = None,
     ) -> None:
         self.schema = schema
         self.db = db
@@ -110,11 +125,9 @@ class GraphQLHTTP:
         if not options.introspection:
             self.rules.append(NoSchemaIntrospectionCustomRule)
         self.ide = graphiql_html() if options.graphiql else None
-        # Parsing and validation are cached by query text, shared by every request of this
-        # process: a pipeline sends the same query again and again.
-        self._prepare = functools.lru_cache(maxsize=1000)(self._prepare_uncached)
-        # So is the measure of a query whose cost reads no variable, by text and operation.
-        self._measures: dict[tuple[str, str | None], Measure] = {}
+        # Parsing, validation and the measures that read no variable are kept by query text,
+        # bounded in bytes, for every request of this process (api/querycache.py).
+        self.cache = cache if cache is not None else QueryCache()
 
     # -- HTTP ----------------------------------------------------------------------------
 
@@ -133,6 +146,10 @@ class GraphQLHTTP:
                 params = _params_from_json(await self._json_body(request))
             return await self._run(request, params, media)
         except RequestError as refused:
+            # Refused before anything ran, yet read: charged by its size all the same.
+            throttle = await self._charge(request, self._size_cost(request))
+            if not throttle.allowed:
+                return self._throttled(request, throttle, media, self._size_cost(request))
             return _respond(
                 {"errors": [refused.error.formatted]}, media, refused.status, refused.headers
             )
@@ -161,6 +178,7 @@ class GraphQLHTTP:
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
+            request.scope[SIZE] = len(body)
             if len(body) > limit:
                 raise _too_large(limit)
         if not body:
@@ -174,7 +192,15 @@ class GraphQLHTTP:
 
     # -- GraphQL -------------------------------------------------------------------------
 
-    def _prepare_uncached(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+    def _prepare(self, query: str) -> Prepared:
+        found = self.cache.get(query)
+        if found is None:
+            document, errors = self._parse_and_validate(query)
+            found = Prepared(document, errors)
+            self.cache.put(query, found)
+        return found
+
+    def _parse_and_validate(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
         try:
             document = parse(query, max_tokens=self.query_limits.max_tokens)
         except GraphQLSyntaxError as error:
@@ -198,10 +224,16 @@ class GraphQLHTTP:
         return document, errors
 
     async def _run(self, request: Request, params: Params, media: str) -> Response:
-        document, errors = self._prepare(params.query)
+        size_cost = self._size_cost(request)
+        longest = longest_string(params.variables) if params.variables else 0
+        if longest > self.query_limits.max_string_length:
+            # Refused before the query is even parsed.
+            limit = self.query_limits.max_string_length
+            return await self._refuse(request, [string_too_long(limit, longest)], media, size_cost)
+        prepared = self._prepare(params.query)
+        document, errors = prepared.document, prepared.errors
         if document is None or errors:
-            _refused(request, errors)
-            return _request_failed(errors, media)
+            return await self._refuse(request, errors, media, size_cost)
         operation = get_operation_ast(document, params.operation_name)
         if operation is None:
             error = GraphQLError(
@@ -210,7 +242,7 @@ class GraphQLHTTP:
                 else f"The document has no operation named {params.operation_name!r}.",
                 extensions={"code": "BAD_REQUEST"},
             )
-            return _request_failed([error], media)
+            return await self._refuse(request, [error], media, size_cost)
         request.scope[OPERATION] = _operation_name(operation)
         if request.method == "GET" and operation.operation is not OperationType.QUERY:
             raise RequestError(
@@ -219,18 +251,15 @@ class GraphQLHTTP:
                 "METHOD_NOT_ALLOWED",
                 {"Allow": "POST"},
             )
-        measured = self._measure(params, document, operation)
-        cost = measured.cost
+        measured = self._measure(params, prepared, document, operation)
         over = check(measured, self.query_limits)
         if over is not None:
-            _refused(request, [over])
-            return _request_failed([over], media, cost=self._cost(cost, None))
+            return await self._refuse(request, [over], media, size_cost)
         viewer = request.scope.get(VIEWER)
-        throttle = await self.buckets.take(_bucket_key(request, viewer), cost)
+        cost = measured.cost + size_cost
+        throttle = await self._charge(request, cost)
         if not throttle.allowed:
-            REFUSALS.labels("RATE_LIMITED").inc()
-            request.scope[RESULT] = "rate_limited"
-            return _rate_limited(throttle, cost, media, self._cost(cost, throttle))
+            return self._throttled(request, throttle, media, cost)
         request_id = request.scope.get(REQUEST_ID, "")
         context = Context(db=self.db, limits=self.limits, viewer=viewer, request_id=request_id)
         result = await _execute(self.schema, document, operation, context, params)
@@ -238,20 +267,54 @@ class GraphQLHTTP:
         return self._answer(result, media, request_id, self._cost(cost, throttle))
 
     def _measure(
-        self, params: Params, document: DocumentNode, operation: OperationDefinitionNode
+        self,
+        params: Params,
+        prepared: Prepared,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
     ) -> Measure:
-        key = (params.query, params.operation_name)
-        measured = self._measures.get(key)
+        measured: Measure | None = prepared.measures.get(params.operation_name)
         if measured is None:
             fragments = {
                 d.name.value: d
                 for d in document.definitions
                 if isinstance(d, FragmentDefinitionNode)
             }
-            measured = measure(self.schema, operation, fragments, params.variables)
-            if not measured.uses_variables and len(self._measures) < 1000:
-                self._measures[key] = measured
+            measured = measure(
+                self.schema, operation, fragments, params.variables, self.query_limits
+            )
+            if not measured.uses_variables:
+                prepared.measures[params.operation_name] = measured
         return measured
+
+    # -- Charging ------------------------------------------------------------------------
+
+    def _size_cost(self, request: Request) -> int:
+        """What the work before execution (reading, parsing, validating, measuring) is
+        charged: 1 point per full KiB of the request (its body, or its URL's query)."""
+        size = request.scope.get(SIZE)
+        if size is None:
+            size = len(request.scope.get("query_string", b""))
+        return int(size) // SIZE_BYTES_PER_POINT
+
+    async def _charge(self, request: Request, cost: int) -> Throttle:
+        return await self.buckets.take(_bucket_key(request, request.scope.get(VIEWER)), cost)
+
+    async def _refuse(
+        self, request: Request, errors: list[GraphQLError], media: str, size_cost: int
+    ) -> Response:
+        """A request refused before execution: it is charged its size (at least 1 point),
+        signed in or not."""
+        throttle = await self._charge(request, size_cost)
+        if not throttle.allowed:
+            return self._throttled(request, throttle, media, size_cost)
+        _refused(request, errors)
+        return _request_failed(errors, media, cost=self._cost(max(size_cost, 1), throttle))
+
+    def _throttled(self, request: Request, throttle: Throttle, media: str, cost: int) -> Response:
+        REFUSALS.labels("RATE_LIMITED").inc()
+        request.scope[RESULT] = "rate_limited"
+        return _rate_limited(throttle, cost, media, self._cost(cost, throttle))
 
     def _cost(self, cost: int, throttle: Throttle | None) -> dict[str, Any]:
         extension: dict[str, Any] = {

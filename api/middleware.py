@@ -82,14 +82,9 @@ def _record(scope: Scope, status: int, seconds: float) -> None:
     )
 
 
-async def _unavailable(send: Send) -> None:
-    body = orjson.dumps(
-        {
-            "errors": [
-                {"message": UNAVAILABLE_MESSAGE, "extensions": {"code": "SERVICE_UNAVAILABLE"}}
-            ]
-        }
-    )
+async def _unavailable(send: Send, request_id: str | None) -> None:
+    extensions = {"code": "SERVICE_UNAVAILABLE", "requestId": request_id}
+    body = orjson.dumps({"errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": extensions}]})
     await send(
         {
             "type": "http.response.start",
@@ -122,6 +117,6 @@ class BearerAuthMiddleware:
                     if not is_unavailable(error):
                         raise
                     log.warning("database unavailable while signing in: %r", error)
-                    await _unavailable(send)
+                    await _unavailable(send, scope.get(REQUEST_ID))
                     return
         await self.app(scope, receive, send)

@@ -38,6 +38,19 @@ class Settings(BaseSettings):
     max_query_aliases: int = Field(30, ge=0)
     max_query_tokens: int = Field(10_000, ge=10)
     max_query_cost: int = Field(3_000, ge=1)
+    # Cost and memory (see "What a request may cost"): the longest string argument, in
+    # characters; the bytes the parsed queries kept by each process may take.
+    max_string_length: int = Field(1_048_576, ge=1_024)
+    query_cache_bytes: int = Field(32 * 1024 * 1024, ge=0)
+    # Saved simulations an account may hold.
+    simulation_limit: int = Field(10_000, ge=1)
+    # Slow clients (neverlog serve): seconds for a request's headers to arrive, seconds a
+    # body may stall, connections each process holds open.
+    header_timeout: float = Field(5.0, gt=0)
+    body_timeout: float = Field(10.0, gt=0)
+    max_connections: int = Field(1_000, ge=1)
+    # Off only behind a proxy that already times out slow clients (README, Production).
+    slow_client_guard: bool = True
     # Per account (per client address without a token), in each process.
     rate_limit_capacity: float = Field(20_000, gt=0)
     rate_limit_restore_rate: float = Field(5_000, gt=0)
@@ -88,6 +101,8 @@ class Settings(BaseSettings):
             max_aliases=self.max_query_aliases,
             max_tokens=self.max_query_tokens,
             max_cost=self.max_query_cost,
+            max_string_length=self.max_string_length,
+            largest_list=max(self.account_list_limit, self.personal_list_limit),
         )
 
     @model_validator(mode="after")
@@ -119,6 +134,7 @@ class Settings(BaseSettings):
         return Limits(
             account_list=self.account_list_limit,
             personal_list=self.personal_list_limit,
+            simulations=self.simulation_limit,
             webhook_plain_http=self.environment != "production",
         )
 

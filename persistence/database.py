@@ -150,25 +150,38 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
 
 
 def is_unavailable(error: BaseException) -> bool:
-    """Whether ``error`` says the database cannot be reached (down, restarting, pool
-    exhausted, locked), rather than that a statement was wrong."""
+    """Whether ``error`` says the database cannot serve the request (down, restarting,
+    dropped, the role or database refused, the pool exhausted, locked), rather than that
+    a statement was wrong."""
     if isinstance(error, sa_exc.TimeoutError | ConnectionError | TimeoutError | OSError):
         return True
-    if isinstance(error, sa_exc.DBAPIError):
-        if error.connection_invalidated:
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    # The driver's error and what caused it: SQLAlchemy wraps asyncpg's (and its own
+    # adaptation of it) in DBAPIError.
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [error]
+    while todo and len(seen) < 8:
+        current = todo.pop()
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo += [getattr(current, "orig", None), current.__cause__]
+    for found in seen[1:] if isinstance(error, sa_exc.DBAPIError) else seen:
+        if isinstance(found, OSError | ConnectionError | TimeoutError):
             return True
-        original = error.orig
-        if isinstance(original, OSError | ConnectionError | TimeoutError):
+        if type(found).__name__ in _UNAVAILABLE_DRIVER_ERRORS:
             return True
-        name = type(original).__name__ if original is not None else ""
-        if name in _UNAVAILABLE_DRIVER_ERRORS:
+        state = str(getattr(found, "sqlstate", None) or "")
+        if state.startswith(_UNAVAILABLE_SQLSTATES):
             return True
-        message = str(original).lower()
-        return any(sign in message for sign in _UNAVAILABLE_SQLITE_MESSAGES)
+        message = str(found).lower()
+        if any(sign in message for sign in _UNAVAILABLE_MESSAGES):
+            return True
     return False
 
 
-# asyncpg's names for a server that is gone or going.
+# asyncpg's names for a server that is gone or going, or that refuses this role or database.
 _UNAVAILABLE_DRIVER_ERRORS = {
     "ConnectionDoesNotExistError",
     "ConnectionFailureError",
@@ -178,5 +191,17 @@ _UNAVAILABLE_DRIVER_ERRORS = {
     "TooManyConnectionsError",
     "PostgresConnectionError",
     "ConnectionRejectionError",
+    "InvalidCatalogNameError",
+    "InvalidAuthorizationSpecificationError",
+    "InvalidPasswordError",
 }
-_UNAVAILABLE_SQLITE_MESSAGES = ("unable to open database", "database is locked", "disk i/o error")
+# SQLSTATE classes: 08 connection exception, 28 invalid authorization (a role refused),
+# 3D000 invalid catalog name (a database that does not exist, or was dropped), 53
+# insufficient resources (too many connections), 57P operator intervention (shutdown).
+_UNAVAILABLE_SQLSTATES = ("08", "28", "3D000", "53", "57P")
+_UNAVAILABLE_MESSAGES = (
+    "unable to open database",
+    "database is locked",
+    "disk i/o error",
+    "permission denied for database",
+)

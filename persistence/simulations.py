@@ -1,4 +1,10 @@
-"""Saved email logging simulations."""
+"""Saved email logging simulations.
+
+A page of simulations holds at most PAGE_ADDRESSES stored addresses (of every list of the
+emails: what decisions, their explanations and the answer grow with), however many
+``first`` asks for: where emails are large, a page has fewer of them and says that more
+follow. What a page costs the process stays bounded by that, not by what an account chose
+to store (at least one row is always returned)."""
 
 from __future__ import annotations
 
@@ -8,8 +14,33 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.pages import Page, fetch_page, newest_first_cursor, older_than
+from persistence.pages import Page, newest_first_cursor, older_than
 from persistence.tables import EmailSimulation
+
+PAGE_ADDRESSES = 10_000
+_LISTS = ("to", "cc", "bcc", "excludedRecipients", "existingContacts")
+_ORIGINAL_LISTS = ("to", "cc", "bcc")
+
+
+def _addresses(dialect: str) -> Any:
+    """The number of addresses a row's email holds, in SQL."""
+    email = EmailSimulation.email
+    if dialect == "postgresql":
+        parts = [sa.func.jsonb_array_length(email[name]) for name in _LISTS]  # type: ignore[index]
+        parts += [
+            sa.func.coalesce(sa.func.jsonb_array_length(email["inReplyTo"][name]), 0)  # type: ignore[index]
+            for name in _ORIGINAL_LISTS
+        ]
+    else:
+        parts = [sa.func.json_array_length(email, f"$.{name}") for name in _LISTS]
+        parts += [
+            sa.func.coalesce(sa.func.json_array_length(email, f"$.inReplyTo.{name}"), 0)
+            for name in _ORIGINAL_LISTS
+        ]
+    total: Any = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
 
 
 async def insert_simulation(
@@ -33,6 +64,11 @@ async def insert_simulation(
     session.add(simulation)
     await session.flush()
     return simulation
+
+
+async def count_simulations(*, session: AsyncSession, account_id: uuid.UUID) -> int:
+    stmt = sa.select(sa.func.count()).where(EmailSimulation.account_id == account_id)
+    return int((await session.scalars(stmt)).one())
 
 
 async def get_simulation(
@@ -61,18 +97,40 @@ async def page_simulations(
     created_by_id: uuid.UUID | None,
     first: int,
     after: str | None,
+    max_addresses: int = PAGE_ADDRESSES,
 ) -> Page[EmailSimulation]:
-    """Simulations newest first: the whole account's, or one user's."""
-    conditions = [EmailSimulation.account_id == account_id]
+    """Simulations newest first: the whole account's, or one user's; as many of the
+    ``first`` as hold at most ``max_addresses`` together (at least one)."""
+    table = EmailSimulation
+    conditions = [table.account_id == account_id]
     if created_by_id is not None:
-        conditions.append(EmailSimulation.created_by_id == created_by_id)
-    return await fetch_page(
-        session,
-        EmailSimulation,
-        conditions=conditions,
-        after=older_than(EmailSimulation.created_at, EmailSimulation.id, after) if after else None,
-        order_by=(EmailSimulation.created_at.desc(), EmailSimulation.id.desc()),  # type: ignore[attr-defined]
-        first=first,
-        cursor_of=lambda s: newest_first_cursor(s.created_at, s.id),
+        conditions.append(table.created_by_id == created_by_id)
+    total = int((await session.scalars(sa.select(sa.func.count()).where(*conditions))).one())
+    size = _addresses(session.get_bind().dialect.name)
+    # First the keys and sizes of the page's rows, then only the rows that fit.
+    light = sa.select(table.id, size).where(*conditions)
+    if after:
+        light = light.where(older_than(table.created_at, table.id, after))
+    order = (table.created_at.desc(), table.id.desc())  # type: ignore[attr-defined]
+    sized = list((await session.execute(light.order_by(*order).limit(first + 1))).all())
+    chosen: list[uuid.UUID] = []
+    used = 0
+    for row_id, row_size in sized[:first]:
+        used += int(row_size or 0)
+        if chosen and used > max_addresses:
+            break
+        chosen.append(row_id)
+    rows = list(
+        await session.scalars(
+            sa.select(table).where(table.account_id == account_id, table.id.in_(chosen))  # type: ignore[attr-defined]
+        )
+    )
+    by_id = {row.id: row for row in rows}
+    ordered = [by_id[i] for i in chosen if i in by_id]
+    return Page(
+        rows=ordered,
+        cursors=[newest_first_cursor(r.created_at, r.id) for r in ordered],
+        has_next=len(sized) > len(chosen),
         has_previous=after is not None,
+        total=total,
     )

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from policy.caching import cached
-from policy.syntax import NO_PERIOD, EmailNotValidError, reason, validate
+from policy.syntax import LONGEST, NO_PERIOD, EmailNotValidError, reason, too_long, validate
 from policy.types import EntryKind
 
 _WILDCARD_LOCAL = "a wildcard may only stand for the whole part before the @-sign"
@@ -40,7 +40,9 @@ class PatternError(ValueError):
     """A never-log pattern that is not valid, and why."""
 
     def __init__(self, raw: str, reason: str) -> None:
-        super().__init__(f'"{raw}" is not a valid never-log pattern: {reason}.')
+        # A text too long to be a pattern is quoted by its start only.
+        shown = raw if len(raw) <= LONGEST else f"{raw[:60]}…"
+        super().__init__(f'"{shown}" is not a valid never-log pattern: {reason}.')
         self.raw = raw
         self.reason = reason
 
@@ -74,6 +76,8 @@ def _parse(text: str) -> Pattern | str:
     """The pattern, or the reason why ``text`` (trimmed) is not one."""
     if not text:
         return "it is empty"
+    if (long := too_long(text)) is not None:
+        return long
     if text.startswith('"'):
         return "a quoted part before the @-sign is not allowed"
     if text.endswith(">") and "<" in text:

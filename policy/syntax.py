@@ -12,13 +12,29 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
-__all__ = ["NO_PERIOD", "EmailNotValidError", "reason", "validate"]
+__all__ = ["LONGEST", "NO_PERIOD", "EmailNotValidError", "reason", "too_long", "validate"]
 
 NO_PERIOD = "the domain must contain a period, as in example.com"
+LONGEST = 320
+"""The most characters an address or pattern may have, display name and all. An address
+is at most 254 characters (RFC 5321); a longer text is refused here, before
+email-validator reads it, so that its cost stays bounded whatever the input."""
+
+
+def too_long(text: str) -> str | None:
+    """The reason why ``text`` is too long to be an address or a pattern, if it is."""
+    if len(text) > LONGEST:
+        return f"it is longer than {LONGEST} characters ({len(text) - LONGEST} too many)"
+    return None
 
 
 def validate(text: str, *, allow_display_name: bool = False) -> ValidatedEmail:
-    """Check the syntax of one address; raise EmailNotValidError if invalid."""
+    """Check the syntax of one address; raise EmailNotValidError if invalid (a text over
+    LONGEST characters without calling email-validator)."""
+    if len(text) > LONGEST:
+        raise EmailNotValidError(
+            f"The address is too long ({len(text) - LONGEST} characters too many)."
+        )
     return validate_email(
         text,
         allow_smtputf8=True,

@@ -372,6 +372,7 @@ class DecisionMutation:
                 input.email.to_email(),
                 sender_id=input.email.sender(),
                 name=input.name,
+                limit=ctx.limits.simulations,
             )
         )
         if isinstance(row, list):

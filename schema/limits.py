@@ -1,15 +1,23 @@
-"""Limits checked before a query runs: depth, aliases and a static cost in the manner of
-Shopify's calculated query cost. Tokens are limited by the parser itself.
+"""Limits checked before a query runs: depth, aliases, string length and a static cost in
+the manner of Shopify's calculated query cost. Tokens are limited by the parser itself.
 
-The cost of a query:
+The cost of a query follows the work it asks for:
 - a field that returns an object, or a list of objects, costs 1 plus its selections;
 - a field that returns a scalar or an enum costs 0;
 - a connection (a field whose type is ``…Connection``) costs 2 plus ``first`` (50 when
   not given) times its selections: a page of 100 entries with their creator costs
   2 + 100 × 3 = 302;
+- ``nodes(ids:)`` costs 1 plus, for each ID, 1 plus its selections;
+- a list's ``csv`` costs 1 plus 1 per 10 entries the largest list may hold (its limit);
 - a mutation field costs 10 plus its selections;
+- every item of a list argument (an ID, a pattern, a recipient) costs 1, and a text holding
+  several items (``"a@x.com, b@y.com"``) costs 1 per item; every line of a ``csv`` costs 1
+  (and 1 per further item where a line holds several);
+- every 100 fields of the document, once its fragments are expanded, cost 1: a document
+  whose fragments spread each other exponentially is refused by the cost limit;
 - introspection (``__schema``, ``__type``) costs nothing and counts for no depth.
-Every answer reports its cost in ``extensions.cost``.
+Variables count as given, else as their default value. Each fragment is measured once per
+document however often it is spread. Every answer reports its cost in ``extensions.cost``.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -28,16 +37,22 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
-    IntValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    VariableNode,
+    Undefined,
     get_named_type,
+    value_from_ast_untyped,
 )
 
 DEFAULT_PAGE = 50
 MUTATION_COST = 10
+FIELDS_PER_POINT = 100
+ENTRIES_PER_CSV_POINT = 10
+# The arguments whose length is the length of the field's list: each item costs its
+# selections.
+ITEMS_OF = {"nodes": "ids"}
+_SEPARATORS = (",", ";", "\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +61,9 @@ class QueryLimits:
     max_aliases: int = 30
     max_tokens: int = 10_000
     max_cost: int = 3_000
+    max_string_length: int = 1_048_576
+    # The most entries a list may hold: what reading a whole list (csv) may cost.
+    largest_list: int = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +74,48 @@ class Measure:
     # Whether the cost read a variable (a page size given as $first): if not, the measure
     # holds for every request of the same query text.
     uses_variables: bool = False
+    # The longest string among the arguments (literal or variable), in characters.
+    longest_string: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """What a selection set (or a fragment) adds up to: measured once, reused."""
+
+    cost: int
+    depth: int  # below the selection set's own depth
+    aliases: int
+    fields: int
 
 
 def limit_error(message: str, code: str, limit: int, value: int) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code, "limit": limit, "value": value})
 
 
+def string_too_long(limit: int, value: int) -> GraphQLError:
+    return limit_error(
+        f"A string argument is {value} characters long; the limit is {limit}.",
+        "MAX_STRING_LENGTH_EXCEEDED",
+        limit,
+        value,
+    )
+
+
+def longest_string(value: Any) -> int:
+    """The length of the longest string in a JSON value (variables)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return max((longest_string(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return max((longest_string(v) for v in value), default=0)
+    return 0
+
+
 def check(measure: Measure, limits: QueryLimits) -> GraphQLError | None:
     """The first limit the query passes, as a top-level error naming it; None if none."""
+    if measure.longest_string > limits.max_string_length:
+        return string_too_long(limits.max_string_length, measure.longest_string)
     if measure.depth > limits.max_depth:
         return limit_error(
             f"The query is {measure.depth} fields deep; the limit is {limits.max_depth}.",
@@ -81,7 +133,7 @@ def check(measure: Measure, limits: QueryLimits) -> GraphQLError | None:
     if measure.cost > limits.max_cost:
         return limit_error(
             f"The query would cost {measure.cost} points; the limit is {limits.max_cost}. "
-            "Ask for smaller pages (first) or fewer fields.",
+            "Ask for smaller pages (first), fewer fields or fewer values.",
             "MAX_COST_EXCEEDED",
             limits.max_cost,
             measure.cost,
@@ -94,6 +146,7 @@ def measure(
     operation: OperationDefinitionNode,
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any] | None,
+    limits: QueryLimits | None = None,
 ) -> Measure:
     """Depth, aliases and cost of one operation of a valid document."""
     root = {
@@ -101,11 +154,15 @@ def measure(
         OperationType.MUTATION: schema.mutation_type,
         OperationType.SUBSCRIPTION: schema.subscription_type,
     }[operation.operation]
-    walker = _Walker(schema, fragments, variables or {})
+    walker = _Walker(schema, fragments, operation, variables or {}, limits or QueryLimits())
     mutation = operation.operation is OperationType.MUTATION
-    cost, depth = walker.selections(operation.selection_set, root, 0, set(), mutation=mutation)
+    part = walker.selections(operation.selection_set, root, frozenset(), mutation=mutation)
     return Measure(
-        depth=depth, aliases=walker.aliases, cost=cost, uses_variables=walker.uses_variables
+        depth=part.depth,
+        aliases=part.aliases,
+        cost=part.cost + part.fields // FIELDS_PER_POINT,
+        uses_variables=walker.uses_variables,
+        longest_string=walker.longest_string,
     )
 
 
@@ -114,86 +171,151 @@ class _Walker:
         self,
         schema: GraphQLSchema,
         fragments: Mapping[str, FragmentDefinitionNode],
+        operation: OperationDefinitionNode,
         variables: Mapping[str, Any],
+        limits: QueryLimits,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
-        self.variables = variables
-        self.aliases = 0
+        self.limits = limits
+        # Variables as given, else as their default value.
+        self.variables: dict[str, Any] = {}
+        self.defaulted: set[str] = set()
+        for definition in operation.variable_definitions or ():
+            name = definition.variable.name.value
+            if name in variables:
+                self.variables[name] = variables[name]
+            elif definition.default_value is not None:
+                self.variables[name] = value_from_ast_untyped(definition.default_value)
         self.uses_variables = False
+        self.longest_string = 0
+        self._memo: dict[tuple[str, bool], _Part] = {}
 
     def selections(
         self,
         selection_set: SelectionSetNode | None,
         parent: Any,
-        depth: int,
-        visiting: set[str],
+        visiting: frozenset[str],
         *,
         mutation: bool = False,
-    ) -> tuple[int, int]:
-        """(cost, depth) of a selection set under ``parent``."""
+    ) -> _Part:
         if selection_set is None:
-            return 0, depth
-        cost, deepest = 0, depth
+            return _Part(0, 0, 0, 0)
+        cost = deepest = aliases = fields = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                c, d = self.field(selection, parent, depth, visiting, mutation=mutation)
+                part = self.field(selection, parent, visiting, mutation=mutation)
             elif isinstance(selection, InlineFragmentNode):
                 on = (
                     self.schema.get_type(selection.type_condition.name.value)
                     if selection.type_condition
                     else parent
                 )
-                c, d = self.selections(
-                    selection.selection_set, on, depth, visiting, mutation=mutation
-                )
+                part = self.selections(selection.selection_set, on, visiting, mutation=mutation)
             elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in visiting:
+                found = self.fragment(selection.name.value, visiting, mutation=mutation)
+                if found is None:
                     continue
-                on = self.schema.get_type(fragment.type_condition.name.value)
-                c, d = self.selections(
-                    fragment.selection_set, on, depth, visiting | {name}, mutation=mutation
-                )
+                part = found
             else:  # pragma: no cover - the grammar has no other selection
                 continue
-            cost += c
-            deepest = max(deepest, d)
-        return cost, deepest
+            cost += part.cost
+            deepest = max(deepest, part.depth)
+            aliases += part.aliases
+            fields += part.fields
+        return _Part(cost, deepest, aliases, fields)
+
+    def fragment(self, name: str, visiting: frozenset[str], *, mutation: bool) -> _Part | None:
+        """A fragment's measure, the same wherever it is spread: walked once."""
+        key = (name, mutation)
+        if key in self._memo:
+            return self._memo[key]
+        fragment = self.fragments.get(name)
+        if fragment is None or name in visiting:  # validation refuses cycles; be safe
+            return None
+        on = self.schema.get_type(fragment.type_condition.name.value)
+        part = self.selections(fragment.selection_set, on, visiting | {name}, mutation=mutation)
+        self._memo[key] = part
+        return part
 
     def field(
-        self, node: FieldNode, parent: Any, depth: int, visiting: set[str], *, mutation: bool
-    ) -> tuple[int, int]:
+        self, node: FieldNode, parent: Any, visiting: frozenset[str], *, mutation: bool
+    ) -> _Part:
         name = node.name.value
-        if node.alias is not None:
-            self.aliases += 1
+        alias = 1 if node.alias is not None else 0
         if name.startswith("__"):
-            return 0, depth
+            return _Part(0, 0, alias, 1)
         definition: GraphQLField | None = None
         if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
             definition = parent.fields.get(name)
         if definition is None:
-            return 0, depth + 1
+            return _Part(0, 1, alias, 1)
+        arguments = {a.name.value: self.argument(a) for a in node.arguments or ()}
+        items = sum(_items(value) for value in arguments.values())
+        extra = MUTATION_COST if mutation else 0
         named = get_named_type(definition.type)
-        child_cost, child_depth = self.selections(node.selection_set, named, depth + 1, visiting)
+        child = self.selections(node.selection_set, named, visiting)
+        own = _Part(0, child.depth + 1, child.aliases + alias, child.fields + 1)
         if not isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
-            return (MUTATION_COST if mutation else 0), depth + 1
-        if named.name.endswith("Connection"):
-            cost = 2 + self.first(node) * child_cost
+            cost = items + extra
+            if name == "csv" and not arguments:
+                cost += 1 + -(-self.limits.largest_list // ENTRIES_PER_CSV_POINT)
+            return _Part(cost, 1, alias, 1)
+        if name in ITEMS_OF:
+            count = arguments.get(ITEMS_OF[name])
+            many = len(count) if isinstance(count, list) else 1
+            cost = 1 + many * (1 + child.cost)
+        elif named.name.endswith("Connection"):
+            cost = 2 + self.first(arguments) * child.cost
         else:
-            cost = 1 + child_cost
-        return cost + (MUTATION_COST if mutation else 0), child_depth
+            cost = 1 + child.cost
+        return _Part(cost + items + extra, own.depth, own.aliases, own.fields)
 
-    def first(self, node: FieldNode) -> int:
-        for argument in node.arguments or ():
-            if argument.name.value != "first":
-                continue
-            value = argument.value
-            if isinstance(value, IntValueNode):
-                return max(int(value.value), 0)
-            if isinstance(value, VariableNode):
-                self.uses_variables = True
-                given = self.variables.get(value.name.value)
-                return max(given, 0) if isinstance(given, int) else DEFAULT_PAGE
-        return DEFAULT_PAGE
+    def argument(self, argument: ArgumentNode) -> Any:
+        """The argument's value, with its variables read (given, or their default)."""
+        if _reads_variables(argument.value):
+            self.uses_variables = True
+        value = value_from_ast_untyped(argument.value, self.variables)
+        self.longest_string = max(self.longest_string, longest_string(value))
+        return value
+
+    def first(self, arguments: Mapping[str, Any]) -> int:
+        given = arguments.get("first", Undefined)
+        return max(given, 0) if isinstance(given, int) else DEFAULT_PAGE
+
+
+def _reads_variables(node: Any) -> bool:
+    kind = getattr(node, "kind", "")
+    if kind == "variable":
+        return True
+    if kind == "list_value":
+        return any(_reads_variables(v) for v in node.values)
+    if kind == "object_value":
+        return any(_reads_variables(f.value) for f in node.fields)
+    return False
+
+
+def _items(value: Any, *, in_list: bool = False) -> int:
+    """How many items an argument's value carries: each element of a list, each item of a
+    text that holds several, each line of a CSV."""
+    if isinstance(value, list):
+        return sum(_items(v, in_list=True) for v in value)
+    if isinstance(value, dict):
+        total = 0
+        for key, inner in value.items():
+            if key == "csv" and isinstance(inner, str):
+                total += csv_items(inner)
+            else:
+                total += _items(inner)
+        return total
+    if isinstance(value, str) and in_list:
+        return 1 + sum(value.count(s) for s in _SEPARATORS)
+    return 1 if in_list else 0
+
+
+def csv_items(text: str) -> int:
+    """An upper bound of the items of a CSV import: its lines, and the items beyond the
+    first of a line that holds several (an exported line's three further columns aside)."""
+    lines = text.count("\n") + 1
+    separators = text.count(",") + text.count(";")
+    return lines + max(0, separators - 3 * lines)

@@ -32,7 +32,9 @@ from policy import (
     decide,
     lookup_keys,
 )
+from policy.syntax import LONGEST
 from tenancy.errors import ErrorCode, Refusal, not_found
+from tenancy.limits import DEFAULT_SIMULATION_LIMIT
 from tenancy.roles import Viewer, actor_now, may_act_as
 from tenancy.text import checked_name, refuse_nul
 
@@ -98,6 +100,7 @@ def _refuse_unstorable(email: Email) -> None:
         ),
     ):
         refuse_nul(values, [*at, *name.split(".")])
+        _refuse_long(values, [*at, *name.split(".")])
 
 
 def check_recipient_lists(email: Email, at: Sequence[str]) -> None:
@@ -259,10 +262,30 @@ def _check_sender(user: User | None, at: list[str], index: int) -> None:
         )
 
 
+def _refuse_long(values: Sequence[str], at: Sequence[str]) -> None:
+    """A saved address is at most LONGEST characters: what an account stores stays bounded
+    (an evaluation takes longer ones, and finds them invalid)."""
+    for n, value in enumerate(values):
+        if len(value) > LONGEST:
+            raise Refusal.one(
+                ErrorCode.INVALID_ADDRESS,
+                f"An address of a saved simulation is at most {LONGEST} characters; this one "
+                f"has {len(value)}.",
+                [*at, str(n)],
+            )
+
+
 async def run_simulation(
-    db: Database, viewer: Viewer, email: Email, *, sender_id: uuid.UUID | None, name: str | None
+    db: Database,
+    viewer: Viewer,
+    email: Email,
+    *,
+    sender_id: uuid.UUID | None,
+    name: str | None,
+    limit: int = DEFAULT_SIMULATION_LIMIT,
 ) -> EmailSimulation:
-    """Decide and save the email with its decision."""
+    """Decide and save the email with its decision; refused with LIMIT_EXCEEDED where the
+    account holds ``limit`` simulations already."""
     if name is not None and name.strip():
         name = checked_name(name, ["input", "name"], what="A simulation's name")
     else:
@@ -275,6 +298,21 @@ async def run_simulation(
         raise Refusal.one(ErrorCode.TOO_MANY_VALUES, str(exc), ["input", "email"]) from exc
     async with db.transaction(viewer.account_id, write=True) as session:
         sender = await _sender(session, viewer, sender_id, ["input", "email"])
+        # The role at the moment of the change, after the lock (tenancy.roles.actor_now).
+        other = sender != viewer.user_id
+        await actor_now(
+            session, viewer, super_admin_to="decide for another sender" if other else None
+        )
+        # Counted under the account's lock, so that concurrent runs cannot pass the limit.
+        await accounts.lock_account(session=session, account_id=viewer.account_id)
+        held = await simulations.count_simulations(session=session, account_id=viewer.account_id)
+        if held >= limit:
+            raise Refusal.one(
+                ErrorCode.LIMIT_EXCEEDED,
+                f"The account holds {held} saved simulations, its limit of {limit}: delete "
+                "some before saving another.",
+                ["input"],
+            )
         # The role at the moment of the change, after the lock (tenancy.roles.actor_now).
         other = sender != viewer.user_id
         await actor_now(

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from policy import Scope
 
 DEFAULT_LIST_LIMIT = 500
+DEFAULT_SIMULATION_LIMIT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
     account_list: int = DEFAULT_LIST_LIMIT
     personal_list: int = DEFAULT_LIST_LIMIT
+    # Saved simulations an account may hold.
+    simulations: int = DEFAULT_SIMULATION_LIMIT
     # Webhook URLs may be plain http:// to a loopback address (outside production only).
     webhook_plain_http: bool = True
 

@@ -272,8 +272,10 @@ async def import_list(
             "The file holds no patterns. To empty a list, remove its entries instead.",
             ["input", "csv"],
         )
+    # Counted before any is parsed: more items than the list may hold is refused without
+    # parsing one of them.
+    _refuse_too_many(len(items), ref, "csv")
     parsed = _distinct(_parse_all(items, "csv"))
-    _refuse_too_many(len(parsed), ref, "csv")
     async with db.transaction(ref.account_id, write=True) as session:
         change = await _apply(
             session, ref, viewer, parsed, replace=mode is ImportMode.REPLACE, field_name="csv"

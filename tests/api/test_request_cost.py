@@ -1,0 +1,417 @@
+"""What a request may cost: the charge follows the work, oversized input is refused before
+it is parsed, caches and stored simulations are bounded, and a database that cannot serve
+answers 503 (PRODUCT.md, "What a request may cost")."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from api.settings import Settings
+from persistence.database import Database
+from persistence.migrate import upgrade
+from tenancy.users import create_account
+from tests.api.decision_helpers import DELETE_SIMULATION, email, run_simulation
+from tests.helpers import (
+    IMPORT_LIST,
+    Api,
+    add_entries,
+    assert_no_user_errors,
+    assert_user_error,
+    error_codes,
+)
+
+PAGE_WITH_CREATORS = """query($f: Int = 100) { neverLogList(scope: PERSONAL) {
+    entries(first: $f) { edges { node { createdBy { id } } } } } }"""
+
+
+def fragment_bomb(levels: int) -> str:
+    """Each fragment spreads the next one twice: 2**levels fields once expanded."""
+    fragments = [f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)]
+    fragments.append(f"fragment F{levels} on Query {{ __typename }}")
+    return "query { ...F0 } " + " ".join(fragments)
+
+
+def cost(body: dict[str, Any]) -> int:
+    charged: int = body["extensions"]["cost"]["requestedQueryCost"]
+    return charged
+
+
+@pytest.fixture
+def no_email_validator_over_320(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Fails the test if email-validator is asked about a text over 320 characters."""
+    import policy.syntax
+
+    seen: list[int] = []
+    original = policy.syntax.validate_email
+
+    def guarded(text: str, **options: Any) -> Any:
+        seen.append(len(text))
+        assert len(text) <= 320, f"email-validator called with {len(text)} characters"
+        return original(text, **options)
+
+    monkeypatch.setattr(policy.syntax, "validate_email", guarded)
+    yield seen
+
+
+# -- the charge follows the work ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("signed_in", [True, False], ids=["signed-in", "anonymous"])
+async def test_a_fragment_bomb_is_refused_by_its_expanded_cost_and_charged(
+    api: Api, signed_in: bool
+) -> None:
+    # given a document of under 1 KB whose fragments expand to 2**24 fields
+    admin = await api.new_account()
+    bomb = fragment_bomb(24)
+    assert len(bomb) < 1_024
+    # when
+    body = await api.gql(bomb, token=admin.token if signed_in else None)
+    # then it is measured once per fragment, refused by the cost limit, and charged
+    assert error_codes(body) == ["MAX_COST_EXCEEDED"]
+    assert body["errors"][0]["extensions"]["value"] >= 2**24 // 100
+    assert cost(body) >= 1
+    assert "throttleStatus" in body["extensions"]["cost"]
+
+
+async def test_a_small_fragment_tree_is_answered_and_costs_its_expansion(api: Api) -> None:
+    # when: 2**10 fields once expanded
+    body = await api.gql(fragment_bomb(10))
+    # then
+    assert body["data"] == {"__typename": "Query"}
+    assert cost(body) == 2**10 // 100
+
+
+async def test_a_variables_default_value_counts_as_given(api: Api) -> None:
+    # given
+    admin = await api.new_account()
+    # when $f is left to its default of 100, and when it is given as 10
+    defaulted = await api.gql(PAGE_WITH_CREATORS, token=admin.token)
+    given = await api.gql(PAGE_WITH_CREATORS, {"f": 10}, token=admin.token)
+    # then the default is charged as first: 100 (not as first absent: 50)
+    assert cost(defaulted) == 1 + 2 + 100 * 3
+    assert cost(given) == 1 + 2 + 10 * 3
+
+
+async def test_list_arguments_cost_per_item(api: Api) -> None:
+    # given
+    admin = await api.new_account()
+    evaluate = """query($e: EmailInput!) { evaluateEmailLogging(email: $e) {
+        recipients { address } } }"""
+    one = email("CRM", to=["a@acme-corp.com"])
+    many = email("CRM", to=[f"u{n}@acme-corp.com" for n in range(40)], cc=["x@y.com, z@y.com"])
+    nodes = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    # when
+    small = await api.gql(evaluate, {"e": one}, token=admin.token)
+    large = await api.gql(evaluate, {"e": many}, token=admin.token)
+    two_ids = await api.gql(nodes, {"ids": [admin.user_id, admin.account_id]}, token=admin.token)
+    # then every recipient (and every address in a text of several) costs a point; each ID
+    # costs its look-up
+    assert cost(large) - cost(small) == 39 + 2
+    assert cost(two_ids) == 1 + 2 * 1 + 2
+
+
+async def test_a_csv_import_costs_per_line_and_a_huge_one_is_refused_unparsed(
+    api: Api, no_email_validator_over_320: list[int]
+) -> None:
+    # given
+    admin = await api.new_account()
+    lines = "".join(f"user{n}@bulk-example.com\n" for n in range(4_000))
+    # when
+    body = await api.gql(
+        IMPORT_LIST,
+        {"input": {"scope": "PERSONAL", "csv": lines, "mode": "MERGE"}},
+        token=admin.token,
+    )
+    # then: refused by the cost limit before any pattern was parsed
+    assert error_codes(body) == ["MAX_COST_EXCEEDED"]
+    assert body["errors"][0]["extensions"]["value"] > 4_000
+    assert no_email_validator_over_320 == []
+
+
+# -- refused requests are charged --------------------------------------------------------
+
+
+@pytest.mark.parametrize("signed_in", [True, False], ids=["signed-in", "anonymous"])
+async def test_refused_requests_draw_from_the_bucket(
+    make_api: Callable[..., Api], signed_in: bool
+) -> None:
+    # given a bucket of 10 points that hardly refills
+    api = make_api(rate_limit_capacity=10, rate_limit_restore_rate=0.001)
+    try:
+        admin = await api.new_account()
+        token = admin.token if signed_in else None
+        # when ten requests that fail to parse, then another
+        for _ in range(10):
+            refused = await api.gql("{ this is not graphql", token=token)
+            assert error_codes(refused) == ["GRAPHQL_PARSE_FAILED"]
+        response = await api.post("{ __typename }", token=token)
+        # then the refusals took the bucket's points
+        assert response.status_code == 429
+        assert error_codes(response.json()) == ["RATE_LIMITED"]
+    finally:
+        await api.close()
+
+
+async def test_a_refused_request_is_charged_by_its_size(api: Api) -> None:
+    # when a query of 20 KiB that does not validate
+    body = await api.gql("{ noSuchField } #" + "x" * 20 * 1024)
+    # then
+    assert error_codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert cost(body) == 20
+
+
+# -- oversized input is refused before it is parsed --------------------------------------
+
+
+async def test_more_lines_than_the_list_holds_are_refused_before_any_is_parsed(
+    make_api: Callable[..., Api],
+) -> None:
+    # given a personal list of at most 3 entries
+    api = make_api(personal_list_limit=3)
+    try:
+        admin = await api.new_account()
+        # when a file of 5 lines, one of them invalid
+        data = await api.data(
+            IMPORT_LIST,
+            {
+                "input": {
+                    "scope": "PERSONAL",
+                    "csv": "a@x.com\nb@x.com\nnot a pattern\nc@x.com\nd@x.com\n",
+                    "mode": "MERGE",
+                }
+            },
+            token=admin.token,
+        )
+        # then the count refuses it: no pattern was looked at
+        assert_user_error(data["importNeverLogList"], "TOO_MANY_VALUES", ["input", "csv"])
+    finally:
+        await api.close()
+
+
+async def test_a_pattern_over_320_characters_is_refused_without_email_validator(
+    api: Api, no_email_validator_over_320: list[int]
+) -> None:
+    # given
+    admin = await api.new_account()
+    long = "a" * 400 + "@acme-corp.com"
+    # when
+    payload = await add_entries(api, admin, [long])
+    # then
+    error = assert_user_error(payload, "INVALID_PATTERN", ["input", "patterns", "0"])
+    assert "longer than 320 characters" in error["message"]
+    assert len(error["message"]) < 200
+
+
+async def test_a_huge_address_is_invalid_without_email_validator(
+    api: Api, no_email_validator_over_320: list[int]
+) -> None:
+    # given
+    admin = await api.new_account()
+    huge = "x" * 300_000 + "@acme-corp.com"
+    # when
+    data = await api.data(
+        """query($e: EmailInput!) { evaluateEmailLogging(email: $e) {
+            recipients { address outcome } } }""",
+        {"e": email("CRM", to=[huge, "ok@acme-corp.com"])},
+        token=admin.token,
+    )
+    # then
+    outcomes = [r["outcome"] for r in data["evaluateEmailLogging"]["recipients"]]
+    assert outcomes[0] == "INVALID_ADDRESS"
+    assert max(no_email_validator_over_320, default=0) <= 320
+
+
+async def test_a_simulation_refuses_an_address_over_320_characters(api: Api) -> None:
+    # given
+    admin = await api.new_account()
+    long = "a" * 330 + "@acme-corp.com"
+    # when
+    payload = await run_simulation(api, admin, email("CRM", to=["ok@acme-corp.com"], cc=[long]))
+    # then
+    assert_user_error(payload, "INVALID_ADDRESS", ["input", "email", "cc", "0"])
+    assert payload["simulation"] is None
+
+
+@pytest.mark.parametrize("where", ["variable", "literal"])
+async def test_a_string_argument_over_1_mib_is_refused(
+    make_api: Callable[..., Api], where: str
+) -> None:
+    # given a body limit above the string limit
+    api = make_api(max_body_bytes=4 * 1024 * 1024)
+    try:
+        admin = await api.new_account()
+        text = "a" * (1024 * 1024 + 1)
+        if where == "variable":
+            query = "query($s: String) { neverLogList(scope: PERSONAL) { entries(search: $s) { totalCount } } }"
+            variables: dict[str, Any] = {"s": text}
+        else:
+            query = (
+                '{ neverLogList(scope: PERSONAL) { entries(search: "'
+                + text
+                + '") { totalCount } } }'
+            )
+            variables = {}
+        # when
+        body = await api.gql(query, variables, token=admin.token)
+        # then
+        assert error_codes(body) == ["MAX_STRING_LENGTH_EXCEEDED"]
+        assert body["errors"][0]["extensions"]["limit"] == 1024 * 1024
+        assert "data" not in body
+    finally:
+        await api.close()
+
+
+# -- bounded memory ------------------------------------------------------------------------
+
+
+async def test_the_query_cache_stays_within_its_bytes(make_api: Callable[..., Api]) -> None:
+    # given a cache of 1 MB
+    api = make_api(query_cache_bytes=1_000_000)
+    try:
+        cache = api.app.state.graphql.cache
+        # when 60 distinct queries of 2 KB each, then 20 of 20 KB
+        for n in range(60):
+            body = await api.gql(f"{{ __typename }} # {n} " + "x" * 2_000)
+            assert body["data"] == {"__typename": "Query"}
+            assert cache.bytes <= 1_000_000
+        kept = len(cache)
+        for n in range(20):
+            await api.gql(f"{{ __typename }} # big {n} " + "x" * 20_000)
+        # then the cache never passed its bound, and texts over 16 KiB were never kept
+        assert 0 < kept <= 1_000_000 // 200_000
+        assert cache.bytes <= 1_000_000
+        assert len(cache) == kept
+    finally:
+        await api.close()
+
+
+async def test_an_account_holds_at_most_its_simulation_limit(make_api: Callable[..., Api]) -> None:
+    # given a limit of 2 saved simulations
+    api = make_api(simulation_limit=2)
+    try:
+        admin = await api.new_account()
+        given = email("CRM", to=["jane@acme-corp.com"])
+        first = await run_simulation(api, admin, given)
+        assert_no_user_errors(first)
+        assert_no_user_errors(await run_simulation(api, admin, given))
+        # when
+        third = await run_simulation(api, admin, given)
+        # then
+        error = assert_user_error(third, "LIMIT_EXCEEDED", ["input"])
+        assert "2" in error["message"]
+        # and after a delete there is room again
+        deleted = await api.data(
+            DELETE_SIMULATION, {"input": {"id": first["simulation"]["id"]}}, token=admin.token
+        )
+        assert_no_user_errors(deleted["deleteEmailLoggingSimulation"])
+        assert_no_user_errors(await run_simulation(api, admin, given))
+    finally:
+        await api.close()
+
+
+async def test_a_page_of_simulations_is_bounded_by_the_addresses_it_holds(api: Api) -> None:
+    # given 4 simulations of 1,500 addresses each (500 recipients, excluded, existing)
+    admin = await api.new_account()
+    addresses = [f"r{n}@acme-corp.com" for n in range(500)]
+    big = email("CRM", to=addresses, excludedRecipients=addresses, existingContacts=addresses)
+    for _ in range(8):
+        assert_no_user_errors(await run_simulation(api, admin, big))
+    page = """query($after: String) { emailLoggingSimulations(first: 100, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }"""
+    # when every page is read
+    seen: list[str] = []
+    sizes: list[int] = []
+    after = None
+    while True:
+        data = (await api.data(page, {"after": after}, token=admin.token))[
+            "emailLoggingSimulations"
+        ]
+        sizes.append(len(data["edges"]))
+        seen += [e["node"]["id"] for e in data["edges"]]
+        if not data["pageInfo"]["hasNextPage"]:
+            break
+        after = data["pageInfo"]["endCursor"]
+    # then no page held more than 10,000 addresses, and every simulation was on one
+    assert max(sizes) == 6
+    assert len(set(seen)) == 8
+
+
+# -- a database that cannot serve ------------------------------------------------------------
+
+
+@pytest.mark.postgresql
+async def test_a_dropped_database_answers_503_json(db: Database, admin_db: Database) -> None:
+    # given a throwaway database of its own, an account on it, and the API serving it
+    name = f"nl_cost_dropped_{uuid.uuid4().hex[:8]}"
+    async with admin_db.engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin_db.url.set(database=name).render_as_string(hide_password=False)
+    throwaway = Database(url)
+    try:
+        await upgrade(throwaway)
+        new = await create_account(
+            throwaway, name="Dropped", admin_email="a@acme-corp.com", admin_name="Admin"
+        )
+        api = Api(Settings(database_url=url), throwaway)
+        try:
+            assert (
+                await api.post("{ viewer { user { id } } }", token=new.token.token)
+            ).status_code == 200
+            # when the database is dropped under it
+            async with admin_db.engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            answers = [
+                await api.post("{ viewer { user { id } } }", token=new.token.token)
+                for _ in range(2)
+            ]
+        finally:
+            await api.close()
+    finally:
+        await throwaway.dispose()
+        async with admin_db.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    # then every answer is a 503 in JSON, with Retry-After and the request id
+    for response in answers:
+        assert response.status_code == 503, response.text
+        assert response.headers["content-type"].startswith("application/json")
+        assert response.headers["retry-after"]
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        assert error["extensions"]["requestId"] == response.headers["x-request-id"]
+
+
+@pytest.mark.postgresql
+async def test_a_refused_role_answers_503_json(db: Database) -> None:
+    # given a real token, and the API serving as a role that PostgreSQL does not know
+    new = await create_account(db, name="Refused", admin_email="a@acme-corp.com", admin_name="A")
+    url = make_url(db.url.render_as_string(hide_password=False)).set(
+        username=f"nl_cost_no_role_{uuid.uuid4().hex[:8]}"
+    )
+    refused = Database(url.render_as_string(hide_password=False))
+    api = Api(Settings(database_url=url.render_as_string(hide_password=False)), refused)
+    try:
+        # when signed in, and in execution
+        answers = [
+            await api.post("{ viewer { user { id } } }", token=new.token.token),
+            await api.post("{ __typename }"),
+        ]
+    finally:
+        await api.close()
+        await refused.dispose()
+    # then the request that needed the database is a 503 in JSON with its request id
+    signed_in = answers[0]
+    assert signed_in.status_code == 503, signed_in.text
+    assert signed_in.headers["retry-after"]
+    error = signed_in.json()["errors"][0]
+    assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert error["extensions"]["requestId"] == signed_in.headers["x-request-id"]
+    assert answers[1].status_code == 200

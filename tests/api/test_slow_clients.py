@@ -1,0 +1,131 @@
+"""Slow clients cannot hold a real ``neverlog serve``: headers that do not arrive within the
+header timeout, or a body that stalls, end the connection; past its connection cap the
+process closes idle connections to make room and keeps answering /healthz."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.live_server import free_port, serving
+
+# The server ends a slow connection after 1 s; the tests wait up to 10 s for it to do so.
+WAIT = 10.0
+
+
+@contextlib.contextmanager
+def guarded_server(tmp_path: Path, **settings: str) -> Iterator[tuple[str, int]]:
+    backends = os.environ.get("NEVERLOG_TEST_BACKENDS", "sqlite,postgresql").split(",")
+    if "sqlite" not in {b.strip() for b in backends}:
+        pytest.skip("live-server tests run in the SQLite pass (NEVERLOG_TEST_BACKENDS)")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEVERLOG_")}
+    env |= {
+        "NEVERLOG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'neverlog.db'}",
+        "NEVERLOG_LOG_LEVEL": "WARNING",
+        "NEVERLOG_HEADER_TIMEOUT": "1",
+        "NEVERLOG_BODY_TIMEOUT": "1",
+        **{f"NEVERLOG_{k.upper()}": v for k, v in settings.items()},
+    }
+    command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1"]
+    url = f"http://127.0.0.1:{port}"
+    with serving(
+        [*command, "--port", str(port)], env=env, url=url, log_path=tmp_path / "server.log"
+    ):
+        yield url, port
+
+
+def closed_by_server(connection: socket.socket, within: float = WAIT) -> bool:
+    """Whether the server closes ``connection`` (an end of file) within ``within`` s."""
+    connection.settimeout(within)
+    try:
+        while data := connection.recv(4096):
+            if not data:
+                break
+    except TimeoutError:
+        return False
+    except OSError:
+        return True  # reset by the server
+    return True
+
+
+def test_a_half_sent_request_line_is_closed(tmp_path: Path) -> None:
+    with guarded_server(tmp_path) as (_, port):
+        # given a connection that sends half a request line and stops
+        connection = socket.create_connection(("127.0.0.1", port))
+        connection.sendall(b"GET /healthz HT")
+        # then the server closes it
+        assert closed_by_server(connection)
+        connection.close()
+
+
+def test_headers_sent_a_byte_at_a_time_are_closed(tmp_path: Path) -> None:
+    with guarded_server(tmp_path) as (_, port):
+        # given a connection whose headers trickle in, a byte every 0.2 s
+        connection = socket.create_connection(("127.0.0.1", port))
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        closed = False
+        deadline = time.monotonic() + WAIT
+        # then the server closes it though bytes keep coming: the headers must be complete
+        # within the timeout, not merely keep moving
+        while time.monotonic() < deadline and not closed:
+            try:
+                connection.sendall(b"a")
+                readable, _, _ = select.select([connection], [], [], 0.2)
+                closed = bool(readable) and connection.recv(1) == b""
+            except OSError:
+                closed = True
+        connection.close()
+        assert closed
+
+
+def test_a_stalled_body_is_closed(tmp_path: Path) -> None:
+    with guarded_server(tmp_path) as (_, port):
+        # given a request that announces 1,000 bytes of body and sends 10
+        connection = socket.create_connection(("127.0.0.1", port))
+        connection.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n" + b'{"query":"'
+        )
+        # then the server closes it
+        assert closed_by_server(connection)
+        connection.close()
+
+
+def test_healthz_answers_while_idle_connections_fill_the_cap(tmp_path: Path) -> None:
+    with guarded_server(tmp_path, header_timeout="60", max_connections="20") as (url, port):
+        # given three times the cap in connections that send nothing
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(60)]
+        for connection in idle:
+            connection.sendall(b"GET /he")
+        try:
+            # when
+            answers = [httpx.get(f"{url}/healthz", timeout=5) for _ in range(5)]
+            graphql = httpx.post(f"{url}/graphql", json={"query": "{ __typename }"}, timeout=5)
+            # then the health check answers, and so does the API: idle ones made room
+            assert [a.status_code for a in answers] == [200] * 5
+            assert graphql.json()["data"] == {"__typename": "Query"}
+            time.sleep(0.5)
+            assert sum(closed_by_server(c, within=0.01) for c in idle) >= 40
+        finally:
+            for connection in idle:
+                connection.close()
+
+
+def test_a_request_sent_in_time_is_served(tmp_path: Path) -> None:
+    # a client that sends its request at once, and keeps its connection alive, is served
+    with guarded_server(tmp_path) as (url, _), httpx.Client(base_url=url) as client:
+        for _ in range(3):
+            assert client.post("/graphql", json={"query": "{ __typename }"}).json()["data"] == {
+                "__typename": "Query"
+            }
+            time.sleep(0.5)
