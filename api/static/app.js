@@ -1,21 +1,27 @@
 // The Never Log settings page: plain JavaScript, no build step, no other server than
 // /graphql. Everything the API returns is shown with textContent (through el() and
-// append()), never as HTML.
+// append()), never as HTML. Lists are read a page at a time, never whole.
 "use strict";
 
 (() => {
   const TOKEN_KEY = "neverlog.token"; // sessionStorage: this browser tab only
-  const PAGE_SIZE = 100;
+  const PAGE_SIZE = 25;
+  const AUDIT_PAGE = 20;
 
-  const VIEWER = `query Viewer { viewer { user { id email name role } account { name } } }`;
-  const LIST = `query List($scope: NeverLogScope!, $first: Int, $after: String) {
+  const VIEWER = `query Viewer { viewer { user { id email name role } account { name accountListLimit personalListLimit } } }`;
+  const ENTRY_FIELDS = "id pattern kind createdAt note expiresAt";
+  const LIST_PAGE = `query ListPage($scope: NeverLogScope!, $first: Int, $after: String, $search: String) {
     neverLogList(scope: $scope) {
       scope count limit remaining
-      entries(first: $first, after: $after) {
-        edges { node { id pattern kind createdAt } }
+      entries(first: $first, after: $after, search: $search) {
+        totalCount
+        edges { node { ${ENTRY_FIELDS} } }
         pageInfo { hasNextPage endCursor }
       }
     }
+  }`;
+  const LIST_CSV = `query ListCsv($scope: NeverLogScope!) {
+    neverLogList(scope: $scope) { scope count limit remaining csv(extended: true) }
   }`;
   const ADD = `mutation Add($input: AddNeverLogEntriesInput!) {
     addNeverLogEntries(input: $input) {
@@ -30,10 +36,46 @@
       userErrors { field message code }
     }
   }`;
+  const IMPORT = `mutation Import($input: ImportNeverLogListInput!) {
+    importNeverLogList(input: $input) {
+      addedCount removedCount alreadyListed
+      userErrors { field message code }
+    }
+  }`;
   const EVALUATE = `query Evaluate($email: EmailInput!) {
     evaluateEmailLogging(email: $email) {
       channel neverLogApplies emailSent loggedCount neverLogCount
       recipients { address field outcome contactCreated matchedPattern matchedScope explanation }
+    }
+  }`;
+  const INTERNAL_FIELDS = "usersDomainsAreInternal internalDomains { domain source }";
+  const INTERNAL = `query Internal { viewer { account { ${INTERNAL_FIELDS} } } }`;
+  const SET_INTERNAL = `mutation SetInternal($input: SetInternalDomainsInput!) {
+    setInternalDomains(input: $input) {
+      account { ${INTERNAL_FIELDS} }
+      userErrors { field message code }
+    }
+  }`;
+  const WEBHOOKS = `query Webhooks {
+    webhookEndpoints {
+      id url description enabled eventTypes
+      deliveries(first: 5) {
+        totalCount
+        edges { node { id eventId eventType createdAt status attempts lastResponseStatus nextAttemptAt } }
+      }
+    }
+  }`;
+  const REDELIVER = `mutation Redeliver($input: RedeliverWebhookInput!) {
+    redeliverWebhook(input: $input) {
+      delivery { id status }
+      userErrors { field message code }
+    }
+  }`;
+  const AUDIT = `query Audit($first: Int, $after: String) {
+    auditEvents(first: $first, after: $after) {
+      totalCount
+      edges { node { id action createdAt summary patterns actor { email } } }
+      pageInfo { hasNextPage endCursor }
     }
   }`;
 
@@ -45,6 +87,7 @@
   const OUTCOMES = {
     LOGGED: "Logged",
     NEVER_LOG: "Never logged",
+    INTERNAL: "Colleague",
     LOGGING_OFF: "Logging off",
     EXCLUDED: "Excluded",
     REPLY_TO_NEVER_LOG_THREAD: "Reply to a never-log thread",
@@ -52,11 +95,30 @@
     INVALID_ADDRESS: "Invalid address",
   };
   const FIELDS = { TO: "To", CC: "Cc", BCC: "Bcc" };
-  const LIST_NAMES = { PERSONAL: "your personal list", ACCOUNT: "the account-wide list" };
+  const SCOPES = {
+    PERSONAL: {
+      id: "personal",
+      title: "Your personal never-log list",
+      name: "your personal list",
+      hint: "Recipients of your own emails who are never logged.",
+      file: "never-log-personal.csv",
+    },
+    ACCOUNT: {
+      id: "account",
+      title: "Account-wide never-log list",
+      name: "the account-wide list",
+      hint: "Recipients who are never logged for anybody in the account.",
+      file: "never-log-account.csv",
+    },
+  };
 
   const $ = (id) => document.getElementById(id);
   let viewer = null;
+  const lists = {}; // per scope: its section and what it shows
   let dialogScope = null;
+  let importScope = null;
+  let importPreviewed = null; // the input that the preview was made of
+  let auditAfter = null;
 
   // -- helpers ------------------------------------------------------------------------
 
@@ -72,11 +134,25 @@
     return node;
   }
 
+  /** Visible text, and more for screen readers, so that every control's name is its own. */
+  function named(visible, more, after = "") {
+    // What follows the hidden words (an ellipsis) is shown, and named with them.
+    const shown = after ? el("span", { "aria-hidden": "true" }, after) : "";
+    return [visible, el("span", { class: "visually-hidden" }, more + after), shown];
+  }
+
   function say(message, kind = "info") {
     const status = $("status");
     status.textContent = message;
     status.dataset.kind = kind;
   }
+
+  function feedback(node, message, kind = "info", ...extra) {
+    node.dataset.kind = kind;
+    node.replaceChildren(message, ...extra);
+  }
+
+  const isAdmin = () => viewer !== null && viewer.user.role === "SUPER_ADMIN";
 
   class ApiError extends Error {
     constructor(message, code) {
@@ -86,8 +162,7 @@
   }
 
   /** POST a GraphQL request; the data, or an ApiError with the first error's message. */
-  async function gql(query, variables = {}) {
-    const token = sessionStorage.getItem(TOKEN_KEY);
+  async function gql(query, variables = {}, token = sessionStorage.getItem(TOKEN_KEY)) {
     const headers = { "Content-Type": "application/json", Accept: "application/json" };
     if (token) headers.Authorization = `Bearer ${token}`;
     let response;
@@ -114,65 +189,154 @@
     return body.data;
   }
 
-  function split(text) {
+  /** Patterns as the API splits them: commas, semicolons, line breaks. */
+  function splitPatterns(text) {
     return text
       .split(/[,;\n]/)
       .map((item) => item.trim())
       .filter(Boolean);
   }
 
+  /**
+   * Recipients as a mail client writes them: separated by commas, semicolons or line
+   * breaks, except inside a quoted display name or between angle brackets, so that
+   * `"Smith, John" <john@x.com>` stays one recipient (the API reads each as one address).
+   */
+  function splitRecipients(text) {
+    const recipients = [];
+    let current = "";
+    let quoted = false;
+    let bracketed = false;
+    for (let i = 0; i < text.length; i += 1) {
+      const c = text[i];
+      if (c === "\\" && quoted && i + 1 < text.length) {
+        current += c + text[i + 1];
+        i += 1;
+        continue;
+      }
+      if (c === '"' && !bracketed) quoted = !quoted;
+      else if (c === "<" && !quoted) bracketed = true;
+      else if (c === ">" && !quoted) bracketed = false;
+      if (!quoted && !bracketed && (c === "," || c === ";" || c === "\n")) {
+        if (current.trim()) recipients.push(current.trim());
+        current = "";
+        continue;
+      }
+      current += c;
+    }
+    if (current.trim()) recipients.push(current.trim());
+    return recipients;
+  }
+
+  /** RFC 4180 CSV: rows of cells. */
+  function parseCsv(text) {
+    const rows = [];
+    let row = [];
+    let cell = "";
+    let quoted = false;
+    for (let i = 0; i < text.length; i += 1) {
+      const c = text[i];
+      if (quoted) {
+        if (c === '"' && text[i + 1] === '"') {
+          cell += '"';
+          i += 1;
+        } else if (c === '"') quoted = false;
+        else cell += c;
+      } else if (c === '"') quoted = true;
+      else if (c === ",") {
+        row.push(cell);
+        cell = "";
+      } else if (c === "\n" || c === "\r") {
+        if (c === "\r" && text[i + 1] === "\n") i += 1;
+        row.push(cell);
+        rows.push(row);
+        row = [];
+        cell = "";
+      } else cell += c;
+    }
+    if (cell || row.length) {
+      row.push(cell);
+      rows.push(row);
+    }
+    return rows;
+  }
+
+  /** A cell that the export guarded against spreadsheets (a leading apostrophe), as typed. */
+  function unguard(cell) {
+    return cell.startsWith("'") && /^'*[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell;
+  }
+
   function formatDate(iso) {
+    if (!iso) return "";
     const date = new Date(iso);
     return Number.isNaN(date.getTime())
       ? iso
-      : date.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+      : date.toLocaleDateString("en-GB", { year: "numeric", month: "short", day: "numeric" });
   }
 
-  function failed(error) {
+  function formatTime(iso) {
+    const date = new Date(iso);
+    return Number.isNaN(date.getTime())
+      ? iso
+      : date.toLocaleString("en-GB", { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
+
+  /** A token as pasted: without a "Bearer " in front, quotes or spaces around it. */
+  function cleanToken(text) {
+    return text.trim().replace(/^["']|["']$/g, "").replace(/^bearer\s+/i, "").trim();
+  }
+
+  function failed(error, where = null) {
     if (error.code === "UNAUTHENTICATED") {
       signOut();
-      $("token-error").textContent = "This token is not accepted (it may have been revoked). Paste another one.";
+      $("token-error").textContent = "This token is no longer accepted (it may have been revoked). Paste another one.";
+      $("token").focus();
       return;
     }
-    say(error.message, "error");
+    if (where) feedback(where, error.message, "error");
+    else say(error.message, "error");
   }
 
   // -- signing in -----------------------------------------------------------------------
 
-  async function signIn() {
+  async function signIn(token) {
+    let data;
     try {
-      const data = await gql(VIEWER);
-      viewer = data.viewer;
+      data = await gql(VIEWER, {}, token);
     } catch (error) {
-      sessionStorage.removeItem(TOKEN_KEY);
-      viewer = null;
-      showSignedIn(false);
+      // The field keeps what was typed, so that a typo can be fixed.
+      $("token").setAttribute("aria-invalid", "true");
       $("token-error").textContent =
         error.code === "UNAUTHENTICATED"
           ? "This token is not accepted: check that it is whole and has not been revoked."
           : error.message;
-      return;
+      $("token").focus();
+      return false;
     }
+    sessionStorage.setItem(TOKEN_KEY, token);
+    viewer = data.viewer;
+    $("token").value = "";
+    $("token").removeAttribute("aria-invalid");
     $("token-error").textContent = "";
     const { user, account } = viewer;
-    const role = user.role === "SUPER_ADMIN" ? "super admin" : "user";
-    $("who-text").replaceChildren(
-      "Signed in as ",
-      el("strong", {}, user.email),
-      ` (${role}) of ${account.name}.`,
-    );
+    const role = isAdmin() ? "super admin" : "user";
+    $("who-text").replaceChildren("Signed in as ", el("strong", {}, user.email), ` (${role}) of ${account.name}.`);
     showSignedIn(true);
-    const admin = user.role === "SUPER_ADMIN";
-    const accountSection = $("account");
-    accountSection.querySelector(".add-button").hidden = !admin;
-    accountSection.querySelector(".account-hint").textContent = admin
-      ? "Recipients who are never logged for anybody in the account."
-      : "Recipients who are never logged for anybody in the account. Your super admins keep it.";
-    try {
-      await Promise.all([loadList("PERSONAL"), loadList("ACCOUNT")]);
-    } catch (error) {
-      failed(error);
-    }
+    for (const node of document.querySelectorAll(".admin-only")) node.hidden = !isAdmin();
+    $("internal").hidden = !isAdmin();
+    $("webhooks").hidden = !isAdmin();
+    for (const scope of Object.keys(SCOPES)) setUpList(scope);
+    $("audit").querySelector(".audit-hint").textContent = isAdmin()
+      ? "Changes to the account's lists, users and tokens, newest first."
+      : "Your own changes, newest first.";
+    await Promise.all([
+      loadList("PERSONAL"),
+      loadList("ACCOUNT"),
+      loadAudit(true),
+      isAdmin() ? loadInternal() : null,
+      isAdmin() ? loadWebhooks() : null,
+    ]);
+    return true;
   }
 
   function signOut() {
@@ -184,124 +348,392 @@
 
   function showSignedIn(signedIn) {
     $("sign-in").hidden = signedIn;
-    for (const id of ["who", "personal", "account", "try"]) $(id).hidden = !signedIn;
+    for (const id of ["who", "try", "audit"]) $(id).hidden = !signedIn;
     if (!signedIn) {
+      $("internal").hidden = true;
+      $("webhooks").hidden = true;
       $("decision").hidden = true;
-      for (const section of document.querySelectorAll("section.list tbody")) section.replaceChildren();
+      $("lists").replaceChildren();
+      for (const key of Object.keys(lists)) delete lists[key];
+      $("audit-table").querySelector("tbody").replaceChildren();
     }
   }
 
   // -- the lists ------------------------------------------------------------------------
 
+  function setUpList(scope) {
+    const meta = SCOPES[scope];
+    const section = $("list-template").content.firstElementChild.cloneNode(true);
+    section.id = meta.id;
+    section.dataset.scope = scope;
+    section.setAttribute("aria-labelledby", `${meta.id}-title`);
+    const title = section.querySelector(".list-title");
+    title.id = `${meta.id}-title`;
+    title.textContent = meta.title;
+    const editable = scope === "PERSONAL" || isAdmin();
+    const add = section.querySelector(".add-button");
+    add.append(...named("Add", ` to ${meta.name}`, "…"));
+    add.hidden = !editable;
+    const importButton = section.querySelector(".import-button");
+    importButton.append(...named("Import CSV", ` into ${meta.name}`, "…"));
+    importButton.hidden = !editable;
+    section.querySelector(".export-button").append(...named("Download CSV", ` of ${meta.name}`));
+    section.querySelector(".list-hint").textContent = editable
+      ? meta.hint
+      : `${meta.hint} Your super admins keep it.`;
+    const reason = section.querySelector(".limit-reason");
+    reason.id = `${meta.id}-limit-reason`;
+    add.setAttribute("aria-describedby", reason.id);
+    const search = section.querySelector(".search");
+    search.id = `${meta.id}-search`;
+    const searchLabel = section.querySelector(".search-label");
+    searchLabel.htmlFor = search.id;
+    searchLabel.textContent = `Search ${meta.name}`;
+    const sort = section.querySelector(".sort");
+    sort.id = `${meta.id}-sort`;
+    const sortLabel = section.querySelector(".sort-label");
+    sortLabel.htmlFor = sort.id;
+    sortLabel.textContent = `Sort ${meta.name} by`;
+    section.querySelector("caption").textContent = `Entries of ${meta.name}`;
+    section.querySelector(".empty").textContent = "No entries yet.";
+    section.querySelector(".prev").append(...named("Previous page", ` of ${meta.name}`));
+    section.querySelector(".next").append(...named("Next page", ` of ${meta.name}`));
+    $("lists").append(section);
+
+    const state = { scope, section, editable, page: 0, afters: [null], search: "", sort: "PATTERN", csv: null, rows: [], timer: null, undo: null };
+    lists[scope] = state;
+    add.addEventListener("click", () => openAdd(scope));
+    importButton.addEventListener("click", () => openImport(scope));
+    section.querySelector(".export-button").addEventListener("click", () => exportCsv(scope));
+    search.addEventListener("input", () => {
+      clearTimeout(state.timer);
+      state.timer = setTimeout(() => {
+        state.search = search.value.trim();
+        state.page = 0;
+        state.afters = [null];
+        loadList(scope).catch((error) => failed(error, feedbackOf(scope)));
+      }, 250);
+    });
+    sort.addEventListener("change", () => {
+      state.sort = sort.value;
+      state.page = 0;
+      state.afters = [null];
+      loadList(scope).catch((error) => failed(error, feedbackOf(scope)));
+    });
+    section.querySelector(".prev").addEventListener("click", () => turn(scope, -1));
+    section.querySelector(".next").addEventListener("click", () => turn(scope, 1));
+  }
+
+  const feedbackOf = (scope) => lists[scope].section.querySelector(".feedback");
+
+  async function turn(scope, by) {
+    const state = lists[scope];
+    state.page = Math.max(0, state.page + by);
+    try {
+      await loadList(scope);
+    } catch (error) {
+      failed(error, feedbackOf(scope));
+      return;
+    }
+    const button = state.section.querySelector(by > 0 ? ".next" : ".prev");
+    // Keep the focus on the button pressed; at the first or last page, on the other one.
+    const other = state.section.querySelector(by > 0 ? ".prev" : ".next");
+    (button.disabled ? other : button).focus();
+  }
+
+  /** One page of the list: from the API's connection (by pattern), or from its CSV (by date). */
   async function loadList(scope) {
-    const section = document.querySelector(`section.list[data-scope="${scope}"]`);
-    let list = null;
-    const entries = [];
-    let after = null;
-    do {
-      const data = await gql(LIST, { scope, first: PAGE_SIZE, after });
+    const state = lists[scope];
+    let list;
+    let rows;
+    let total;
+    let hasNext;
+    if (state.sort === "PATTERN") {
+      state.csv = null;
+      const data = await gql(LIST_PAGE, {
+        scope,
+        first: PAGE_SIZE,
+        after: state.afters[state.page] || null,
+        search: state.search || null,
+      });
       list = data.neverLogList;
-      entries.push(...list.entries.edges.map((edge) => edge.node));
-      after = list.entries.pageInfo.hasNextPage ? list.entries.pageInfo.endCursor : null;
-    } while (after);
+      rows = list.entries.edges.map((edge) => edge.node);
+      total = list.entries.totalCount;
+      hasNext = list.entries.pageInfo.hasNextPage;
+      state.afters[state.page + 1] = list.entries.pageInfo.endCursor;
+    } else {
+      // The connection is in pattern order: newest first comes from the list's CSV (one
+      // field), paged here; only PAGE_SIZE rows are ever on the page.
+      if (state.csv === null) {
+        const data = await gql(LIST_CSV, { scope });
+        state.csvList = data.neverLogList;
+        state.csv = csvEntries(data.neverLogList.csv);
+      }
+      list = state.csvList;
+      const needle = state.search.toLowerCase();
+      const matching = needle ? state.csv.filter((row) => row.pattern.includes(needle)) : state.csv;
+      total = matching.length;
+      const start = state.page * PAGE_SIZE;
+      rows = matching.slice(start, start + PAGE_SIZE);
+      hasNext = start + PAGE_SIZE < total;
+    }
+    if (rows.length === 0 && state.page > 0) {
+      // The last page emptied (a removal): show the one before.
+      state.page -= 1;
+      return loadList(scope);
+    }
+    state.rows = rows;
+    showUsage(state, list);
+    renderRows(state, rows);
+    const start = state.page * PAGE_SIZE;
+    const section = state.section;
+    section.querySelector(".range").textContent = total
+      ? `Entries ${start + 1}–${start + rows.length} of ${total}${state.search ? ` matching “${state.search}”` : ""}`
+      : state.search
+        ? `No entry matches “${state.search}”.`
+        : "";
+    section.querySelector(".prev").disabled = state.page === 0;
+    section.querySelector(".next").disabled = !hasNext;
+    section.querySelector(".pager").hidden = total <= PAGE_SIZE && state.page === 0 && !state.search;
+    section.querySelector(".table-wrap").hidden = rows.length === 0;
+    section.querySelector(".empty").hidden = list.count > 0;
+    return rows;
+  }
+
+  function csvEntries(csv) {
+    const rows = parseCsv(csv);
+    const header = rows.shift() || [];
+    const at = (name) => header.indexOf(name);
+    const columns = { pattern: at("pattern"), kind: at("kind"), created: at("created_at"), note: at("note"), expires: at("expires_at") };
+    return rows
+      .filter((row) => row.length > 1 || (row[0] || "").trim())
+      .map((row) => ({
+        id: null,
+        pattern: unguard(row[columns.pattern] || ""),
+        kind: (row[columns.kind] || "").toUpperCase(),
+        createdAt: row[columns.created] || "",
+        note: columns.note >= 0 ? unguard(row[columns.note] || "") || null : null,
+        expiresAt: columns.expires >= 0 ? row[columns.expires] || null : null,
+      }))
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.pattern < b.pattern ? -1 : 1));
+  }
+
+  function showUsage(state, list) {
+    const section = state.section;
     section.querySelector(".usage").replaceChildren(
       el("span", { class: "count" }, `${list.count} of ${list.limit} entries`),
       ` · ${list.remaining} more allowed`,
     );
-    const editable = scope === "PERSONAL" || viewer.user.role === "SUPER_ADMIN";
-    const rows = entries.map((entry) =>
-      el(
-        "tr",
-        { "data-pattern": entry.pattern },
-        el("td", { class: "pattern", "data-label": "Pattern" }, el("code", {}, entry.pattern)),
-        el("td", { class: "kind", "data-label": "Matches" }, KINDS[entry.kind] || entry.kind),
-        el("td", { class: "added", "data-label": "Added" }, formatDate(entry.createdAt)),
+    const full = list.remaining <= 0;
+    const add = section.querySelector(".add-button");
+    add.disabled = full;
+    const reason = section.querySelector(".limit-reason");
+    reason.hidden = !full || !state.editable;
+    reason.textContent = full
+      ? `${SCOPES[state.scope].name[0].toUpperCase()}${SCOPES[state.scope].name.slice(1)} is full (${list.count} of ${list.limit} entries): remove entries to add others.`
+      : "";
+    state.remaining = list.remaining;
+  }
+
+  function renderRows(state, rows) {
+    const tbody = state.section.querySelector("tbody");
+    tbody.replaceChildren(
+      ...rows.map((entry) =>
         el(
-          "td",
-          { class: "row-actions" },
-          editable ? removeButton(scope, entry) : "",
+          "tr",
+          { "data-pattern": entry.pattern },
+          el("td", { class: "pattern", "data-label": "Pattern" }, el("code", {}, entry.pattern)),
+          el("td", { class: "kind", "data-label": "Matches" }, KINDS[entry.kind] || entry.kind),
+          el("td", { class: "note", "data-label": "Note" }, entry.note || ""),
+          el("td", { class: "added", "data-label": "Added" }, formatDate(entry.createdAt)),
+          el("td", { class: "expires", "data-label": "Expires" }, entry.expiresAt ? formatDate(entry.expiresAt) : "Never"),
+          el("td", { class: "row-actions" }, state.editable ? removeButton(state.scope, entry) : ""),
         ),
       ),
     );
-    section.querySelector("tbody").replaceChildren(...rows);
-    section.querySelector(".table-wrap").hidden = rows.length === 0;
-    section.querySelector(".empty").hidden = rows.length > 0;
   }
 
   function removeButton(scope, entry) {
-    const button = el(
-      "button",
-      { type: "button", class: "remove", "aria-label": `Remove ${entry.pattern} from ${LIST_NAMES[scope]}` },
-      "Remove",
+    const button = el("button", { type: "button", class: "remove" }, ...named("Remove", ` ${entry.pattern} from ${SCOPES[scope].name}`));
+    button.addEventListener("click", () =>
+      scope === "ACCOUNT" ? confirmRemove(scope, entry, button) : removeEntry(scope, entry, button),
     );
-    button.addEventListener("click", () => removeEntry(scope, entry, button));
     return button;
   }
 
+  /** The account-wide list applies to everybody: a removal there is confirmed in the row. */
+  function confirmRemove(scope, entry, button) {
+    const cell = button.parentElement;
+    const confirm = el("button", { type: "button", class: "danger confirm" }, ...named("Remove for everyone", ` (${entry.pattern})`));
+    const keep = el("button", { type: "button", class: "keep" }, ...named("Keep", ` ${entry.pattern}`));
+    const question = el("span", { class: "confirm-question" }, `Remove ${entry.pattern} for the whole account?`);
+    const restore = () => {
+      cell.replaceChildren(button);
+      button.focus();
+    };
+    keep.addEventListener("click", restore);
+    for (const node of [confirm, keep]) {
+      node.addEventListener("keydown", (event) => {
+        if (event.key === "Escape") restore();
+      });
+    }
+    confirm.addEventListener("click", () => removeEntry(scope, entry, confirm));
+    cell.replaceChildren(question, confirm, keep);
+    confirm.focus();
+  }
+
   async function removeEntry(scope, entry, button) {
+    const state = lists[scope];
+    const index = state.rows.findIndex((row) => row.pattern === entry.pattern);
     button.disabled = true;
+    const input = entry.id ? { scope, ids: [entry.id] } : { scope, patterns: [entry.pattern] };
+    let payload;
     try {
-      const data = await gql(REMOVE, { input: { scope, ids: [entry.id] } });
-      const payload = data.removeNeverLogEntries;
-      if (payload.userErrors.length) {
-        say(payload.userErrors.map((e) => e.message).join(" "), "error");
-        button.disabled = false;
-        return;
-      }
-      say(`Removed ${entry.pattern} from ${LIST_NAMES[scope]}.`);
-      await loadList(scope);
-      const heading = document.querySelector(`section.list[data-scope="${scope}"] h2`);
-      heading.setAttribute("tabindex", "-1");
-      heading.focus();
+      payload = (await gql(REMOVE, { input })).removeNeverLogEntries;
     } catch (error) {
       button.disabled = false;
-      failed(error);
+      failed(error, feedbackOf(scope));
+      return;
     }
+    if (payload.userErrors.length) {
+      button.disabled = false;
+      feedback(feedbackOf(scope), payload.userErrors.map((e) => e.message).join(" "), "error");
+      return;
+    }
+    const message = `Removed ${entry.pattern} from ${SCOPES[scope].name}.`;
+    state.csv = null;
+    if (scope === "PERSONAL") {
+      const undo = el("button", { type: "button", class: "undo" }, ...named("Undo", ` the removal of ${entry.pattern}`));
+      undo.addEventListener("click", () => undoRemove(scope, entry, undo));
+      feedback(feedbackOf(scope), message + " ", "info", undo);
+    } else {
+      feedback(feedbackOf(scope), message);
+    }
+    let rows;
+    try {
+      rows = await loadList(scope);
+    } catch (error) {
+      failed(error, feedbackOf(scope));
+      return;
+    }
+    // The focus stays where the person was: on the row that took the removed one's place.
+    const buttons = state.section.querySelectorAll("tbody button.remove");
+    const next = buttons[Math.min(index, buttons.length - 1)];
+    if (next && rows.length) next.focus();
+    else state.section.querySelector(".search").focus();
+  }
+
+  async function undoRemove(scope, entry, button) {
+    button.disabled = true;
+    const input = { scope, patterns: [entry.pattern] };
+    if (entry.note) input.note = entry.note;
+    if (entry.expiresAt && new Date(entry.expiresAt) > new Date()) input.expiresAt = entry.expiresAt;
+    let payload;
+    try {
+      payload = (await gql(ADD, { input })).addNeverLogEntries;
+    } catch (error) {
+      button.disabled = false;
+      failed(error, feedbackOf(scope));
+      return;
+    }
+    const where = feedbackOf(scope);
+    if (payload.userErrors.length) {
+      button.disabled = false;
+      feedback(where, payload.userErrors.map((e) => e.message).join(" "), "error");
+      return;
+    }
+    lists[scope].csv = null;
+    feedback(where, `Put ${entry.pattern} back on ${SCOPES[scope].name}.`);
+    await loadList(scope).catch((error) => failed(error, where));
+    where.setAttribute("tabindex", "-1");
+    where.focus();
+  }
+
+  async function exportCsv(scope) {
+    const where = feedbackOf(scope);
+    let csv;
+    try {
+      csv = (await gql(LIST_CSV, { scope })).neverLogList.csv;
+    } catch (error) {
+      failed(error, where);
+      return;
+    }
+    const url = URL.createObjectURL(new Blob([csv], { type: "text/csv;charset=utf-8" }));
+    const link = el("a", { href: url, download: SCOPES[scope].file, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    feedback(where, `Downloaded ${SCOPES[scope].file}.`);
   }
 
   // -- the add dialog -------------------------------------------------------------------
 
   function openAdd(scope) {
     dialogScope = scope;
-    $("add-title").textContent =
-      scope === "PERSONAL" ? "Add to your personal list" : "Add to the account-wide list";
-    $("patterns").value = "";
-    $("patterns").removeAttribute("aria-invalid");
+    $("add-title").textContent = `Add to ${SCOPES[scope].name}`;
+    for (const id of ["patterns", "note", "expires"]) {
+      $(id).value = "";
+      $(id).removeAttribute("aria-invalid");
+    }
     $("patterns-errors").replaceChildren();
     $("add-dialog").showModal();
     $("patterns").focus();
+  }
+
+  function closeAdd() {
+    $("add-dialog").close();
+    if (dialogScope && lists[dialogScope]) {
+      const add = lists[dialogScope].section.querySelector(".add-button");
+      (add.disabled ? lists[dialogScope].section.querySelector(".search") : add).focus();
+    }
+  }
+
+  /** The date input's day as the moment it starts, in this browser's time zone. */
+  function startOfDay(value) {
+    const [year, month, day] = value.split("-").map(Number);
+    return new Date(year, month - 1, day).toISOString();
   }
 
   async function submitAdd(event) {
     event.preventDefault();
     const text = $("patterns").value;
     const errors = $("patterns-errors");
-    if (!split(text).length) {
+    if (!splitPatterns(text).length) {
       $("patterns").setAttribute("aria-invalid", "true");
       errors.replaceChildren(el("li", {}, "Type at least one address or domain."));
+      $("patterns").focus();
       return;
     }
-    const submit = $("add-form").querySelector("button[type=submit]");
+    const input = { scope: dialogScope, patterns: [text] };
+    const note = $("note").value.trim();
+    if (note) input.note = note;
+    if ($("expires").value) input.expiresAt = startOfDay($("expires").value);
+    const submit = $("add-submit");
     submit.disabled = true;
     try {
-      const data = await gql(ADD, { input: { scope: dialogScope, patterns: [text] } });
-      const payload = data.addNeverLogEntries;
+      const payload = (await gql(ADD, { input })).addNeverLogEntries;
       if (payload.userErrors.length) {
         // Nothing was saved: the dialog keeps what was typed, with every refusal under it.
-        $("patterns").setAttribute("aria-invalid", "true");
+        let first = null;
+        for (const e of payload.userErrors) {
+          const field = (e.field || [])[1];
+          const target = field === "note" ? "note" : field === "expiresAt" ? "expires" : "patterns";
+          $(target).setAttribute("aria-invalid", "true");
+          first = first || target;
+        }
         errors.replaceChildren(...payload.userErrors.map((e) => el("li", { "data-code": e.code }, e.message)));
-        $("patterns").focus();
+        $(first).focus();
         return;
       }
-      $("add-dialog").close();
       const parts = [];
       if (payload.added.length) {
-        parts.push(`Added ${payload.added.map((e) => e.pattern).join(", ")} to ${LIST_NAMES[dialogScope]}.`);
+        parts.push(`Added ${payload.added.map((e) => e.pattern).join(", ")} to ${SCOPES[dialogScope].name}.`);
       }
-      if (payload.alreadyListed.length) {
-        parts.push(`Already listed: ${payload.alreadyListed.join(", ")}.`);
-      }
-      say(parts.join(" "));
+      if (payload.alreadyListed.length) parts.push(`Already listed: ${payload.alreadyListed.join(", ")}.`);
+      lists[dialogScope].csv = null;
+      closeAdd();
+      feedback(feedbackOf(dialogScope), parts.join(" "));
       await loadList(dialogScope);
     } catch (error) {
       if (error.code === "UNAUTHENTICATED") {
@@ -316,15 +748,126 @@
     }
   }
 
+  // -- importing a CSV file -------------------------------------------------------------
+
+  function openImport(scope) {
+    importScope = scope;
+    importPreviewed = null;
+    $("import-title").textContent = `Import a CSV file into ${SCOPES[scope].name}`;
+    $("import-file").value = "";
+    $("import-text").value = "";
+    $("import-preview").replaceChildren();
+    $("import-errors").replaceChildren();
+    $("import-confirm").disabled = true;
+    $("import-confirm").textContent = "Import";
+    document.querySelector('input[name="import-mode"][value="MERGE"]').checked = true;
+    $("import-dialog").showModal();
+    $("import-file").focus();
+  }
+
+  function closeImport() {
+    $("import-dialog").close();
+    if (importScope && lists[importScope]) lists[importScope].section.querySelector(".import-button").focus();
+  }
+
+  async function importInput() {
+    const file = $("import-file").files[0];
+    const csv = file ? await file.text() : $("import-text").value;
+    const mode = document.querySelector('input[name="import-mode"]:checked').value;
+    return { scope: importScope, csv, mode };
+  }
+
+  function importChanged() {
+    importPreviewed = null;
+    $("import-confirm").disabled = true;
+    $("import-preview").replaceChildren();
+    $("import-errors").replaceChildren();
+  }
+
+  async function previewImport() {
+    const input = await importInput();
+    const preview = $("import-preview");
+    if (!input.csv.trim()) {
+      feedback(preview, "Choose a CSV file or paste one first.", "error");
+      return;
+    }
+    let payload;
+    try {
+      payload = (await gql(IMPORT, { input: { ...input, dryRun: true } })).importNeverLogList;
+    } catch (error) {
+      if (error.code === "UNAUTHENTICATED") {
+        $("import-dialog").close();
+        failed(error);
+      } else feedback(preview, error.message, "error");
+      return;
+    }
+    const errors = payload.userErrors;
+    const counts = el(
+      "dl",
+      { class: "counts" },
+      el("dt", {}, "Added"), el("dd", { "data-count": "added" }, String(payload.addedCount)),
+      el("dt", {}, "Removed"), el("dd", { "data-count": "removed" }, String(payload.removedCount)),
+      el("dt", {}, "Already listed"), el("dd", { "data-count": "already" }, String(payload.alreadyListed.length)),
+      el("dt", {}, "Errors"), el("dd", { "data-count": "errors" }, String(errors.length)),
+    );
+    const mode = input.mode === "MERGE" ? "merged into" : "replacing";
+    feedback(
+      preview,
+      errors.length
+        ? "This file cannot be imported as it is: nothing is saved while any line is refused."
+        : `Preview of this file ${mode} ${SCOPES[importScope].name}: nothing is saved until you confirm.`,
+      errors.length ? "error" : "info",
+      counts,
+    );
+    $("import-errors").replaceChildren(...errors.map((e) => el("li", { "data-code": e.code }, e.message)));
+    importPreviewed = errors.length ? null : JSON.stringify(input);
+    const confirm = $("import-confirm");
+    confirm.disabled = errors.length > 0;
+    confirm.textContent = input.mode === "MERGE" ? "Import: merge" : "Import: replace the list";
+    preview.focus();
+  }
+
+  async function submitImport(event) {
+    event.preventDefault();
+    const input = await importInput();
+    if (importPreviewed !== JSON.stringify(input)) {
+      importChanged();
+      feedback($("import-preview"), "The file or the mode changed: preview it again first.", "error");
+      return;
+    }
+    let payload;
+    try {
+      payload = (await gql(IMPORT, { input: { ...input, dryRun: false } })).importNeverLogList;
+    } catch (error) {
+      feedback($("import-preview"), error.message, "error");
+      return;
+    }
+    if (payload.userErrors.length) {
+      $("import-errors").replaceChildren(...payload.userErrors.map((e) => el("li", {}, e.message)));
+      return;
+    }
+    const scope = importScope;
+    lists[scope].csv = null;
+    closeImport();
+    feedback(
+      feedbackOf(scope),
+      `Imported into ${SCOPES[scope].name}: ${payload.addedCount} added, ${payload.removedCount} removed, ${payload.alreadyListed.length} already listed.`,
+    );
+    await loadList(scope).catch((error) => failed(error, feedbackOf(scope)));
+  }
+
   // -- trying an email ------------------------------------------------------------------
 
   async function submitEvaluate(event) {
     event.preventDefault();
     const email = {
       channel: $("channel").value,
-      to: split($("to").value),
-      cc: split($("cc").value),
-      bcc: split($("bcc").value),
+      to: splitRecipients($("to").value),
+      cc: splitRecipients($("cc").value),
+      bcc: splitRecipients($("bcc").value),
+      existingContacts: splitRecipients($("existing").value),
+      logToCrm: $("log-to-crm").checked,
+      createNewContacts: $("create-contacts").checked,
     };
     const error = $("evaluate-error");
     if (!email.to.length && !email.cc.length && !email.bcc.length) {
@@ -367,6 +910,7 @@
           { class: "outcome", "data-label": "Outcome" },
           el("span", { class: `badge ${r.outcome.toLowerCase()}` }, OUTCOMES[r.outcome] || r.outcome),
         ),
+        el("td", { class: "contact", "data-label": "Contact" }, r.contactCreated ? "Created" : ""),
         el("td", { class: "explanation", "data-label": "Why" }, r.explanation),
       ),
     );
@@ -374,33 +918,213 @@
     $("decision").hidden = false;
   }
 
+  // -- super admins: internal domains and webhooks --------------------------------------
+
+  function showInternal(account) {
+    $("internal-list").replaceChildren(
+      ...(account.internalDomains.length
+        ? account.internalDomains.map((d) =>
+            el("li", { "data-domain": d.domain }, el("code", {}, d.domain), d.source === "USERS" ? " (a user's address)" : " (added)"),
+          )
+        : [el("li", {}, "None.")]),
+    );
+    $("internal-domains").value = account.internalDomains
+      .filter((d) => d.source === "ADDED")
+      .map((d) => d.domain)
+      .join("\n");
+    $("users-domains").checked = account.usersDomainsAreInternal;
+  }
+
+  async function loadInternal() {
+    try {
+      showInternal((await gql(INTERNAL)).viewer.account);
+    } catch (error) {
+      failed(error, $("internal-feedback"));
+    }
+  }
+
+  async function saveInternal(event) {
+    event.preventDefault();
+    const where = $("internal-feedback");
+    const input = { domains: splitPatterns($("internal-domains").value), usersDomainsAreInternal: $("users-domains").checked };
+    let payload;
+    try {
+      payload = (await gql(SET_INTERNAL, { input })).setInternalDomains;
+    } catch (error) {
+      failed(error, where);
+      return;
+    }
+    if (payload.userErrors.length) {
+      $("internal-domains").setAttribute("aria-invalid", "true");
+      feedback(where, payload.userErrors.map((e) => e.message).join(" "), "error");
+      $("internal-domains").focus();
+      return;
+    }
+    $("internal-domains").removeAttribute("aria-invalid");
+    showInternal(payload.account);
+    feedback(where, "Saved the internal domains.");
+  }
+
+  async function loadWebhooks() {
+    const body = $("webhooks-body");
+    let endpoints;
+    try {
+      endpoints = (await gql(WEBHOOKS)).webhookEndpoints;
+    } catch (error) {
+      failed(error, $("webhooks-feedback"));
+      return;
+    }
+    if (!endpoints.length) {
+      body.replaceChildren(el("p", { class: "empty" }, "No webhook endpoints yet (createWebhookEndpoint adds one)."));
+      return;
+    }
+    body.replaceChildren(...endpoints.map(endpointCard));
+  }
+
+  function endpointCard(endpoint) {
+    const deliveries = endpoint.deliveries.edges.map((edge) => edge.node);
+    const rows = deliveries.map((d) => {
+      const redeliver = el("button", { type: "button", class: "redeliver" }, ...named("Redeliver", ` ${d.eventType} of ${formatTime(d.createdAt)} to ${endpoint.url}`));
+      redeliver.addEventListener("click", () => redeliverWebhook(d, redeliver));
+      return el(
+        "tr",
+        { "data-delivery": d.id, "data-status": d.status },
+        el("td", { "data-label": "When" }, formatTime(d.createdAt)),
+        el("td", { "data-label": "Event" }, el("code", {}, d.eventType)),
+        el("td", { "data-label": "Status" }, el("span", { class: `badge ${d.status.toLowerCase()}` }, d.status), d.lastResponseStatus ? ` (HTTP ${d.lastResponseStatus})` : ""),
+        el("td", { "data-label": "Attempts" }, String(d.attempts)),
+        el("td", { class: "row-actions" }, redeliver),
+      );
+    });
+    return el(
+      "article",
+      { class: "endpoint", "data-url": endpoint.url },
+      el("h3", {}, el("code", {}, endpoint.url)),
+      el("p", { class: "hint" }, `${endpoint.enabled ? "Enabled" : "Disabled"} · ${endpoint.description || "no description"} · ${endpoint.eventTypes.join(", ")}`),
+      deliveries.length
+        ? el(
+            "div",
+            { class: "table-wrap" },
+            el(
+              "table",
+              { class: "deliveries" },
+              el("caption", { class: "visually-hidden" }, `Recent deliveries to ${endpoint.url}`),
+              el("thead", {}, el("tr", {}, ...["When", "Event", "Status", "Attempts"].map((h) => el("th", { scope: "col" }, h)), el("th", { scope: "col" }, el("span", { class: "visually-hidden" }, "Actions")))),
+              el("tbody", {}, ...rows),
+            ),
+          )
+        : el("p", { class: "empty" }, "No deliveries yet."),
+      deliveries.length ? el("p", { class: "hint" }, `${deliveries.length} most recent of ${endpoint.deliveries.totalCount}.`) : "",
+    );
+  }
+
+  async function redeliverWebhook(delivery, button) {
+    const where = $("webhooks-feedback");
+    button.disabled = true;
+    let payload;
+    try {
+      payload = (await gql(REDELIVER, { input: { deliveryId: delivery.id } })).redeliverWebhook;
+    } catch (error) {
+      button.disabled = false;
+      failed(error, where);
+      return;
+    }
+    button.disabled = false;
+    if (payload.userErrors.length) {
+      feedback(where, payload.userErrors.map((e) => e.message).join(" "), "error");
+      return;
+    }
+    feedback(where, `Sent ${delivery.eventType} again (event ${delivery.eventId}): it is ${payload.delivery.status.toLowerCase()}.`);
+    button.focus();
+  }
+
+  // -- the audit log ----------------------------------------------------------------------
+
+  function auditPatterns(patterns) {
+    if (!patterns || !patterns.length) return [];
+    const shown = patterns.slice(0, 5).join(", ");
+    const more = patterns.length > 5 ? ` and ${patterns.length - 5} more` : "";
+    return [" ", el("code", { class: "audit-patterns" }, shown), more];
+  }
+
+  async function loadAudit(fresh) {
+    if (fresh) {
+      auditAfter = null;
+      $("audit-table").querySelector("tbody").replaceChildren();
+    }
+    let events;
+    try {
+      events = (await gql(AUDIT, { first: AUDIT_PAGE, after: auditAfter })).auditEvents;
+    } catch (error) {
+      failed(error);
+      return;
+    }
+    const tbody = $("audit-table").querySelector("tbody");
+    tbody.append(
+      ...events.edges.map(({ node }) =>
+        el(
+          "tr",
+          { "data-action": node.action },
+          el("td", { "data-label": "When" }, formatTime(node.createdAt)),
+          el("td", { "data-label": "Who" }, node.actor ? node.actor.email : "(not recorded)"),
+          el("td", { "data-label": "What" }, node.summary, ...auditPatterns(node.patterns)),
+        ),
+      ),
+    );
+    auditAfter = events.pageInfo.endCursor;
+    $("audit-more").hidden = !events.pageInfo.hasNextPage;
+    $("audit-empty").hidden = events.totalCount > 0;
+    $("audit-table").closest(".table-wrap").hidden = events.totalCount === 0;
+  }
+
   // -- wiring ---------------------------------------------------------------------------
 
   document.addEventListener("DOMContentLoaded", () => {
     $("token-form").addEventListener("submit", async (event) => {
       event.preventDefault();
-      const token = $("token").value.trim();
+      const token = cleanToken($("token").value);
       if (!token) {
         $("token-error").textContent = "Paste a token first.";
+        $("token").focus();
         return;
       }
-      sessionStorage.setItem(TOKEN_KEY, token);
-      $("token").value = "";
-      await signIn();
+      await signIn(token);
     });
-    $("sign-out").addEventListener("click", signOut);
-    for (const section of document.querySelectorAll("section.list")) {
-      section.querySelector(".add-button").addEventListener("click", () => openAdd(section.dataset.scope));
-    }
+    $("token").addEventListener("input", () => $("token").removeAttribute("aria-invalid"));
+    $("sign-out").addEventListener("click", () => {
+      signOut();
+      $("token").focus();
+    });
     $("add-form").addEventListener("submit", submitAdd);
-    $("add-cancel").addEventListener("click", () => $("add-dialog").close());
-    $("patterns").addEventListener("input", () => {
-      $("patterns").removeAttribute("aria-invalid");
-      $("patterns-errors").replaceChildren();
-    });
+    $("add-cancel").addEventListener("click", closeAdd);
+    for (const id of ["patterns", "note", "expires"]) {
+      $(id).addEventListener("input", () => {
+        $(id).removeAttribute("aria-invalid");
+        $("patterns-errors").replaceChildren();
+      });
+    }
+    $("import-form").addEventListener("submit", submitImport);
+    $("import-cancel").addEventListener("click", closeImport);
+    $("import-preview-button").addEventListener("click", previewImport);
+    for (const id of ["import-file", "import-text"]) $(id).addEventListener("input", importChanged);
+    $("import-file").addEventListener("change", importChanged);
+    for (const radio of document.querySelectorAll('input[name="import-mode"]')) radio.addEventListener("change", importChanged);
     $("evaluate-form").addEventListener("submit", submitEvaluate);
-    if (sessionStorage.getItem(TOKEN_KEY)) {
-      signIn().catch(failed);
+    $("internal-form").addEventListener("submit", saveInternal);
+    $("audit-more").addEventListener("click", async () => {
+      const before = $("audit-table").querySelectorAll("tbody tr").length;
+      await loadAudit(false);
+      const first = $("audit-table").querySelectorAll("tbody tr")[before];
+      if (first) {
+        first.setAttribute("tabindex", "-1");
+        first.focus();
+      }
+    });
+    const saved = sessionStorage.getItem(TOKEN_KEY);
+    if (saved) {
+      signIn(saved).then((ok) => {
+        if (!ok) sessionStorage.removeItem(TOKEN_KEY);
+      }, failed);
     }
   });
 })();

@@ -1,0 +1,233 @@
+"""The browser tests' harness: Debian's Chromium driven by Playwright (never `playwright
+install`, which downloads a browser of its own), against a real ``neverlog serve``, with every
+request to another host refused; axe-core (tests/browser/package.json, pinned) run in the page
+for an accessibility check; screenshots and the accessibility report in
+test-artifacts/settings-page/."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.live_server import REPO, LiveServer, live_server
+
+try:
+    from playwright import sync_api
+except ImportError:  # pragma: no cover - where the dev extras are not installed
+    sync_api = None  # type: ignore[assignment]
+
+CHROMIUM = shutil.which("chromium")
+HERE = Path(__file__).parent
+AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = REPO / "test-artifacts" / "settings-page"
+REPORT = SHOTS / "axe-report.json"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# WCAG 2.0, 2.1 and 2.2 at levels A and AA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def _no_browser() -> str | None:
+    if sync_api is None:
+        return "playwright is not installed: make install"
+    if CHROMIUM is None:
+        return "no chromium on PATH: apt-get install chromium to run the browser tests"
+    return None
+
+
+def _axe_source() -> str:
+    """axe-core's script, installed from tests/browser/package-lock.json once."""
+    if not AXE.is_file():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip("npm is not installed: it is needed once to install axe-core")
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, f"npm ci failed:\n{done.stdout}\n{done.stderr}"
+    return AXE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def axe_report() -> Iterator[dict[str, Any]]:
+    """Every check's results, written out when the session ends."""
+    report: dict[str, Any] = {"checks": []}
+    yield report
+    if report["checks"]:
+        totals: Counter[str] = Counter()
+        for check in report["checks"]:
+            totals.update(check["violations_by_impact"])
+        report["totals"] = {
+            "checks": len(report["checks"]),
+            "violations": sum(c["violations"] for c in report["checks"]),
+            "violations_by_impact": dict(totals),
+            "passes": sum(c["passes"] for c in report["checks"]),
+            "incomplete": sum(c["incomplete"] for c in report["checks"]),
+        }
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        REPORT.write_text(json.dumps(report, indent=2) + "\n")
+
+
+class Browser:
+    """A tab on the server, and what the tests do with it."""
+
+    def __init__(self, page: Any, server: LiveServer, axe: str, report: dict[str, Any]) -> None:
+        self.page = page
+        self.server = server
+        self._axe = axe
+        self._report = report
+        self.external: list[str] = []
+        self.problems: list[str] = []
+        self.expected: list[str] = []  # console messages that a step causes on purpose
+
+    def shoot(self, name: str) -> None:
+        self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+    def check_accessibility(self, name: str) -> None:
+        """axe-core on the page as it is now: no serious or critical violation."""
+        self.page.evaluate(self._axe + "\n;void 0")
+        results = self.page.evaluate(
+            "async (tags) => { const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});"
+            " return {violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+            " nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)})),"
+            " passes: r.passes.length, incomplete: r.incomplete.length}; }",
+            AXE_TAGS,
+        )
+        impacts = Counter(v["impact"] for v in results["violations"])
+        self._report["checks"].append(
+            {
+                "page": name,
+                "violations": len(results["violations"]),
+                "violations_by_impact": dict(impacts),
+                "details": results["violations"],
+                "passes": results["passes"],
+                "incomplete": results["incomplete"],
+            }
+        )
+        serious = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+        assert serious == [], json.dumps(serious, indent=2)
+
+    def sign_in(self, token: str) -> None:
+        self.page.goto(self.server.url + "/")
+        self.page.get_by_label("API token").fill(token)
+        self.page.get_by_role("button", name="Sign in").click()
+        sync_api.expect(self.page.locator("#who-text")).to_contain_text("Signed in as")
+
+    def focused(self) -> str:
+        """The focused element's accessible-ish name: its aria-label or text."""
+        name: str = self.page.evaluate(
+            "() => { const e = document.activeElement; return e ? (e.getAttribute('aria-label') || e.innerText || e.id || e.tagName) : ''; }"
+        )
+        return name.strip()
+
+
+def graphql(
+    server: LiveServer, token: str, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = httpx.post(
+        f"{server.url}/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ).json()
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def fill_list(server: LiveServer, token: str, scope: str, patterns: list[str]) -> None:
+    """The list holds exactly these patterns (one import, REPLACE)."""
+    payload = graphql(
+        server,
+        token,
+        "mutation($input: ImportNeverLogListInput!) { importNeverLogList(input: $input) "
+        "{ addedCount userErrors { message } } }",
+        {"input": {"scope": scope, "csv": "\n".join(patterns), "mode": "REPLACE"}},
+    )["importNeverLogList"]
+    assert payload["userErrors"] == [], payload
+
+
+def add_user(server: LiveServer, admin_token: str, email: str) -> str:
+    """A USER of the admin's account; their token."""
+    user_id = graphql(
+        server,
+        admin_token,
+        "mutation($input: AddUserInput!) { addUser(input: $input) { user { id } } }",
+        {"input": {"email": email, "name": email.split("@")[0].title()}},
+    )["addUser"]["user"]["id"]
+    token: str = graphql(
+        server,
+        admin_token,
+        "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token } }",
+        {"input": {"name": "browser", "userId": user_id}},
+    )["createApiToken"]["token"]
+    return token
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    reason = _no_browser()
+    if reason is not None:
+        pytest.skip(reason)
+    with live_server(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def browser(server: LiveServer, axe_report: dict[str, Any]) -> Iterator[Browser]:
+    axe = _axe_source()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = chromium.new_context(
+                viewport={"width": 1100, "height": 900}, accept_downloads=True
+            )
+            tab = context.new_page()
+            tab.set_default_timeout(10_000)
+            driver = Browser(tab, server, axe, axe_report)
+
+            def only_this_server(route: Any) -> None:
+                if route.request.url.startswith(server.url):
+                    route.continue_()
+                else:
+                    driver.external.append(route.request.url)
+                    route.abort()
+
+            # The network to every other host is cut: whatever the page needs is served here.
+            context.route("**/*", only_this_server)
+            tab.on(
+                "console",
+                lambda m: (
+                    driver.problems.append(f"{m.text} ({m.location.get('url')})")
+                    if m.type == "error"
+                    else None
+                ),
+            )
+            tab.on("pageerror", lambda e: driver.problems.append(str(e)))
+            yield driver
+            # No script error, no CSP violation, nothing asked of another host.
+            assert driver.external == []
+            assert [p for p in driver.problems if not any(e in p for e in driver.expected)] == []
+        finally:
+            chromium.close()
