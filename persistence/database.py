@@ -21,6 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 _SET_ACCOUNT = sa.text("select set_config('app.account_id', :account_id, true)")
 
 
+def account_gate() -> Any:
+    """A condition for a read that ``Database.read_once`` runs on its own: it sets
+    ``app.account_id`` for the statement's own transaction, bound as ``gate_account_id``.
+    PostgreSQL plans a condition without columns as a one-time filter, evaluated before
+    any table is scanned, so row-level security sees the account set (always true)."""
+    setting = sa.func.set_config("app.account_id", sa.bindparam("gate_account_id"), True)
+    return sa.select(setting).scalar_subquery().is_not(None)
+
+
 class Database:
     """One async engine (SQLite through aiosqlite, or PostgreSQL through asyncpg)."""
 
@@ -59,6 +68,8 @@ class Database:
             self._read_engine = self.engine.execution_options(sqlite_begin=None)
         else:
             self._write_engine = self._read_engine = self.engine
+        # One read in a transaction of its own, no BEGIN or COMMIT: see read_once.
+        self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def is_postgresql(self) -> bool:
@@ -116,6 +127,29 @@ class Database:
                 await session.close()
                 raise
             return session
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def read_once(
+        self, account_id: uuid.UUID, statement: sa.Executable, params: dict[str, Any]
+    ) -> list[Any]:
+        """The rows of one read statement for one account, in a transaction of its own.
+
+        On PostgreSQL that is one round trip: no BEGIN, set_config or COMMIT of their own
+        (autocommit); ``statement`` carries ``account_gate()``, which sets the account for
+        it. A statement sees one consistent state, as each statement of a READ COMMITTED
+        transaction does. A connection found dead is replaced once, as in _begin (a read
+        may run again). On SQLite, a reader of ``transaction``."""
+        if not self.is_postgresql:
+            async with self.transaction(account_id) as session:
+                return list(await session.execute(statement, params))
+        bound = {**params, "gate_account_id": str(account_id)}
+        for attempt in (1, 2):
+            try:
+                async with self._autocommit_engine.connect() as connection:
+                    return list(await connection.execute(statement, bound))
+            except sa_exc.DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def ping(self) -> None:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence.database import Database, account_gate
 from persistence.pages import Page, decode_cursor, encode_cursor, fetch_page
 from persistence.tables import NeverLogEntry
 
@@ -95,14 +96,52 @@ async def keyed_entries(
         return []
     dialect = session.get_bind().dialect.name
     result = await session.execute(
-        _keyed_statement(dialect),
-        {
-            "account_id": account_id,
-            "owner_ids": list(owner_ids),
-            "keys": list(keys) if dialect == "postgresql" else json.dumps(list(keys)),
-        },
+        _keyed_statement(dialect), _keyed_parameters(dialect, account_id, owner_ids, keys)
     )
     return [KeyedEntry(*row) for row in result]
+
+
+def _keyed_parameters(
+    dialect: str, account_id: uuid.UUID, owner_ids: Collection[uuid.UUID], keys: Collection[str]
+) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "owner_ids": list(owner_ids),
+        "keys": list(keys) if dialect == "postgresql" else json.dumps(list(keys)),
+    }
+
+
+@functools.cache
+def _gated_keyed_statement() -> sa.Select[Any]:
+    """The look-up of PostgreSQL with the account gate: a statement of its own."""
+    found = _keyed_statement("postgresql").subquery()
+    return sa.select(*found.c).where(account_gate())
+
+
+async def read_keyed_entries(
+    *,
+    db: Database,
+    account_id: uuid.UUID,
+    owner_ids: Collection[uuid.UUID],
+    keys: Collection[str],
+) -> list[KeyedEntry]:
+    """``keyed_entries`` in a statement of its own (``Database.read_once``): on PostgreSQL
+    one round trip, row-level security binding it."""
+    if not db.is_postgresql:
+        async with db.transaction(account_id) as session:
+            return await keyed_entries(
+                session=session, account_id=account_id, owner_ids=owner_ids, keys=keys
+            )
+    if not keys or not owner_ids:
+        return []
+    rows = await db.read_once(
+        account_id,
+        _gated_keyed_statement(),
+        _keyed_parameters("postgresql", account_id, owner_ids, keys),
+    )
+    return [KeyedEntry(*row) for row in rows]
+
+
 
 
 def _one_of(column: Any, values: Collection[str], dialect: str) -> Any:

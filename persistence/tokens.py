@@ -9,6 +9,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence.database import Database, account_gate
 from persistence.tables import ApiToken, User
 
 
@@ -74,6 +75,21 @@ async def token_and_user(
     )
     row = result.one_or_none()
     return TokenOwner(*row) if row else None
+
+
+_TOKEN_AND_OWNER_GATED = _TOKEN_AND_OWNER.where(account_gate())
+
+
+async def read_token_and_user(
+    *, db: Database, account_id: uuid.UUID, token_hash: str
+) -> TokenOwner | None:
+    """``token_and_user`` in a statement of its own (``Database.read_once``): on
+    PostgreSQL one round trip, row-level security binding it."""
+    statement = _TOKEN_AND_OWNER_GATED if db.is_postgresql else _TOKEN_AND_OWNER
+    rows = await db.read_once(
+        account_id, statement, {"account_id": account_id, "token_hash": token_hash}
+    )
+    return TokenOwner(*rows[0]) if rows else None
 
 
 async def touch_token(

@@ -220,21 +220,27 @@ async def _evaluate_all(
     wanted = frozenset[str]().union(*keys)
     if failed is not None and not others:
         raise failed
-    async with db.transaction(viewer.account_id) as session:
-        if others:
+    if others:
+        async with db.transaction(viewer.account_id) as session:
             users = await accounts.get_users(
                 session=session, account_id=viewer.account_id, user_ids=list(others)
             )
-            for index, sender in enumerate(senders):
-                if sender != viewer.user_id:
-                    _check_sender(users.get(sender), [*at(index), "senderId"], index)
-        if failed is not None:
-            raise failed
-        rows = (
-            await matching_entries(session, viewer.account_id, set(senders), wanted)
-            if wanted
-            else []
+        for index, sender in enumerate(senders):
+            if sender != viewer.user_id:
+                _check_sender(users.get(sender), [*at(index), "senderId"], index)
+    if failed is not None:
+        raise failed
+    # One statement of its own: one round trip on PostgreSQL (Database.read_once).
+    rows = (
+        await entries.read_keyed_entries(
+            db=db,
+            account_id=viewer.account_id,
+            owner_ids=[viewer.account_id, *set(senders)],
+            keys=wanted,
         )
+        if wanted
+        else []
+    )
     # Each email gets only the rows of its own keys and its sender's lists.
     by_key: dict[str, list[KeyedEntry]] = {}
     for row in rows:
