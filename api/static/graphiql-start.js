@@ -4,8 +4,9 @@
 "use strict";
 
 (() => {
-  const EXAMPLE = `# Decide what an email logs. Paste your token in the Headers tab below
-# (make token prints one), then press the run button or Ctrl-Enter.
+  const EXAMPLE = `# What does this email log? Put your token
+# in the Headers tab below (make token
+# prints one), then run it: Ctrl-Enter.
 query Decide {
   evaluateEmailLogging(email: {
     channel: SALES_EXTENSION
