@@ -8,7 +8,7 @@ import time
 import uuid
 
 import orjson
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.logs import request_log
@@ -98,8 +98,43 @@ async def _unavailable(send: Send, request_id: str | None) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+INVALID_TOKEN_MESSAGE = (
+    "The token is not valid: it is unknown or revoked, or its user was deactivated. Send a "
+    "valid one as 'Authorization: Bearer <token>' (without a token only __typename and "
+    "introspection answer)."
+)
+
+
+def authorization_headers(scope: Scope) -> list[str]:
+    """Every ``Authorization`` header of the request, as sent (latin-1, as HTTP has it)."""
+    return [value.decode("latin-1") for name, value in scope["headers"] if name == b"authorization"]
+
+
+async def _refuse(send: Send, status: int, code: str, message: str, **headers: str) -> None:
+    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                *(
+                    (name.replace("_", "-").encode(), value.encode())
+                    for name, value in headers.items()
+                ),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class BearerAuthMiddleware:
-    """Resolves ``Authorization: Bearer <token>`` to a viewer, or to None."""
+    """Resolves ``Authorization: Bearer <token>`` on /graphql to a viewer, or to None where
+    no token is sent. A token that does not sign in (malformed, unknown, revoked, its user
+    deactivated) is 401 with ``WWW-Authenticate: Bearer error="invalid_token"``, so that a
+    client tells a typo or a revoked token from a missing header; more than one
+    ``Authorization`` header is 400 (which one would count is not for the server to guess).
+    Other paths (health, metrics, the settings page) do not sign anyone in."""
 
     def __init__(self, app: ASGIApp, db: Database) -> None:
         self.app = app
@@ -108,15 +143,35 @@ class BearerAuthMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope[VIEWER] = None
-            header = Headers(scope=scope).get("authorization", "")
+        if scope["type"] != "http" or scope["path"] != "/graphql":
+            await self.app(scope, receive, send)
+            return
+        headers = authorization_headers(scope)
+        if len(headers) > 1:
+            message = f"Send one Authorization header; this request has {len(headers)}."
+            await _refuse(send, 400, "BAD_REQUEST", message)
+            return
+        header = headers[0].strip() if headers else ""
+        if header:
             scheme, _, token = header.partition(" ")
+            viewer = None
             if scheme.lower() == "bearer" and token.strip():
                 try:
-                    scope[VIEWER] = await authenticate(self.db, token.strip())
+                    viewer = await authenticate(self.db, token.strip())
                 except Exception as error:
                     if not is_unavailable(error):
                         raise
                     log.warning("database unavailable while signing in: %r", error)
                     await _unavailable(send, scope.get(REQUEST_ID))
                     return
+            if viewer is None:
+                await _refuse(
+                    send,
+                    401,
+                    "UNAUTHENTICATED",
+                    INVALID_TOKEN_MESSAGE,
+                    www_authenticate='Bearer error="invalid_token"',
+                )
+                return
+            scope[VIEWER] = viewer
         await self.app(scope, receive, send)

@@ -16,13 +16,19 @@ def to_global_id(type_name: str, row_id: uuid.UUID) -> strawberry.ID:
 
 
 def from_global_id(global_id: str) -> tuple[str, uuid.UUID] | None:
-    """The type name and row id of a global ID, or None where it is not one of ours."""
+    """The type name and row id of a global ID, or None where it is not one of ours.
+
+    Only the exact form that ``to_global_id`` hands out resolves: base64 and ``uuid.UUID``
+    both accept other spellings of the same value (padding, upper case, braces,
+    ``urn:uuid:``, no hyphens), and an ID that is not the one handed out must behave as
+    one that does not exist, so the decoded value must encode back to the same text."""
     try:
         raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
         type_name, _, row_id = raw.partition(":")
-        return type_name, uuid.UUID(row_id)
+        decoded = type_name, uuid.UUID(row_id)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
+    return decoded if to_global_id(*decoded) == global_id else None
 
 
 # No row has this id: an ID that is not one of ours, or names another type, finds nothing,

@@ -39,6 +39,19 @@ async def post_with_header(api: Api, query: str, authorization: str) -> httpx.Re
     )
 
 
+def assert_invalid_token(response: httpx.Response, sent: str | None = None) -> None:
+    """HTTP 401, the Bearer challenge naming invalid_token, and UNAUTHENTICATED with a
+    message saying that the token is not valid (not the "sign in first" of no token)."""
+    assert response.status_code == 401, (sent, response.text)
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    body = response.json()
+    assert error_codes(body) == ["UNAUTHENTICATED"], body
+    assert "data" not in body, body
+    message = body["errors"][0]["message"]
+    assert message.startswith("The token is not valid"), message
+    assert "Sign in first" not in message
+
+
 def assert_unauthenticated(body: dict[str, Any]) -> None:
     """Every field asked for failed with UNAUTHENTICATED and answered nothing."""
     assert error_codes(body) == ["UNAUTHENTICATED"], body
@@ -74,11 +87,11 @@ async def test_a_revoked_token_stops_working_on_the_next_request(api: Api, revok
             token=user.token if revoker == "owner" else admin.token,
         )
     )["revokeApiToken"]
-    body = await api.gql(VIEWER, token=user.token)
+    response = await api.post(VIEWER, token=user.token)
     # then
     assert_no_user_errors(revoked)
     assert revoked["apiToken"]["revokedAt"] is not None
-    assert_unauthenticated(body)
+    assert_invalid_token(response)
     assert (await api.data(VIEWER, token=spare["token"]))["viewer"]["user"]["id"] == user.user_id
     tokens = {t["id"]: t for t in (await api.data(TOKENS, token=spare["token"]))["apiTokens"]}
     assert tokens[user_token_id]["revokedAt"] == revoked["apiToken"]["revokedAt"]
@@ -98,7 +111,7 @@ async def test_revoking_a_revoked_token_changes_nothing(api: Api) -> None:
     # then
     assert_no_user_errors(second)
     assert second["apiToken"]["revokedAt"] == first["apiToken"]["revokedAt"]
-    assert_unauthenticated(await api.gql(VIEWER, token=created["token"]))
+    assert_invalid_token(await api.post(VIEWER, token=created["token"]))
 
 
 async def test_a_deactivated_users_tokens_stop_working(api: Api) -> None:
@@ -112,8 +125,8 @@ async def test_a_deactivated_users_tokens_stop_working(api: Api) -> None:
     ]
     # then
     assert_no_user_errors(deactivated)
-    assert_unauthenticated(await api.gql(VIEWER, token=user.token))
-    assert_unauthenticated(await api.gql(VIEWER, token=second["token"]))
+    assert_invalid_token(await api.post(VIEWER, token=user.token))
+    assert_invalid_token(await api.post(VIEWER, token=second["token"]))
     assert (await api.data(VIEWER, token=admin.token))["viewer"]["user"]["id"] == admin.user_id
 
 
@@ -226,8 +239,7 @@ async def test_garbage_and_malformed_authorization_headers_do_not_sign_in(api: A
     responses = [await post_with_header(api, VIEWER, header) for header in headers]
     # then
     for header, response in zip(headers, responses, strict=True):
-        assert response.status_code == 200, (header, response.text)
-        assert_unauthenticated(response.json())
+        assert_invalid_token(response, header)
         assert admin.token not in response.text
     assert (await api.data(VIEWER, token=admin.token))["viewer"]["user"]["id"] == admin.user_id
 
@@ -258,18 +270,28 @@ async def test_the_bearer_scheme_is_case_insensitive(api: Api) -> None:
         pytest.param("mutation { __typename }", {"__typename": "Mutation"}, id="mutation-typename"),
     ],
 )
-@pytest.mark.parametrize("authorization", [None, "Bearer garbage"])
+@pytest.mark.parametrize("authorization", [None, ""])
 async def test_without_a_token_typename_and_introspection_answer(
     api: Api, query: str, expected: dict[str, Any], authorization: str | None
 ) -> None:
-    # when
-    headers = {"Authorization": authorization} if authorization else {}
+    # when (an empty Authorization header is no token)
+    headers = {"Authorization": authorization} if authorization is not None else {}
     response = await api.client.post("/graphql", json={"query": query}, headers=headers)
     # then
     assert response.status_code == 200
     body = response.json()
     assert "errors" not in body, body
     assert body["data"] == expected
+
+
+@pytest.mark.parametrize("query", ["{ __typename }", "{ __schema { queryType { name } } }"])
+async def test_a_bad_token_is_refused_even_where_no_token_would_answer(
+    api: Api, query: str
+) -> None:
+    # when
+    response = await post_with_header(api, query, "Bearer garbage")
+    # then: the client learns that its token is wrong, rather than getting anonymous answers
+    assert_invalid_token(response)
 
 
 @pytest.mark.parametrize(
