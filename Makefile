@@ -29,8 +29,12 @@ run: $(STAMP)
 	@echo ""
 	$(BIN)/neverlog serve --host $(HOST) --port $(PORT)
 
+# Each run makes a new account: without ACCOUNT=..., one named after the time, so that two
+# runs never make two accounts of the same name.
 token: $(STAMP)
-	@$(BIN)/neverlog create-account "$${ACCOUNT:-Demo Company}" --admin-email "$${EMAIL:-admin@demo-company.com}"
+	@name="$${ACCOUNT:-Demo Company $$(date +%H%M%S)}"; \
+	$(BIN)/neverlog create-account "$$name" --admin-email "$${EMAIL:-admin@demo-company.com}" && \
+	echo "make token: made the account \"$$name\" and its super admin; each make token makes a new account (ACCOUNT=\"Name\" names it)" >&2
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -24,7 +24,29 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+def _port_taken(host: str, port: int) -> str | None:
+    """Why the server cannot listen at host:port (one line), or None if it can."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return (
+                f"neverlog: cannot listen on {host}:{port} ({error.strerror}): another program "
+                f"uses it; stop it, or pick another port (neverlog serve --port {port + 1}, "
+                f"make run PORT={port + 1})"
+            )
+    return None
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    taken = _port_taken(args.host, args.port)
+    if taken is not None:
+        print(taken, file=sys.stderr)
+        return 1
     if args.workers > 1:
         # Several processes: each writes its metrics where /metrics adds them up. The
         # directory must exist, empty, before the workers start.
@@ -67,6 +89,10 @@ def serve_app(
         loop="uvloop",
         http=GuardedHttpToolsProtocol if settings.slow_client_guard else "httptools",
         timeout_graceful_shutdown=20,
+        # X-Forwarded-For only from the proxies named (uvicorn's own default trusts loopback,
+        # where any local client could then pick its address); none by default.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         log_config=None,
         access_log=False,
         workers=workers,

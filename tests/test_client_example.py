@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live_server import REPO, LiveServer, live_server
+from tests.live_server import REPO, LiveServer, free_port, live_server
 
 pytest.importorskip("gql.transport.httpx", reason="gql[httpx] is not installed: make install")
 
@@ -78,3 +78,34 @@ def test_the_example_signs_in_adds_patterns_and_decides(tmp_path: Path) -> None:
             line.split(",")[0] for line in listed["data"]["neverLogList"]["csv"].splitlines()[1:]
         ]
         assert sorted(patterns) == ["*@*.hospital.org", "*@lawfirm.com"]
+
+
+def run_failing(url: str, token: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NEVERLOG_URL": url, "NEVERLOG_TOKEN": token}
+    return subprocess.run(
+        [sys.executable, str(EXAMPLE)], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_example_says_in_one_line_when_the_token_or_the_url_is_wrong(tmp_path: Path) -> None:
+    with live_server(tmp_path) as server:
+        token = server.create_account("Acme", "admin@acme-corp.com")["token"]
+        wrong_token = token[:-4] + ("0000" if not token.endswith("0000") else "1111")
+
+        # when
+        refused = run_failing(f"{server.url}/graphql", wrong_token)
+        nowhere = run_failing(f"http://127.0.0.1:{free_port()}/graphql", token)
+        elsewhere = run_failing(f"{server.url}/healthz/nothing", token)
+
+    # then each ends with one line that names what is wrong, and no traceback
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        f"gql_client: the token is not accepted by {server.url}/graphql: check NEVERLOG_TOKEN"
+    ]
+    assert nowhere.returncode == 1
+    assert len(nowhere.stderr.splitlines()) == 1
+    assert nowhere.stderr.startswith("gql_client: cannot reach http://127.0.0.1:")
+    assert elsewhere.returncode == 1
+    assert elsewhere.stderr.splitlines() == [
+        f"gql_client: {server.url}/healthz/nothing answered HTTP 404: is it a Never Log /graphql URL?"
+    ]

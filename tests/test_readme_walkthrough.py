@@ -1,0 +1,73 @@
+"""The README's walk through GraphiQL, run as printed: each of its GraphQL blocks in order,
+as a new account's super admin, and each answer it prints (a JSON block after a query) is what
+the API answers: every key and list item printed is there, with the value printed."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from tests.helpers import Api
+from tests.live_server import REPO
+
+BLOCK = re.compile(r"```(graphql|json)\n(.*?)```", re.DOTALL)
+
+
+def walkthrough() -> list[tuple[str, str]]:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("### A walk through GraphiQL", 1)[1].split("\n## ", 1)[0]
+    return [(kind, text) for kind, text in BLOCK.findall(section)]
+
+
+def printed_in(expected: Any, actual: Any, where: str = "") -> list[str]:
+    """Where the printed answer differs from the actual one (keys printed only)."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return [f"{where}: printed an object, got {actual!r}"]
+        return [
+            problem
+            for key, value in expected.items()
+            for problem in (
+                printed_in(value, actual[key], f"{where}.{key}")
+                if key in actual
+                else [f"{where}.{key}: printed, not in the answer"]
+            )
+        ]
+    if isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return [f"{where}: printed {expected!r}, got {actual!r}"]
+        return [
+            p
+            for i, (e, a) in enumerate(zip(expected, actual, strict=True))
+            for p in printed_in(e, a, f"{where}[{i}]")
+        ]
+    return [] if expected == actual else [f"{where}: printed {expected!r}, got {actual!r}"]
+
+
+async def test_the_walkthrough_answers_as_the_readme_prints(api: Api) -> None:
+    # given a new account's super admin, and the README's blocks
+    admin = await api.new_account()
+    blocks = walkthrough()
+    assert len([kind for kind, _ in blocks if kind == "graphql"]) >= 6, (
+        "the walk-through lost its queries"
+    )
+
+    # when each query runs in order
+    answer: dict[str, Any] | None = None
+    problems: list[str] = []
+    checked = 0
+    for kind, text in blocks:
+        if kind == "graphql":
+            # "<the id above>" stands for the last id that an answer gave
+            ids = re.findall(r'"id": "([^"]+)"', json.dumps(answer or {}))
+            query = text.replace("<the id above>", ids[-1] if ids else "")
+            answer = await api.gql(query, token=admin.token)
+            assert "errors" not in answer, (text, answer["errors"])
+        elif answer is not None:
+            # then each answer printed after a query is the API's
+            printed = json.loads(text)
+            problems += printed_in(printed["data"], answer["data"], "data")
+            checked += 1
+    assert problems == []
+    assert checked >= 3
