@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import datetime as dt
 import email.utils
 import hashlib
@@ -30,6 +29,7 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -134,7 +134,7 @@ class DeliveryWorker:
     db: Database
     schedule: Schedule = field(default_factory=Schedule)
     refuse_private: bool = False
-    batch: int = 20
+    concurrency: int = 20  # attempts in flight at once, per process
     clock: Clock = utcnow
     resolver: Resolver = resolve
     transport: httpx.AsyncBaseTransport | None = None
@@ -142,6 +142,7 @@ class DeliveryWorker:
     _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
     _last_prune: float = field(default=0.0, init=False, repr=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    _in_flight: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
 
     # -- running ---------------------------------------------------------------------------
 
@@ -158,9 +159,9 @@ class DeliveryWorker:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), self.schedule.timeout + 5)
             except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+                for task in [self._task, *self._in_flight]:
+                    task.cancel()
+                await asyncio.gather(self._task, *self._in_flight, return_exceptions=True)
             self._task = None
         await self.close()
 
@@ -170,23 +171,37 @@ class DeliveryWorker:
             self._client = None
 
     async def run(self) -> None:
+        """Keep up to ``concurrency`` attempts in flight: claim more as soon as some end, so
+        that a slow endpoint holds up only the attempts made to it."""
         while not self._stopping.is_set():
+            room = self.concurrency - len(self._in_flight)
             try:
-                done = await self.run_once()
-            except asyncio.CancelledError:
-                raise
+                claimed = await self.claim(room)
             except Exception as error:
                 if is_unavailable(error):
                     log.warning("webhook delivery: the database does not answer: %r", error)
                 else:
                     log.exception("webhook delivery failed")
-                done = 0
-            if done < self.batch:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self.schedule.poll_interval)
+                claimed = 0
+            if claimed and claimed == room:
+                continue  # more may be due: claim again once there is room
+            waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._stopping.wait())}
+            if room <= 0:
+                waits |= set(self._in_flight)  # until one attempt ends
+            done, _ = await asyncio.wait(
+                waits,
+                timeout=None if room <= 0 else self.schedule.poll_interval,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            for waiting in waits - self._in_flight - done:
+                waiting.cancel()
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight))
 
-    async def run_once(self) -> int:
-        """Claim what is due and attempt it; the number of deliveries attempted."""
+    async def claim(self, room: int) -> int:
+        """Claim up to ``room`` due deliveries and start their attempts; how many."""
+        if room <= 0:
+            return 0
         await self._maybe_prune()
         now = self.clock()
         async with self.db.transaction(None) as session:
@@ -197,10 +212,20 @@ class DeliveryWorker:
                 session=session,
                 now=now,
                 lease_until=now + dt.timedelta(seconds=self.schedule.lease),
-                limit=self.batch,
+                limit=room,
             )
-        await asyncio.gather(*(self._attempt(c) for c in claimed))
+        for one in claimed:
+            task = asyncio.create_task(self._attempt(one), name=f"webhook-{one.delivery_id}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
         return len(claimed)
+
+    async def run_once(self) -> int:
+        """Claim what is due and wait for those attempts; how many were attempted."""
+        claimed = await self.claim(self.concurrency)
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight))
+        return claimed
 
     async def _maybe_prune(self) -> None:
         loop = asyncio.get_running_loop()

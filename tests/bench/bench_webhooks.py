@@ -41,7 +41,7 @@ CREATE = """mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoin
     secret userErrors { code message } } }"""
 ADD = """mutation($input: AddNeverLogEntriesInput!) { addNeverLogEntries(input: $input) {
     userErrors { code message } } }"""
-BATCH = 20  # what one worker claims at a time (tenancy.delivery.DeliveryWorker.batch)
+BATCH = 20  # attempts one worker keeps in flight (tenancy.delivery.DeliveryWorker.concurrency)
 
 
 @contextlib.contextmanager
