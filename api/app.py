@@ -3,6 +3,7 @@ the settings page at / (plain files of api/static/, which talk only to /graphql)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -27,7 +28,7 @@ from api.unavailable import CannotServeMiddleware
 from persistence.database import Database
 from persistence.migrate import upgrade
 from schema import build_schema
-from tenancy import decisions
+from tenancy import decisions, expiry
 from tenancy.delivery import DeliveryWorker
 
 log = logging.getLogger("neverlog")
@@ -63,6 +64,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if settings.is_sqlite and owns_db:
             await upgrade(db)
+        sweeps = asyncio.create_task(
+            expiry.run_sweeps(db, every=settings.expiry_sweep_seconds), name="expiry-sweeps"
+        )
         worker = DeliveryWorker(
             db, schedule=settings.webhook_schedule, refuse_private=settings.webhook_refuse_private
         )
@@ -70,6 +74,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             worker.start()
         yield
         await worker.stop()
+        sweeps.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeps
         await buckets.aclose()
         if traces is not None:
             traces.shutdown()

@@ -14,17 +14,26 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.database import Database, account_gate
+from persistence.internal_domains import domain_parameters, keyed_domains
 from persistence.pages import Page, decode_cursor, encode_cursor, fetch_page
-from persistence.tables import NeverLogEntry
+from persistence.tables import NeverLogEntry, utcnow
 
 Entry = NeverLogEntry
+
+
+def live(now: Any = None) -> Any:
+    """Entries that still apply: those without an expiry, or whose expiry is still to come.
+    Every read filters by it, so that an entry stops applying at its expiresAt exactly,
+    whenever the sweep removes it. ``now`` is a bound parameter where given."""
+    at = utcnow() if now is None else now
+    return sa.or_(Entry.expires_at.is_(None), Entry.expires_at > at)  # type: ignore[union-attr,operator]
 
 
 async def count_entries(
     *, session: AsyncSession, account_id: uuid.UUID, owner_id: uuid.UUID
 ) -> int:
     stmt = sa.select(sa.func.count()).where(
-        Entry.account_id == account_id, Entry.owner_id == owner_id
+        Entry.account_id == account_id, Entry.owner_id == owner_id, live()
     )
     return int((await session.scalars(stmt)).one())
 
@@ -44,6 +53,7 @@ async def entries_with_keys(
         Entry.account_id == account_id,
         Entry.owner_id.in_(list(owner_ids)),  # type: ignore[attr-defined]
         _one_of(Entry.match_key, keys, session.get_bind().dialect.name),
+        live(),
     )
     return list(await session.scalars(stmt))
 
@@ -62,7 +72,13 @@ _ENTRIES: sa.Table = NeverLogEntry.__table__  # type: ignore[attr-defined]
 
 
 @functools.cache
-def _keyed_statement(dialect: str) -> sa.Select[Any]:
+def _keyed_statement(dialect: str) -> sa.CompoundSelect[Any]:
+    """The entries of _keyed_entries_statement and, in the same statement, the account's
+    internal domains that cover the keys' domains (persistence/internal_domains.py)."""
+    return sa.union_all(_keyed_entries_statement(dialect), *keyed_domains(dialect))
+
+
+def _keyed_entries_statement(dialect: str) -> sa.Select[Any]:
     """The look-up of every decision, built once per dialect: plain columns (no ORM objects
     to build), so that its compiled form and asyncpg's prepared statement serve every time.
     The keys are one bound parameter (see _one_of)."""
@@ -79,6 +95,7 @@ def _keyed_statement(dialect: str) -> sa.Select[Any]:
         table.c.account_id == sa.bindparam("account_id"),
         table.c.owner_id.in_(sa.bindparam("owner_ids", expanding=True)),
         keys,
+        sa.or_(table.c.expires_at.is_(None), table.c.expires_at > sa.bindparam("now")),
     )
 
 
@@ -91,7 +108,8 @@ async def keyed_entries(
 ) -> list[KeyedEntry]:
     """What a decision needs of the entries of these lists whose match key is one of
     ``keys``: one indexed query on (account_id, owner_id, match_key), whose cost follows
-    the number of keys, not the size of the lists."""
+    the number of keys, not the size of the lists. The same statement returns the
+    account's internal domains that answer a key, as rows of scope INTERNAL."""
     if not keys or not owner_ids:
         return []
     dialect = session.get_bind().dialect.name
@@ -104,10 +122,14 @@ async def keyed_entries(
 def _keyed_parameters(
     dialect: str, account_id: uuid.UUID, owner_ids: Collection[uuid.UUID], keys: Collection[str]
 ) -> dict[str, Any]:
+    at_domains, sub_domains = domain_parameters(keys)
     return {
         "account_id": account_id,
         "owner_ids": list(owner_ids),
         "keys": list(keys) if dialect == "postgresql" else json.dumps(list(keys)),
+        "now": utcnow(),
+        "at_domains": at_domains if dialect == "postgresql" else json.dumps(at_domains),
+        "sub_domains": sub_domains if dialect == "postgresql" else json.dumps(sub_domains),
     }
 
 
@@ -170,6 +192,7 @@ async def get_entries(
     stmt = sa.select(Entry).where(
         Entry.account_id == account_id,
         Entry.id.in_(list(entry_ids)),  # type: ignore[attr-defined]
+        live(),
     )
     return list(await session.scalars(stmt))
 
@@ -191,7 +214,7 @@ async def all_entries(
 ) -> list[NeverLogEntry]:
     stmt = (
         sa.select(Entry)
-        .where(Entry.account_id == account_id, Entry.owner_id == owner_id)
+        .where(Entry.account_id == account_id, Entry.owner_id == owner_id, live())
         .order_by(Entry.pattern)
     )
     return list(await session.scalars(stmt))
@@ -207,7 +230,7 @@ async def page_entries(
     search: str | None,
 ) -> Page[NeverLogEntry]:
     """Entries in pattern order; ``search`` keeps those whose pattern contains it."""
-    conditions: list[Any] = [Entry.account_id == account_id, Entry.owner_id == owner_id]
+    conditions: list[Any] = [Entry.account_id == account_id, Entry.owner_id == owner_id, live()]
     if search:
         conditions.append(Entry.pattern.contains(search.strip().lower(), autoescape=True))  # type: ignore[attr-defined]
     return await fetch_page(

@@ -75,6 +75,10 @@ class Account(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     name: str = Field(max_length=200)
     created_at: dt.datetime = _created_at()
+    # Whether the domains of active users' addresses count as internal (internal_domains).
+    users_domains_internal: bool = Field(
+        default=True, sa_column_kwargs={"server_default": sa.true()}
+    )
 
 
 class User(SQLModel, table=True):
@@ -123,6 +127,14 @@ class NeverLogEntry(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("account_id", "owner_id", "match_key"),
         sa.UniqueConstraint("account_id", "owner_id", "pattern"),
+        # Only the entries that expire: what the expiry sweep of every process reads.
+        sa.Index(
+            "ix_never_log_entries_account_id_expires_at",
+            "account_id",
+            "expires_at",
+            postgresql_where=sa.text("expires_at IS NOT NULL"),
+            sqlite_where=sa.text("expires_at IS NOT NULL"),
+        ),
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"]),
     )
 
@@ -135,6 +147,26 @@ class NeverLogEntry(SQLModel, table=True):
     match_key: str = Field(max_length=400)
     created_at: dt.datetime = _created_at()
     created_by_id: uuid.UUID | None = None
+    note: str | None = Field(default=None, max_length=500)
+    # From this instant the entry no longer applies (every read filters it out); the expiry
+    # sweep removes it soon after.
+    expires_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class InternalDomain(SQLModel, table=True):
+    """One internal domain of an account and why: ``ADDED`` by a super admin, or ``USERS``
+    (an active user's address is there), kept as users are added and deactivated. A domain
+    that both make internal has both rows."""
+
+    __tablename__ = "internal_domains"
+    __table_args__ = (sa.ForeignKeyConstraint(["account_id"], ["accounts.id"]),)
+
+    account_id: uuid.UUID = Field(primary_key=True)
+    # The ASCII (punycode) form: what a recipient's domains are looked up by.
+    domain_key: str = Field(primary_key=True, sa_type=_ordered_text(255))
+    source: str = Field(primary_key=True, max_length=10)
+    # The Unicode form that people read.
+    domain: str = Field(max_length=255)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -5,6 +5,7 @@ project. The errors it raises::
 
     ValueError
     ├── PatternError       a never-log pattern that is not valid (parse_pattern)
+    ├── DomainError        an internal domain that is not valid (parse_domain)
     └── TooManyRecipients  more than MAX_RECIPIENTS distinct recipients
                            (decide, lookup_keys)
 
@@ -23,8 +24,10 @@ from policy.decision import (
     RecipientDecision,
     TooManyRecipients,
     decide,
+    lookup_domains,
     lookup_keys,
 )
+from policy.domains import Domain, DomainError, address_domain, parse_domain
 from policy.patterns import Pattern, PatternError, parse_pattern, split_patterns
 from policy.types import (
     LISTS_APPLY,
@@ -41,6 +44,8 @@ __all__ = [
     "Address",
     "Channel",
     "Decision",
+    "Domain",
+    "DomainError",
     "Email",
     "Entry",
     "EntryKind",
@@ -52,9 +57,12 @@ __all__ = [
     "RecipientField",
     "Scope",
     "TooManyRecipients",
+    "address_domain",
     "decide",
+    "lookup_domains",
     "lookup_keys",
     "parse_address",
+    "parse_domain",
     "parse_pattern",
     "split_patterns",
 ]

@@ -5,23 +5,26 @@ in input order: to, cc, bcc. The first rule that applies decides:
 
 1. not a valid email address                          -> INVALID_ADDRESS
 2. the lists apply and an entry matches               -> NEVER_LOG
-3. logging to the CRM is off                          -> LOGGING_OFF
-4. the sender excluded the recipient                  -> EXCLUDED
-5. a reply, the lists apply, and an original
+3. the lists apply and the recipient's domain is an
+   internal domain of the account or a subdomain      -> INTERNAL
+4. logging to the CRM is off                          -> LOGGING_OFF
+5. the sender excluded the recipient                  -> EXCLUDED
+6. a reply, the lists apply, and an original
    recipient matches an entry                         -> REPLY_TO_NEVER_LOG_THREAD
-6. no contact yet, and new contacts are off or the
+7. no contact yet, and new contacts are off or the
    email is a reply (replies never create contacts)   -> NO_CONTACT
-7. otherwise                                          -> LOGGED
+8. otherwise                                          -> LOGGED
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 from policy import explanations as explain
 from policy.addresses import Address, parse_address
 from policy.caching import LONGEST_CACHED, cached
+from policy.domains import recipient_domains
 from policy.patterns import Pattern
 from policy.records import (
     MAX_RECIPIENTS,
@@ -43,6 +46,7 @@ __all__ = [
     "RecipientDecision",
     "TooManyRecipients",
     "decide",
+    "lookup_domains",
     "lookup_keys",
 ]
 
@@ -53,6 +57,7 @@ _Recipient = tuple[str, RecipientField, Address | None, tuple[str, ...]]
 _Index = tuple[dict[str, Entry], dict[str, Entry]]
 _NO_ENTRIES: _Index = ({}, {})
 _NOBODY: frozenset[str] = frozenset()
+_NO_DOMAINS: Mapping[str, str] = {}
 _FIELDS = (RecipientField.TO, RecipientField.CC, RecipientField.BCC)
 
 
@@ -67,18 +72,36 @@ def lookup_keys(email: Email) -> frozenset[str]:
     return frozenset(key for *_, keys in recipients for key in keys)
 
 
-def decide(email: Email, entries: Iterable[Entry]) -> Decision:
+def lookup_domains(email: Email) -> frozenset[str]:
+    """Every internal-domain key that could make a recipient of the email internal
+    (its domain and each parent domain with a period, see ``recipient_domains``).
+
+    Empty where the channel's lists do not apply. Raises TooManyRecipients.
+    """
+    recipients = _distinct(email.to, email.cc, email.bcc)
+    if email.channel not in LISTS_APPLY:
+        return frozenset()
+    return frozenset(domain for *_, keys in recipients for domain in recipient_domains(keys))
+
+
+def decide(
+    email: Email, entries: Iterable[Entry], internal: Mapping[str, str] | None = None
+) -> Decision:
     """Decide for every distinct recipient of the email whether it is logged.
 
     ``entries`` are those of the account-wide list and of the sender's
-    personal list; entries that match no recipient are ignored. Raises
+    personal list; entries that match no recipient are ignored. ``internal``
+    maps the key of each internal domain of the account (its ASCII form) to
+    its text; domains that cover no recipient are ignored. Raises
     TooManyRecipients where the email has more than MAX_RECIPIENTS.
     """
     recipients = _distinct(email.to, email.cc, email.bcc)
     originals = _originals(email)
     applies = email.channel in LISTS_APPLY
     index = _index(entries) if applies else _NO_ENTRIES
-    decisions = _apply_rules(email, recipients, index, _thread_match(originals, index))
+    domains = (internal or _NO_DOMAINS) if applies else _NO_DOMAINS
+    thread = _thread_match(originals, index)
+    decisions = _apply_rules(email, recipients, index, domains, thread)
     return Decision(email.channel, applies, True, decisions)
 
 
@@ -86,9 +109,10 @@ def _apply_rules(
     email: Email,
     recipients: list[_Recipient],
     index: _Index,
+    internal: Mapping[str, str],
     thread: tuple[str, Entry] | None,
 ) -> tuple[RecipientDecision, ...]:
-    """For each recipient, the first of the seven rules that applies decides.
+    """For each recipient, the first of the eight rules that applies decides.
 
     ``thread`` is an original recipient that an entry matches, and the entry.
     This is the hot path: what each rule needs is looked up once, up front.
@@ -110,19 +134,22 @@ def _apply_rules(
         if entry is not None:  # 2 (no entries where the lists do not apply)
             why = explain.never_log(text, entry.pattern.text, entry.scope)
             decision = _not_logged(text, field, Outcome.NEVER_LOG, why, entry)
-        elif not email.log_to_crm:  # 3
+        elif internal and (domain := _internal_domain(internal, keys)) is not None:  # 3
+            why = explain.internal(text, domain)
+            decision = _not_logged(text, field, Outcome.INTERNAL, why)
+        elif not email.log_to_crm:  # 4
             why = explain.logging_off(text)
             decision = _not_logged(text, field, Outcome.LOGGING_OFF, why)
-        elif text in excluded:  # 4
+        elif text in excluded:  # 5
             decision = _not_logged(text, field, Outcome.EXCLUDED, explain.excluded(text))
-        elif thread is not None:  # 5 (never set where the lists do not apply)
+        elif thread is not None:  # 6 (never set where the lists do not apply)
             original, entry = thread
             why = explain.reply_to_thread(text, original, entry.pattern.text, entry.scope)
             decision = _not_logged(text, field, Outcome.REPLY_TO_NEVER_LOG_THREAD, why, entry)
-        elif no_new_contacts and text not in existing:  # 6
+        elif no_new_contacts and text not in existing:  # 7
             why = explain.no_contact(text, new_contacts_off=new_contacts_off)
             decision = _not_logged(text, field, Outcome.NO_CONTACT, why)
-        else:  # 7
+        else:  # 8
             decision = _logged(text, field, text not in existing, unlisted)
         decisions.append(decision)
     return tuple(decisions)
@@ -228,6 +255,16 @@ def _index(entries: Iterable[Entry]) -> _Index:
 def _order(pattern: Pattern) -> tuple[str, str]:
     """Which of two entries with one key to keep (only a forged pattern has a twin)."""
     return (pattern.text, pattern.kind.value)
+
+
+def _internal_domain(internal: Mapping[str, str], keys: tuple[str, ...]) -> str | None:
+    """The internal domain that covers a recipient with these lookup keys, the closest
+    first, as its text; None where none does."""
+    for domain in recipient_domains(keys):
+        text = internal.get(domain)
+        if text is not None:
+            return text
+    return None
 
 
 def _first_match(index: _Index, keys: tuple[str, ...]) -> Entry | None:

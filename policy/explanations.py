@@ -44,6 +44,11 @@ def never_log(address: str, pattern: str, scope: Scope) -> str:
     return f"Not logged: {address} matches {pattern} on {list_name(scope)}."
 
 
+def internal(address: str, domain: str) -> str:
+    """A recipient at an internal domain of the account: a colleague, not a contact."""
+    return f"Not logged: {address} is a colleague: {domain} is an internal domain of the account."
+
+
 def logging_off(address: str) -> str:
     """A recipient of an email whose sender turned logging off."""
     return (

@@ -133,6 +133,11 @@ class Decision:
         """How many recipients are NEVER_LOG."""
         return sum(1 for r in self.recipients if r.outcome is Outcome.NEVER_LOG)
 
+    @property
+    def internal_count(self) -> int:
+        """How many recipients are INTERNAL (colleagues)."""
+        return sum(1 for r in self.recipients if r.outcome is Outcome.INTERNAL)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, enums as their values: for storing a decision."""
         return {

@@ -57,6 +57,7 @@ class Outcome(_Vocabulary):
     REPLY_TO_NEVER_LOG_THREAD = "REPLY_TO_NEVER_LOG_THREAD"
     NO_CONTACT = "NO_CONTACT"
     INVALID_ADDRESS = "INVALID_ADDRESS"
+    INTERNAL = "INTERNAL"
 
 
 LISTS_APPLY: frozenset[Channel] = frozenset(

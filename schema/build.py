@@ -6,6 +6,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 
 from schema.decisions import DecisionMutation, DecisionQuery, EmailLoggingSimulation
+from schema.internal_domains import InternalDomainsMutation
 from schema.mutations import CoreMutation
 from schema.query import CoreQuery
 from schema.types import Account, ApiToken, AuditEvent, NeverLogEntry, User
@@ -18,7 +19,7 @@ class Query(CoreQuery, DecisionQuery, WebhookQuery):
 
 
 @strawberry.type
-class Mutation(CoreMutation, DecisionMutation, WebhookMutation):
+class Mutation(CoreMutation, DecisionMutation, WebhookMutation, InternalDomainsMutation):
     pass
 
 

@@ -129,6 +129,7 @@ class EmailLoggingDecision:
     recipients: list[RecipientDecisionType] = strawberry.field(resolver=_visible_recipients)
     logged_count: int
     never_log_count: int
+    internal_count: int = strawberry.field(description="Recipients decided INTERNAL.")
     sender_id: strawberry.Private[uuid.UUID]
     decision: strawberry.Private[Decision]
 
@@ -146,6 +147,7 @@ class EmailLoggingDecision:
             email_sent=decision.email_sent,
             logged_count=decision.logged_count,
             never_log_count=decision.never_log_count,
+            internal_count=decision.internal_count,
             sender_id=sender_id,
             decision=decision,
         )

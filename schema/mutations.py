@@ -4,6 +4,7 @@ Each declares its permission and returns its refusals as ``userErrors``."""
 from __future__ import annotations
 
 import builtins
+import datetime
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -42,6 +43,14 @@ class AddNeverLogEntriesInput:
         description="Patterns to add. One string may hold several, separated by commas, "
         "semicolons or line breaks."
     )
+    note: str | None = strawberry.field(
+        default=None,
+        description="A note kept with every entry that this call adds (at most 500 characters).",
+    )
+    expires_at: datetime.datetime | None = strawberry.field(
+        default=None,
+        description="When the entries that this call adds stop applying; must lie in the future.",
+    )
 
 
 @strawberry.type
@@ -76,6 +85,11 @@ class ImportNeverLogListInput:
         description="CSV whose first column holds patterns; a header line 'pattern,...' is allowed."
     )
     mode: ImportModeEnum = lists.ImportMode.MERGE  # type: ignore[valid-type]
+    dry_run: bool = strawberry.field(
+        default=False,
+        description="True: report what the import would do (counts, alreadyListed, "
+        "userErrors) and save nothing.",
+    )
 
 
 @strawberry.type
@@ -162,7 +176,13 @@ class CoreMutation:
         scope = Scope(input.scope)
         change = await attempt(
             lists.add_entries(
-                ctx.db, ctx.signed_in, ctx.limits, scope=scope, patterns=input.patterns
+                ctx.db,
+                ctx.signed_in,
+                ctx.limits,
+                scope=scope,
+                patterns=input.patterns,
+                note=input.note,
+                expires_at=input.expires_at,
             )
         )
         if isinstance(change, list):
@@ -210,6 +230,7 @@ class CoreMutation:
                 scope=scope,
                 csv_text=input.csv,
                 mode=lists.ImportMode(input.mode),
+                dry_run=input.dry_run,
             )
         )
         if isinstance(change, list):

@@ -8,7 +8,7 @@ import uuid
 import strawberry
 from strawberry.types import Info
 
-from persistence import accounts, entries
+from persistence import entries
 from persistence.tables import Account as AccountRow
 from persistence.tables import ApiToken as ApiTokenRow
 from persistence.tables import NeverLogEntry as EntryRow
@@ -17,8 +17,9 @@ from policy import EntryKind, Scope
 from schema.connections import Connection, page_size
 from schema.errors import bad_input
 from schema.ids import to_global_id
+from schema.internal_domain_types import InternalDomain, load_internal_domains
 from tenancy.audit import AuditAction, VisibleEvent
-from tenancy.csvfiles import CsvRow, write_csv
+from tenancy.csvfiles import export_csv
 from tenancy.lists import ListRef
 from tenancy.roles import Role
 
@@ -40,6 +41,22 @@ class Account(Node):
     created_at: dt.datetime
     account_list_limit: int
     personal_list_limit: int
+    account_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(
+        description="The account's own domains, with their subdomains: recipients there are "
+        "colleagues, decided INTERNAL where never-log lists apply. Sorted by domain."
+    )
+    async def internal_domains(self, info: Info) -> list[InternalDomain]:
+        found = await load_internal_domains(info, self.account_id)
+        return [InternalDomain(domain=d.domain, source=d.source) for d in found.domains]
+
+    @strawberry.field(
+        description="Whether the domains of active users' addresses count as internal (free "
+        "email providers never do)."
+    )
+    async def users_domains_are_internal(self, info: Info) -> bool:
+        return (await load_internal_domains(info, self.account_id)).users_domains_are_internal
 
     @classmethod
     def from_row(cls, row: AccountRow, info: Info) -> Account:
@@ -50,6 +67,7 @@ class Account(Node):
             created_at=row.created_at,
             account_list_limit=limits.account_list,
             personal_list_limit=limits.personal_list,
+            account_id=row.id,
         )
 
 
@@ -94,6 +112,15 @@ class NeverLogEntry(Node):
     kind: KindEnum  # type: ignore[valid-type]
     pattern: str
     created_at: dt.datetime
+    note: str | None = strawberry.field(
+        description="Why the entry is on the list, as given when it was added; null where "
+        "none was given."
+    )
+    expires_at: dt.datetime | None = strawberry.field(
+        description="When the entry stops applying; null for never. From that moment it no "
+        "longer matches, is no longer listed or counted, and the service removes it (audit "
+        "action NEVER_LOG_ENTRIES_EXPIRED)."
+    )
     created_by_id: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field(description="Null where that user no longer exists.")
@@ -108,6 +135,8 @@ class NeverLogEntry(Node):
             kind=EntryKind(row.kind),
             pattern=row.pattern,
             created_at=row.created_at,
+            note=row.note,
+            expires_at=row.expires_at,
             created_by_id=row.created_by_id,
         )
 
@@ -156,28 +185,13 @@ class NeverLogList:
         return Connection.from_page(page, NeverLogEntry.from_row)
 
     @strawberry.field(
-        description="The whole list as CSV with the header line 'pattern,kind,created_at,created_by'."
+        description="The whole list as CSV with the header line "
+        "'pattern,kind,created_at,created_by'; with extended: true, "
+        "'pattern,kind,created_at,created_by,note,expires_at'. A cell that a spreadsheet "
+        "would read as a formula is written with a leading apostrophe."
     )
-    async def csv(self, info: Info) -> str:
-        account_id = self.ref.account_id
-        async with info.context.db.transaction(account_id) as session:
-            rows = await entries.all_entries(
-                session=session, account_id=account_id, owner_id=self.ref.owner_id
-            )
-            creators = await accounts.get_users(
-                session=session,
-                account_id=account_id,
-                user_ids=[r.created_by_id for r in rows if r.created_by_id is not None],
-            )
-        return write_csv(
-            CsvRow(
-                pattern=r.pattern,
-                kind=r.kind,
-                created_at=r.created_at.isoformat(),
-                created_by=creators[r.created_by_id].email if r.created_by_id in creators else "",
-            )
-            for r in rows
-        )
+    async def csv(self, info: Info, extended: bool | None = False) -> str:
+        return await export_csv(info.context.db, self.ref, extended=bool(extended))
 
     @classmethod
     async def load(cls, info: Info, ref: ListRef) -> NeverLogList:

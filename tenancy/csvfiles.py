@@ -1,14 +1,43 @@
-"""The CSV form of a list (RFC 4180: CRLF line ends, fields quoted only where needed)."""
+"""The CSV form of a list (RFC 4180: CRLF line ends, fields quoted only where needed), and
+reading an import as people and spreadsheets write it.
+
+A cell that a spreadsheet would read as a formula (one that begins with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return) is written with a leading ``'`` (OWASP's advice
+against CSV injection); an import drops that ``'`` again, so an export imports as it was.
+The rule looks past leading apostrophes (``'=x`` is written ``''=x``), so that every value
+survives the round trip.
+
+An import is a file as exported (with or without the extended columns ``note`` and
+``expires_at``) or a plain list of patterns, with or without the header line; comma,
+semicolon or tab separated (as Excel saves CSV in different locales), with or without a
+UTF-8 byte order mark, with any line ends.
+"""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence import accounts, entries
+from persistence.database import Database
+from tenancy.entry_details import NONE, EntryDetails, checked_expiry, checked_note
+from tenancy.errors import ErrorCode, Refusal
+
+if TYPE_CHECKING:
+    from tenancy.lists import ListRef
 
 HEADER = ("pattern", "kind", "created_at", "created_by")
+EXTENDED_HEADER = (*HEADER, "note", "expires_at")
 _KINDS = {"ADDRESS", "DOMAIN", "SUBDOMAINS"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_DELIMITERS = ("\t", ";", ",")
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,40 +46,166 @@ class CsvRow:
     kind: str
     created_at: str
     created_by: str
+    note: str = ""
+    expires_at: str = ""
 
 
-def write_csv(rows: Iterable[CsvRow]) -> str:
+def neutralised(cell: str) -> str:
+    """The cell as written: with a leading ``'`` where a spreadsheet would read a formula."""
+    return f"'{cell}" if cell.lstrip("'").startswith(_FORMULA_START) else cell
+
+
+def restored(cell: str) -> str:
+    """The cell as it was before ``neutralised``."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(_FORMULA_START):
+        return cell[1:]
+    return cell
+
+
+def write_csv(rows: Iterable[CsvRow], *, extended: bool = False) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(HEADER)
+    writer.writerow(EXTENDED_HEADER if extended else HEADER)
     for row in rows:
-        writer.writerow((row.pattern, row.kind, row.created_at, row.created_by))
+        cells = [row.pattern, row.kind, row.created_at, row.created_by]
+        if extended:
+            cells += [row.note, row.expires_at]
+        writer.writerow([neutralised(cell) for cell in cells])
     return out.getvalue()
 
 
-def read_patterns(text: str) -> list[tuple[int, str]]:
+async def list_csv(
+    session: AsyncSession, *, account_id: uuid.UUID, owner_id: uuid.UUID, extended: bool
+) -> str:
+    """The whole list as CSV: its live entries in pattern order."""
+    rows = await entries.all_entries(session=session, account_id=account_id, owner_id=owner_id)
+    creators = await accounts.get_users(
+        session=session,
+        account_id=account_id,
+        user_ids=[r.created_by_id for r in rows if r.created_by_id is not None],
+    )
+    return write_csv(
+        (
+            CsvRow(
+                pattern=r.pattern,
+                kind=r.kind,
+                created_at=r.created_at.isoformat(),
+                created_by=creators[r.created_by_id].email if r.created_by_id in creators else "",
+                note=r.note or "",
+                expires_at=r.expires_at.isoformat() if r.expires_at else "",
+            )
+            for r in rows
+        ),
+        extended=extended,
+    )
+
+
+async def export_csv(db: Database, ref: ListRef, *, extended: bool) -> str:
+    """The CSV of a list that the viewer may read (``tenancy.lists.list_for``)."""
+    async with db.transaction(ref.account_id) as session:
+        return await list_csv(
+            session, account_id=ref.account_id, owner_id=ref.owner_id, extended=extended
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    """One pattern of an import, the line it stands on, and (in an extended file) the
+    note and expiry as written."""
+
+    line: int
+    pattern: str
+    note: str | None = None
+    expires_at: str | None = None
+
+
+def _delimiter(text: str) -> str:
+    """The separator of the file: that of its header line where it has one, else the one
+    that its first line holds most of (a tab wins: patterns never hold one)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    lowered = first.strip().lower()
+    for delimiter in _DELIMITERS:
+        if lowered.startswith(f"pattern{delimiter}") or lowered.startswith(f'"pattern"{delimiter}'):
+            return delimiter
+    if "\t" in first:
+        return "\t"
+    return ";" if first.count(";") > first.count(",") else ","
+
+
+def read_rows(text: str) -> list[ImportRow]:
     """The patterns of an import with the line each stands on: a file as exported (the
-    first column), or a plain list of patterns (one or more per line, separated by commas
-    or semicolons), with or without the header line."""
-    found: list[tuple[int, str]] = []
+    first column, and the note and expires_at columns where the header names them), or a
+    plain list of patterns (one or more per line, separated by commas or semicolons),
+    with or without the header line. Raises csv.Error where a field is longer than the
+    csv module reads (csv.field_size_limit())."""
+    text = text.lstrip("\ufeff")
+    found: list[ImportRow] = []
     # newline="": the csv module reads the line ends itself, so a file with old Mac line ends
-    # (a lone CR) reads as lines rather than failing. Raises csv.Error where a field is longer
-    # than the csv module reads (csv.field_size_limit()).
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), skipinitialspace=True)
-    header_seen = False
+    # (a lone CR) reads as lines rather than failing.
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=_delimiter(text), skipinitialspace=True
+    )
+    columns: dict[str, int] | None = None
+    first = True
     for row in reader:
-        cells = [cell.strip() for cell in row]
+        cells = [restored(cell.strip()) for cell in row]
         if not any(cells):
             continue
-        if not header_seen and not found:
-            header_seen = True
+        if first:
+            first = False
             if cells[0].lower() == "pattern":
+                columns = {name.lower(): n for n, name in enumerate(cells) if name}
                 continue
         if len(cells) >= 2 and cells[1].upper() in _KINDS:
-            found.append((reader.line_num, cells[0]))
+            found.append(_exported(reader.line_num, cells, columns))
             continue
         for cell in cells:
             found.extend(
-                (reader.line_num, item.strip()) for item in cell.split(";") if item.strip()
+                ImportRow(reader.line_num, item.strip())
+                for item in cell.replace(";", ",").split(",")
+                if item.strip()
             )
     return found
+
+
+def _exported(line: int, cells: list[str], columns: dict[str, int] | None) -> ImportRow:
+    """A row as exported. Without a header, the extended columns stand where the export
+    puts them."""
+    where = columns or {name: n for n, name in enumerate(EXTENDED_HEADER)}
+
+    def cell(name: str) -> str | None:
+        n = where.get(name)
+        return cells[n] if n is not None and n < len(cells) and cells[n] else None
+
+    return ImportRow(line, cells[where.get("pattern", 0)], cell("note"), cell("expires_at"))
+
+
+def read_patterns(text: str) -> list[tuple[int, str]]:
+    """The patterns of an import with the line each stands on (see ``read_rows``)."""
+    return [(row.line, row.pattern) for row in read_rows(text)]
+
+
+def details_of(row: ImportRow, *, now: dt.datetime) -> EntryDetails:
+    """The note and expiry of an imported row, checked as those of an add."""
+    if row.note is None and row.expires_at is None:
+        return NONE
+    at = ["input", "csv"]
+    try:
+        note = checked_note(row.note, at)
+        expires_at = None
+        if row.expires_at is not None:
+            try:
+                parsed = dt.datetime.fromisoformat(row.expires_at)
+            except ValueError:
+                raise Refusal.one(
+                    ErrorCode.INVALID_INPUT,
+                    f'"{row.expires_at}" is not a date and time such as 2027-01-31T17:00:00+00:00.',
+                    at,
+                ) from None
+            expires_at = checked_expiry(parsed, at, now=now)
+    except Refusal as refusal:
+        problem = refusal.problems[0]
+        raise Refusal.one(
+            ErrorCode.INVALID_INPUT, f"Line {row.line} ({row.pattern}): {problem.message}", at
+        ) from None
+    return EntryDetails(note, expires_at)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import accounts, entries, simulations
 from persistence.database import Database
 from persistence.entries import KeyedEntry
+from persistence.internal_domains import INTERNAL_SCOPE
 from persistence.tables import EmailSimulation, User
 from policy import (
     MAX_RECIPIENTS,
@@ -74,9 +75,17 @@ def decide_with(
     email: Email, sender_id: uuid.UUID, account_id: uuid.UUID, rows: Sequence[KeyedEntry]
 ) -> Decision:
     """Decide with the rows that belong to this sender's lists (rows may hold other
-    senders' entries when fetched in a batch)."""
+    senders' entries when fetched in a batch), and the account's internal domains among
+    them (rows of scope INTERNAL, which the same look-up returns)."""
     owners = (account_id, sender_id)
-    return decide(email, [entry_of(row) for row in rows if row.owner_id in owners])
+    found: list[Entry] = []
+    internal: dict[str, str] = {}
+    for row in rows:
+        if row.scope == INTERNAL_SCOPE:
+            internal[row.match_key.removeprefix("@").removeprefix("*.")] = row.pattern
+        elif row.owner_id in owners:
+            found.append(entry_of(row))
+    return decide(email, found, internal)
 
 
 def _refuse_unstorable(email: Email) -> None:

@@ -8,9 +8,10 @@ same transaction."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import enum
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +20,9 @@ from persistence import accounts, audit, entries
 from persistence.database import Database
 from persistence.tables import NeverLogEntry, new_id, utcnow
 from policy import Pattern, PatternError, Scope, parse_pattern, split_patterns
-from tenancy.csvfiles import read_patterns
+from tenancy import entry_details, expiry
+from tenancy.csvfiles import details_of, read_rows
+from tenancy.entry_details import EntryDetails
 from tenancy.errors import ErrorCode, Problem, Refusal
 from tenancy.limits import Limits
 from tenancy.roles import Viewer, actor_now, require_super_admin
@@ -111,6 +114,11 @@ async def _lock_owner(session: AsyncSession, ref: ListRef, viewer: Viewer | None
         await actor_now(
             session, viewer, super_admin_to="change the account-wide list" if account_wide else None
         )
+    # Entries past their expiresAt that the sweep has not removed yet go now, with their
+    # events: a pattern added again is a new entry.
+    await expiry.expire_list(
+        session, account_id=ref.account_id, scope=ref.scope, owner_id=ref.owner_id
+    )
 
 
 async def _apply(
@@ -121,9 +129,12 @@ async def _apply(
     *,
     replace: bool,
     field_name: str,
+    details: Mapping[str, EntryDetails] | None = None,
+    default: EntryDetails = entry_details.NONE,
 ) -> Change:
     """Add ``patterns`` (and with ``replace`` remove every other entry) in the caller's
-    transaction, after locking the list's owner."""
+    transaction, after locking the list's owner. A new entry gets the note and expiry of
+    ``details`` by its key, else ``default``; an entry already listed keeps its own."""
     await _lock_owner(session, ref, viewer)
     change = Change()
     if replace:
@@ -166,6 +177,8 @@ async def _apply(
             match_key=p.key,
             created_at=now,
             created_by_id=viewer.user_id,
+            note=(details or {}).get(p.key, default).note,
+            expires_at=(details or {}).get(p.key, default).expires_at,
         )
         for p in new
     ]
@@ -177,14 +190,24 @@ async def _apply(
 
 
 async def add_entries(
-    db: Database, viewer: Viewer, limits: Limits, *, scope: Scope, patterns: Sequence[str]
+    db: Database,
+    viewer: Viewer,
+    limits: Limits,
+    *,
+    scope: Scope,
+    patterns: Sequence[str],
+    note: str | None = None,
+    expires_at: dt.datetime | None = None,
 ) -> Change:
     ref = writable_list(viewer, scope, limits)
     items = split_patterns(patterns)
     _refuse_too_many(len(items), ref, "patterns")
     parsed = _distinct(_parse_all(items, "patterns"))
+    default = entry_details.checked(note, expires_at, ["input"])
     async with db.transaction(ref.account_id, write=True) as session:
-        change = await _apply(session, ref, viewer, parsed, replace=False, field_name="patterns")
+        change = await _apply(
+            session, ref, viewer, parsed, replace=False, field_name="patterns", default=default
+        )
         if change.added:
             await _record(session, ref, viewer, "NEVER_LOG_ENTRIES_ADDED", change)
             await _announce(session, ref, change)
@@ -256,12 +279,29 @@ async def remove_entries(
         return change
 
 
+class _DryRun(Exception):
+    """Ends a dry run's transaction with a rollback, carrying what it would have done."""
+
+    def __init__(self, change: Change) -> None:
+        self.change = change
+
+
 async def import_list(
-    db: Database, viewer: Viewer, limits: Limits, *, scope: Scope, csv_text: str, mode: ImportMode
+    db: Database,
+    viewer: Viewer,
+    limits: Limits,
+    *,
+    scope: Scope,
+    csv_text: str,
+    mode: ImportMode,
+    dry_run: bool = False,
 ) -> Change:
+    """Import a file; ``dry_run`` answers what the import would do, checks and all, and
+    saves nothing (its transaction is rolled back)."""
     ref = writable_list(viewer, scope, limits)
     try:
-        items = read_patterns(csv_text)
+        rows = read_rows(csv_text)
+        items = [(row.line, row.pattern) for row in rows]
     except csv.Error as exc:
         raise Refusal.one(
             ErrorCode.INVALID_INPUT, f"The file cannot be read as CSV: {exc}.", ["input", "csv"]
@@ -276,14 +316,31 @@ async def import_list(
     # parsing one of them.
     _refuse_too_many(len(items), ref, "csv")
     parsed = _distinct(_parse_all(items, "csv"))
-    async with db.transaction(ref.account_id, write=True) as session:
-        change = await _apply(
-            session, ref, viewer, parsed, replace=mode is ImportMode.REPLACE, field_name="csv"
-        )
-        if change.added or change.removed:
-            await _record(session, ref, viewer, "NEVER_LOG_LIST_IMPORTED", change)
-            await _announce(session, ref, change)
-        return change
+    now = utcnow()
+    details: dict[str, EntryDetails] = {}
+    for row in rows:
+        found = details_of(row, now=now)
+        if found != entry_details.NONE:
+            details.setdefault(parse_pattern(row.pattern).key, found)
+    try:
+        async with db.transaction(ref.account_id, write=True) as session:
+            change = await _apply(
+                session,
+                ref,
+                viewer,
+                parsed,
+                replace=mode is ImportMode.REPLACE,
+                field_name="csv",
+                details=details,
+            )
+            if dry_run:
+                raise _DryRun(change)
+            if change.added or change.removed:
+                await _record(session, ref, viewer, "NEVER_LOG_LIST_IMPORTED", change)
+                await _announce(session, ref, change)
+            return change
+    except _DryRun as dry:
+        return dry.change
 
 
 async def _record(

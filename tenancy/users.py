@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import accounts, audit
 from persistence.database import Database
 from persistence.tables import Account, User, new_id
+from tenancy import internal_domains
 from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Role, Viewer, actor_now, require_super_admin
 from tenancy.text import checked_name
@@ -86,6 +87,7 @@ async def _insert_user(
     user = await accounts.insert_user(
         session=session, account_id=account_id, email=email, name=name, role=role.value
     )
+    await internal_domains.users_changed(session, account_id)
     await audit.record(
         session=session,
         account_id=account_id,
@@ -185,6 +187,8 @@ async def deactivate_user(db: Database, viewer: Viewer, *, user_id: uuid.UUID | 
         await _refuse_if_last_super_admin(session, user, "deactivating them")
         user.active = False
         session.add(user)
+        await session.flush()
+        await internal_domains.users_changed(session, viewer.account_id)
         await audit.record(
             session=session,
             account_id=viewer.account_id,

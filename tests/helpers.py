@@ -64,7 +64,7 @@ class Api:
 
     async def new_account(self, name: str = "Acme") -> Member:
         """A fresh account (unique per call, so tests never see each other's data)."""
-        email = f"admin-{uuid.uuid4().hex[:8]}@acme-corp.com"
+        email = f"admin-{uuid.uuid4().hex[:8]}@neverlog-staff.com"
         new = await create_account(self.db, name=name, admin_email=email, admin_name="Admin")
         return Member(
             token=new.token.token,
@@ -77,7 +77,7 @@ class Api:
         self, admin: Member, *, role: str = "USER", email: str | None = None
     ) -> Member:
         """A new user of the admin's account, with a token of their own."""
-        email = email or f"user-{uuid.uuid4().hex[:8]}@acme-corp.com"
+        email = email or f"user-{uuid.uuid4().hex[:8]}@neverlog-staff.com"
         added = await self.data(
             """mutation($input: AddUserInput!) { addUser(input: $input) {
                 user { id } userErrors { code message } } }""",

@@ -1,0 +1,385 @@
+"""Notes and expiry on entries, through HTTP on every database: an expired entry stops
+matching, being listed and counted at its expiresAt exactly; the sweep removes it with its
+audit and webhook events, once, also with two real ``neverlog serve`` processes."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from persistence.database import Database
+from tenancy import expiry
+from tests.api.decision_helpers import email
+from tests.helpers import Api, Member, assert_no_user_errors, assert_user_error
+from tests.reliability.conftest import Client, Server, neverlog_env
+
+ADD = """mutation($input: AddNeverLogEntriesInput!) { addNeverLogEntries(input: $input) {
+    added { id pattern note expiresAt } alreadyListed list { count }
+    userErrors { field message code } } }"""
+
+LIST = """query($scope: NeverLogScope!) { neverLogList(scope: $scope) { count remaining
+    entries { totalCount edges { node { id pattern note expiresAt } } } } }"""
+
+DECIDE = """query($email: EmailInput!) { evaluateEmailLogging(email: $email) {
+    recipients { outcome matchedPattern } } }"""
+
+AUDIT = """{ auditEvents(first: 50) { edges { node { action scope patterns summary
+    actor { id } subjectUser { id } } } } }"""
+
+CREATE_ENDPOINT = """mutation($input: CreateWebhookEndpointInput!) {
+    createWebhookEndpoint(input: $input) { endpoint { id } userErrors { code message } } }"""
+
+
+def later(seconds: float) -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+
+
+async def add(
+    api: Api | Client,
+    member: Member | str,
+    patterns: list[str],
+    scope: str = "PERSONAL",
+    **extra: Any,
+) -> dict[str, Any]:
+    token = member if isinstance(member, str) else member.token
+    data = await api.data(
+        ADD, {"input": {"scope": scope, "patterns": patterns, **extra}}, token=token
+    )
+    payload: dict[str, Any] = data["addNeverLogEntries"]
+    return payload
+
+
+async def listed(api: Api, member: Member, scope: str = "PERSONAL") -> dict[str, Any]:
+    data = await api.data(LIST, {"scope": scope}, token=member.token)
+    found: dict[str, Any] = data["neverLogList"]
+    return found
+
+
+async def outcome(api: Api, member: Member, to: str) -> str:
+    data = await api.data(DECIDE, {"email": email(to=[to])}, token=member.token)
+    result: str = data["evaluateEmailLogging"]["recipients"][0]["outcome"]
+    return result
+
+
+async def audit_events(api: Api | Client, token: str) -> list[dict[str, Any]]:
+    data = await api.data(AUDIT, token=token)
+    return [edge["node"] for edge in data["auditEvents"]["edges"]]
+
+
+async def stored_rows(db: Database, table: str, where: str = "") -> int:
+    """Rows as stored, under the application (the owner's connection on PostgreSQL)."""
+    async with db.engine.connect() as connection:
+        count = await connection.scalar(sa.text(f"SELECT count(*) FROM {table} {where}"))
+    return int(count or 0)
+
+
+async def wait_until(moment: dt.datetime) -> None:
+    await asyncio.sleep(max((moment - dt.datetime.now(dt.UTC)).total_seconds(), 0) + 0.05)
+
+
+# -- notes and expiry on add ------------------------------------------------------------------
+
+
+async def test_an_add_keeps_its_note_and_expiry_on_every_entry_it_adds(api: Api) -> None:
+    # given
+    admin = await api.new_account()
+    until = later(3600).replace(microsecond=0)
+    # when
+    payload = await add(
+        api,
+        admin,
+        ["jane@hartmann-law.de", "*@praxis-weber.de"],
+        note="  Legal hold until the case closes  ",
+        expiresAt=until.isoformat(),
+    )
+    # then
+    assert_no_user_errors(payload)
+    notes = {(a["pattern"], a["note"], a["expiresAt"]) for a in payload["added"]}
+    stamp = until.isoformat()
+    assert notes == {
+        ("jane@hartmann-law.de", "Legal hold until the case closes", stamp),
+        ("*@praxis-weber.de", "Legal hold until the case closes", stamp),
+    }
+    nodes = [e["node"] for e in (await listed(api, admin))["entries"]["edges"]]
+    assert {(n["note"], n["expiresAt"]) for n in nodes} == {
+        ("Legal hold until the case closes", stamp)
+    }
+
+
+async def test_without_note_or_expiry_an_entry_has_neither(api: Api) -> None:
+    admin = await api.new_account()
+    payload = await add(api, admin, ["jane@hartmann-law.de"])
+    assert [(a["note"], a["expiresAt"]) for a in payload["added"]] == [(None, None)]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "words"),
+    [
+        pytest.param({"note": "n" * 501}, ["input", "note"], "500", id="note-too-long"),
+        pytest.param(
+            {"expiresAt": "2020-01-01T00:00:00+00:00"},
+            ["input", "expiresAt"],
+            "future",
+            id="expiry-in-the-past",
+        ),
+    ],
+)
+async def test_a_long_note_or_a_past_expiry_is_invalid_input_and_adds_nothing(
+    api: Api, extra: dict[str, Any], field: list[str], words: str
+) -> None:
+    # given
+    admin = await api.new_account()
+    # when
+    payload = await add(api, admin, ["jane@hartmann-law.de"], **extra)
+    # then
+    error = assert_user_error(payload, "INVALID_INPUT", field)
+    assert words in error["message"]
+    assert (await listed(api, admin))["count"] == 0
+
+
+async def test_a_note_of_500_characters_is_kept(api: Api) -> None:
+    admin = await api.new_account()
+    payload = await add(api, admin, ["jane@hartmann-law.de"], note="n" * 500)
+    assert_no_user_errors(payload)
+    assert payload["added"][0]["note"] == "n" * 500
+
+
+async def test_a_pattern_already_listed_keeps_its_note_and_expiry(api: Api) -> None:
+    # given
+    admin = await api.new_account()
+    first = await add(
+        api, admin, ["jane@hartmann-law.de"], note="first", expiresAt=later(3600).isoformat()
+    )
+    # when
+    again = await add(api, admin, ["JANE@hartmann-law.de", "bob@x.com"], note="second")
+    # then
+    assert again["alreadyListed"] == ["jane@hartmann-law.de"]
+    nodes = {
+        e["node"]["pattern"]: e["node"] for e in (await listed(api, admin))["entries"]["edges"]
+    }
+    assert nodes["jane@hartmann-law.de"]["note"] == "first"
+    assert nodes["jane@hartmann-law.de"]["expiresAt"] == first["added"][0]["expiresAt"]
+    assert nodes["bob@x.com"]["note"] == "second"
+
+
+# -- at the instant -------------------------------------------------------------------------
+
+
+async def test_at_its_expiry_an_entry_stops_matching_being_listed_and_counted(
+    api: Api, admin_db: Database
+) -> None:
+    # given an entry that expires in two seconds, and one that does not
+    admin = await api.new_account()
+    until = later(2)
+    await add(api, admin, ["*@hartmann-law.de"], scope="ACCOUNT", expiresAt=until.isoformat())
+    await add(api, admin, ["bob@x.com"], scope="ACCOUNT")
+    assert await outcome(api, admin, "jane@hartmann-law.de") == "NEVER_LOG"
+    assert (await listed(api, admin, "ACCOUNT"))["count"] == 2
+    # when its moment passes (no sweep runs in this process)
+    await wait_until(until)
+    # then
+    assert await outcome(api, admin, "jane@hartmann-law.de") == "LOGGED"
+    found = await listed(api, admin, "ACCOUNT")
+    assert found["count"] == 1
+    assert found["entries"]["totalCount"] == 1
+    assert [e["node"]["pattern"] for e in found["entries"]["edges"]] == ["bob@x.com"]
+    # and the row is still stored: reads leave it out, the sweep has not run
+    where = "WHERE pattern = '*@hartmann-law.de'"
+    assert await stored_rows(admin_db, "never_log_entries", where) >= 1
+
+
+async def test_an_expired_entry_no_longer_counts_toward_the_limit(
+    make_api: Any,
+) -> None:
+    # given a list of two, full, one entry of which expires
+    api: Api = make_api(personal_list_limit=2)
+    try:
+        admin = await api.new_account()
+        until = later(2)
+        await add(api, admin, ["a@x.com"], expiresAt=until.isoformat())
+        await add(api, admin, ["b@x.com"])
+        refused = await add(api, admin, ["c@x.com"])
+        assert_user_error(refused, "LIMIT_EXCEEDED")
+        # when
+        await wait_until(until)
+        added = await add(api, admin, ["c@x.com"])
+        # then
+        assert_no_user_errors(added)
+        assert added["list"]["count"] == 2
+    finally:
+        await api.close()
+
+
+async def test_a_pattern_added_again_after_its_expiry_is_a_new_entry(api: Api) -> None:
+    # given
+    admin = await api.new_account()
+    until = later(2)
+    old = await add(api, admin, ["jane@hartmann-law.de"], note="old", expiresAt=until.isoformat())
+    await wait_until(until)
+    # when
+    new = await add(api, admin, ["jane@hartmann-law.de"], note="new")
+    # then
+    assert new["alreadyListed"] == []
+    [entry] = new["added"]
+    assert entry["id"] != old["added"][0]["id"]
+    assert (entry["note"], entry["expiresAt"]) == ("new", None)
+    events = await audit_events(api, admin.token)
+    assert [e["action"] for e in events[:2]] == [
+        "NEVER_LOG_ENTRIES_ADDED",
+        "NEVER_LOG_ENTRIES_EXPIRED",
+    ]
+
+
+# -- the sweep ------------------------------------------------------------------------------
+
+
+async def test_the_sweep_removes_expired_entries_once_with_an_event_without_actor(
+    api: Api, db: Database, admin_db: Database
+) -> None:
+    # given two lists with entries that expire, and a webhook endpoint
+    admin = await api.new_account()
+    user = await api.add_member(admin)
+    created = await api.data(
+        CREATE_ENDPOINT, {"input": {"url": "http://127.0.0.1:9/hook"}}, token=admin.token
+    )
+    assert created["createWebhookEndpoint"]["userErrors"] == []
+    until = later(2)
+    await add(
+        api, admin, ["*@hartmann-law.de", "a@x.com"], scope="ACCOUNT", expiresAt=until.isoformat()
+    )
+    await add(api, user, ["mum@family.com"], expiresAt=until.isoformat())
+    await add(api, user, ["dad@family.com"])
+    await wait_until(until)
+    # when several sweeps run at once, and once more later
+    await asyncio.gather(expiry.sweep(db), expiry.sweep(db), expiry.sweep(db))
+    await expiry.sweep(db)
+    # then each list has one expiry event, without actor
+    events = [
+        e
+        for e in await audit_events(api, admin.token)
+        if e["action"] == "NEVER_LOG_ENTRIES_EXPIRED"
+    ]
+    by_scope = {e["scope"]: e for e in events}
+    assert len(events) == 2 and set(by_scope) == {"ACCOUNT", "PERSONAL"}
+    assert by_scope["ACCOUNT"]["patterns"] == ["*@hartmann-law.de", "a@x.com"]
+    assert by_scope["ACCOUNT"]["subjectUser"] is None
+    # the personal list's owner is who the event is about (its patterns are the owner's)
+    assert by_scope["PERSONAL"]["subjectUser"] == {"id": user.user_id}
+    assert all(e["actor"] is None for e in events)
+    # and one webhook event per list; the rows are gone, the entry that does not expire stays
+    kinds = "WHERE type = 'NEVER_LOG_ENTRIES_EXPIRED'"
+    assert await stored_rows(admin_db, "webhook_events", kinds) >= 2
+    bodies = await _event_bodies(admin_db, admin.account_id)
+    assert sorted(b["data"]["scope"] for b in bodies) == ["ACCOUNT", "PERSONAL"]
+    personal = next(b for b in bodies if b["data"]["scope"] == "PERSONAL")
+    assert personal["data"]["ownerId"] == user.user_id
+    assert [e["pattern"] for e in personal["data"]["entries"]] == ["mum@family.com"]
+    assert personal["data"]["entries"][0]["expiresAt"] is not None
+    assert (await listed(api, user))["count"] == 1
+
+
+async def _event_bodies(db: Database, account_global_id: str) -> list[dict[str, Any]]:
+    async with db.engine.connect() as connection:
+        rows = await connection.execute(
+            sa.text("SELECT payload FROM webhook_events WHERE type = 'NEVER_LOG_ENTRIES_EXPIRED'")
+        )
+        bodies = [json.loads(row[0]) for row in rows]
+    return [b for b in bodies if b["data"]["accountId"] == account_global_id]
+
+
+async def test_an_entry_that_has_not_expired_is_left_alone_by_the_sweep(
+    api: Api, db: Database
+) -> None:
+    admin = await api.new_account()
+    await add(api, admin, ["jane@hartmann-law.de"], expiresAt=later(3600).isoformat())
+    await expiry.sweep(db)
+    assert (await listed(api, admin))["count"] == 1
+    assert "NEVER_LOG_ENTRIES_EXPIRED" not in [
+        e["action"] for e in await audit_events(api, admin.token)
+    ]
+
+
+# -- two real processes -----------------------------------------------------------------------
+
+
+async def test_two_serve_processes_remove_an_expired_entry_within_a_minute_once(
+    api: Api, db: Database, admin_db: Database, tmp_path: Any
+) -> None:
+    # given two processes that sweep twice a second, on one database
+    url = db.url.render_as_string(hide_password=False)
+    servers = [_spawn(url, tmp_path, n) for n in range(2)]
+    try:
+        await asyncio.gather(*(s.ready() for s in servers))
+        admin = await api.new_account()
+        until = later(2)
+        first, second = servers
+        for scope, patterns in (
+            ("ACCOUNT", ["*@hartmann-law.de"]),
+            ("PERSONAL", ["mum@family.com"]),
+        ):
+            payload = await add(
+                first.client, admin.token, patterns, scope, expiresAt=until.isoformat()
+            )
+            assert_no_user_errors(payload)
+        # when the moment passes, the entries are gone within a minute
+        started = time.monotonic()
+        while time.monotonic() - started < 60:
+            left = await stored_rows(
+                admin_db,
+                "never_log_entries",
+                "WHERE pattern IN ('*@hartmann-law.de', 'mum@family.com')",
+            )
+            expired = [
+                e
+                for e in await audit_events(second.client, admin.token)
+                if e["action"] == "NEVER_LOG_ENTRIES_EXPIRED"
+            ]
+            if left == 0 and len(expired) >= 2:
+                break
+            await asyncio.sleep(0.25)
+        # and after several more sweeps of both, each list has exactly one event
+        await asyncio.sleep(2)
+        expired = [
+            e
+            for e in await audit_events(second.client, admin.token)
+            if e["action"] == "NEVER_LOG_ENTRIES_EXPIRED"
+        ]
+        # then
+        assert sorted(e["scope"] for e in expired) == ["ACCOUNT", "PERSONAL"], [
+            s.log() for s in servers
+        ]
+        assert left == 0
+        assert dt.datetime.now(dt.UTC) - until < dt.timedelta(seconds=60)
+    finally:
+        for server in servers:
+            await server.close()
+
+
+def _spawn(url: str, tmp_path: Any, n: int) -> Server:
+    import subprocess
+    import sys
+
+    from tests.live_server import REPO, free_port
+
+    port = free_port()
+    log_path = tmp_path / f"serve-{n}.log"
+    log_file = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO,
+        env=neverlog_env(url, EXPIRY_SWEEP_SECONDS="0.5"),
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    return Server(process=process, port=port, log_file=log_file, log_path=log_path)
+
+
+def _unused(_: httpx.Response) -> None:  # keep httpx imported for the client type
+    return None
