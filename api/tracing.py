@@ -91,10 +91,36 @@ def trace_sql(engine: AsyncEngine, provider: Any | None) -> None:
     from opentelemetry.instrumentation.sqlalchemy.version import __version__
     from opentelemetry.metrics import NoOpMeterProvider
 
+    class _Announced:
+        """Stands for the execution context of a statement that bypasses SQLAlchemy's
+        execution and is only announced to the listeners (persistence's fast reads)."""
+
+        _otel_span: Any = None
+
+    class _Tracer(EngineTracer):
+        def _before_cur_exec(
+            self,
+            conn: Any,
+            cursor: Any,
+            statement: str,
+            params: Any,
+            context: Any,
+            executemany: bool,
+        ) -> Any:
+            run = super()._before_cur_exec
+            if context is not None:
+                return run(conn, cursor, statement, params, context, executemany)  # type: ignore[no-untyped-call]
+            # No execution to follow: a span of the statement, ended at once.
+            announced = _Announced()
+            result = run(conn, cursor, statement, params, announced, executemany)  # type: ignore[no-untyped-call]
+            if announced._otel_span is not None:
+                announced._otel_span.end()
+            return result
+
     tracer = provider.get_tracer("opentelemetry.instrumentation.sqlalchemy", __version__)
     usage = (
         NoOpMeterProvider()
         .get_meter(__name__)
         .create_up_down_counter("db.client.connections.usage")
     )
-    EngineTracer(tracer, engine.sync_engine, usage)  # type: ignore[no-untyped-call]
+    _Tracer(tracer, engine.sync_engine, usage)  # type: ignore[no-untyped-call]
