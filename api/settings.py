@@ -59,13 +59,6 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     rate_limit_key_prefix: str = "neverlog:ratelimit:"
     cors_origins: list[str] = Field(default_factory=list)
-    # /metrics answers only with "Authorization: Bearer <metrics_token>" where one is set,
-    # and in production only so (without one there, it answers no one).
-    metrics_token: SecretStr | None = None
-    # The proxies whose X-Forwarded-For (and -Proto) neverlog serve trusts, as uvicorn's
-    # forwarded_allow_ips takes them ("10.0.0.1,10.0.0.0/8"); none by default, so that no
-    # client picks its own address (and with it a fresh anonymous rate-limit bucket).
-    forwarded_allow_ips: str = ""
     # How often each process removes expired never-log entries: well within the minute that
     # PRODUCT.md allows (reads leave an expired entry out at its expiresAt regardless).
     expiry_sweep_seconds: float = Field(20.0, gt=0, le=60)
