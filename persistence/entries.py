@@ -84,16 +84,23 @@ def _keyed_entries_statement(dialect: str) -> sa.Select[Any]:
     The keys are one bound parameter (see _one_of)."""
     table = _ENTRIES
     keys: Any
+    owners: Any
     if dialect == "postgresql":
         keys = table.c.match_key == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.String)))
+        # An array too, not an expanding IN: the statement's text is the same for any
+        # number of owners (Database.read_once compiles it once).
+        owners = table.c.owner_id == sa.any_(
+            sa.bindparam("owner_ids", type_=postgresql.ARRAY(sa.Uuid))
+        )
     else:
         listed = sa.func.json_each(sa.bindparam("keys", type_=sa.String))
         keys = table.c.match_key.in_(sa.select(listed.table_valued("value").c.value))
+        owners = table.c.owner_id.in_(sa.bindparam("owner_ids", expanding=True))
     return sa.select(
         table.c.owner_id, table.c.scope, table.c.kind, table.c.pattern, table.c.match_key
     ).where(
         table.c.account_id == sa.bindparam("account_id"),
-        table.c.owner_id.in_(sa.bindparam("owner_ids", expanding=True)),
+        owners,
         keys,
         sa.or_(table.c.expires_at.is_(None), table.c.expires_at > sa.bindparam("now")),
     )
@@ -162,8 +169,6 @@ async def read_keyed_entries(
         _keyed_parameters("postgresql", account_id, owner_ids, keys),
     )
     return [KeyedEntry(*row) for row in rows]
-
-
 
 
 def _one_of(column: Any, values: Collection[str], dialect: str) -> Any:
