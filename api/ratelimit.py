@@ -10,9 +10,10 @@ Where the buckets live:
   behind a load balancer an account may use up to N times the rate.
 - ``RedisCostBuckets`` (``NEVERLOG_REDIS_URL``): in Redis, shared by every process, so that
   together they hold the documented rate. One Lua script per request reads, refills and
-  takes atomically, on Redis's clock. When Redis does not answer, the request is served
-  (fail open) from this process's own bucket, a warning is logged at most once a minute,
-  and ``neverlog_rate_limit_store_errors_total`` counts each such request.
+  takes atomically, on Redis's clock. When Redis does not answer (within 250 ms, no
+  retries), the request is served (fail open) from this process's own bucket, a warning is
+  logged at most once a minute, ``neverlog_rate_limit_store_errors_total`` counts each such
+  request, and Redis is asked again only after RETRY_REDIS_AFTER_SECONDS.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ STORE_ERRORS = Counter(
     "Requests whose rate limit could not be read from Redis, and were served (fail open).",
 )
 WARN_EVERY_SECONDS = 60.0
+# After a failure, requests do not wait for Redis again before this many seconds.
+RETRY_REDIS_AFTER_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +151,8 @@ class RedisCostBuckets:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         import redis.asyncio
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
         self.capacity = capacity
         self.restore_rate = restore_rate
@@ -157,15 +162,19 @@ class RedisCostBuckets:
             url,
             socket_timeout=timeout_seconds,
             socket_connect_timeout=timeout_seconds,
-            retry_on_timeout=False,
+            retry=Retry(NoBackoff(), 0),  # no retries: a request waits at most one timeout
         )
         self._script = self.redis.register_script(TAKE_SCRIPT)
         # Served when Redis does not answer: this process's own buckets, as without Redis.
         self.fallback = CostBuckets(capacity, restore_rate, clock=clock)
         self._warned_at: float | None = None
+        self._down_until = -math.inf
 
     async def take(self, key: str, cost: int) -> Throttle:
         cost = max(cost, 1)
+        if self.clock() < self._down_until:  # it failed a moment ago: do not wait for it
+            STORE_ERRORS.inc()
+            return self.fallback.take_now(key, cost)
         try:
             allowed, level = await self._script(
                 keys=[self.prefix + key], args=[self.capacity, self.restore_rate, cost]
@@ -178,6 +187,7 @@ class RedisCostBuckets:
     def _unavailable(self, error: Exception) -> None:
         STORE_ERRORS.inc()
         now = self.clock()
+        self._down_until = now + RETRY_REDIS_AFTER_SECONDS
         if self._warned_at is None or now - self._warned_at >= WARN_EVERY_SECONDS:
             self._warned_at = now
             log.warning(

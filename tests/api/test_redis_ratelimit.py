@@ -19,7 +19,7 @@ import pytest
 import redis
 import redis.asyncio
 
-from api.ratelimit import STORE_ERRORS, RedisCostBuckets
+from api.ratelimit import RETRY_REDIS_AFTER_SECONDS, STORE_ERRORS, RedisCostBuckets
 from tests.helpers import Api
 from tests.live_server import free_port, serving
 
@@ -155,3 +155,34 @@ def test_two_serve_processes_together_hold_the_documented_rate(tmp_path: Path, p
     # then 10 are served in all (not 10 by each), and the rest are told to wait
     assert statuses[:10] == [200] * 10
     assert statuses[10:] == [429] * 6
+
+
+async def test_after_a_failure_redis_is_asked_again_only_a_moment_later() -> None:
+    # given buckets whose script fails once, on a clock of the test's own
+    now = [100.0]
+    buckets = RedisCostBuckets(
+        f"redis://127.0.0.1:{free_port()}/0", 10, 0.001, prefix="x:", clock=lambda: now[0]
+    )
+    calls: list[str] = []
+
+    async def script(*, keys: list[str], args: list[object]) -> list[object]:
+        calls.append(keys[0])
+        if len(calls) == 1:
+            raise ConnectionError("down")
+        return [1, "7.0"]
+
+    buckets._script = script
+    try:
+        # when requests come at once after the failure, and then later
+        first = await buckets.take("account:1", 3)
+        now[0] += 1
+        meanwhile = await buckets.take("account:1", 3)
+        now[0] += RETRY_REDIS_AFTER_SECONDS
+        later = await buckets.take("account:1", 3)
+    finally:
+        await buckets.aclose()
+
+    # then the one right after is not kept waiting for Redis, and the later one asks it again
+    assert [first.allowed, meanwhile.allowed, later.allowed] == [True, True, True]
+    assert calls == ["x:account:1", "x:account:1"]
+    assert later.remaining == 7.0
