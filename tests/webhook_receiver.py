@@ -49,6 +49,11 @@ Script = Callable[[int, str], Answer]
 class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # many senders may connect at once
     daemon_threads = True
+    connections = 0  # TCP connections accepted, whatever came over them
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        self.connections += 1
+        return True
 
 
 class Receiver:
@@ -118,6 +123,11 @@ class Receiver:
         handler.send_header("content-length", "2")
         handler.end_headers()
         handler.wfile.write(b"ok")
+
+    @property
+    def connections(self) -> int:
+        """How many TCP connections were made to the receiver (TLS or not)."""
+        return self._server.connections
 
     def in_flight(self) -> int:
         """Requests that arrived and are not answered yet."""

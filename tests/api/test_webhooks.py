@@ -520,8 +520,10 @@ async def test_in_production_a_private_address_is_refused_as_a_failed_attempt(
     # when
     async with delivering(api, refuse_private=True):
         [delivery] = await wait_for_deliveries(api, admin, lambda d: d[0]["status"] == "FAILED")
-    # then nothing reached the receiver, and every attempt failed without an answer
+    # then nothing reached the receiver, not even a connection, and every attempt failed
+    # without an answer
     assert receiver.received == []
+    assert receiver.connections == 0
     assert delivery["attempts"] == 4
     assert delivery["lastResponseStatus"] is None
     assert delivery["lastAttemptAt"] is not None

@@ -176,3 +176,43 @@ async def test_two_processes_never_send_the_same_attempt_at_once(
     assert {
         (e["node"]["status"], e["node"]["attempts"]) for e in endpoint["deliveries"]["edges"]
     } == {("DELIVERED", 1)}
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+async def test_production_refuses_a_private_address_unless_the_operator_allows_it(
+    migrated_pg: str,
+    serve: Callable[..., Awaitable[list[Server]]],
+    receiver: Receiver,
+    allowed: bool,
+) -> None:
+    # given a production process, and an https endpoint on the loopback (plain http is
+    # refused there; the receiver speaks plain http, so no attempt can succeed)
+    db = Database(migrated_pg)
+    try:
+        admin = await new_account(db, "Production")
+    finally:
+        await db.dispose()
+    settings = SETTINGS | {"ENVIRONMENT": "production"}
+    if allowed:
+        settings["WEBHOOK_ALLOW_PRIVATE"] = "true"
+    (server,) = await serve(migrated_pg, **settings)
+    https = receiver.url.replace("http://", "https://")
+    plain = await server.client.data(CREATE, {"input": {"url": receiver.url}}, token=admin.token)
+    assert [e["code"] for e in plain["createWebhookEndpoint"]["userErrors"]] == ["INVALID_INPUT"]
+    created = await server.client.data(CREATE, {"input": {"url": https}}, token=admin.token)
+    assert created["createWebhookEndpoint"]["userErrors"] == []
+    # when a change is made
+    await server.client.add(admin.token, ["*@lawfirm.com"], scope="ACCOUNT")
+    deadline = time.monotonic() + 30
+    while True:
+        data = await server.client.data(DELIVERIES, token=admin.token)
+        [node] = [e["node"] for e in data["webhookEndpoints"][0]["deliveries"]["edges"]]
+        if node["status"] == "FAILED":
+            break
+        assert time.monotonic() < deadline, node
+        await asyncio.sleep(0.1)
+    # then every attempt failed; only where the operator allows private addresses was the
+    # receiver ever connected to
+    assert node["attempts"] == 8
+    assert receiver.received == []
+    assert (receiver.connections > 0) is allowed
