@@ -14,7 +14,8 @@ The cost of a query follows the work it asks for:
   several items (``"a@x.com, b@y.com"``) costs 1 per item; every line of a ``csv`` costs 1
   (and 1 per further item where a line holds several);
 - every 100 fields of the document, once its fragments are expanded, cost 1: a document
-  whose fragments spread each other exponentially is refused by the cost limit;
+  whose fragments spread each other exponentially is refused by the cost limit, and so is
+  one whose fragments nest more than MAX_FRAGMENT_NESTING deep;
 - introspection (``__schema``, ``__type``) costs nothing and counts for no depth.
 Variables count as given, else as their default value. Each fragment is measured once per
 document however often it is spread. Every answer reports its cost in ``extensions.cost``.
@@ -48,6 +49,9 @@ from graphql import (
 DEFAULT_PAGE = 50
 MUTATION_COST = 10
 FIELDS_PER_POINT = 100
+# Fragments spread inside fragments deeper than this: refused by the cost limit (no query
+# of a person's needs a tenth of it; a chain of thousands would exhaust the stack).
+MAX_FRAGMENT_NESTING = 64
 ENTRIES_PER_CSV_POINT = 10
 # The arguments whose length is the length of the field's list: each item costs its
 # selections.
@@ -233,6 +237,8 @@ class _Walker:
         fragment = self.fragments.get(name)
         if fragment is None or name in visiting:  # validation refuses cycles; be safe
             return None
+        if len(visiting) >= MAX_FRAGMENT_NESTING:
+            return _Part(self.limits.max_cost + 1, 0, 0, 0)
         on = self.schema.get_type(fragment.type_condition.name.value)
         part = self.selections(fragment.selection_set, on, visiting | {name}, mutation=mutation)
         self._memo[key] = part

@@ -79,6 +79,28 @@ async def test_a_fragment_bomb_is_refused_by_its_expanded_cost_and_charged(
     assert "throttleStatus" in body["extensions"]["cost"]
 
 
+async def test_fragments_nested_150_deep_are_refused_by_the_cost_limit(api: Api) -> None:
+    # given a chain of 150 fragments, each spreading the next once (within the token limit;
+    # graphql-core refuses a chain of 700 as invalid itself)
+    chain = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} }}" for i in range(150))
+    query = f"query {{ ...F0 }} {chain} fragment F150 on Query {{ __typename }}"
+    # when
+    body = await api.gql(query)
+    # then a refusal, not an error of the server
+    assert error_codes(body) == ["MAX_COST_EXCEEDED"]
+
+
+async def test_parsing_a_new_text_is_charged_and_a_known_one_is_not(api: Api) -> None:
+    # given a text this process has not parsed yet
+    query = "{ __typename } # " + uuid.uuid4().hex + " " + "x" * 450
+    # when it is sent twice
+    first = await api.gql(query)
+    second = await api.gql(query)
+    # then the first pays for parsing and validating it, 1 point per 100 characters
+    assert first["extensions"]["cost"]["parsingCost"] == -(-len(query) // 100)
+    assert second["extensions"]["cost"]["parsingCost"] == 0
+
+
 async def test_a_small_fragment_tree_is_answered_and_costs_its_expansion(api: Api) -> None:
     # when: 2**10 fields once expanded
     body = await api.gql(fragment_bomb(10))

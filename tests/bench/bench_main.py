@@ -44,7 +44,7 @@ from typing import Any
 
 import asyncpg
 
-from tests.bench import bench_decide, bench_webhooks, bench_writes
+from tests.bench import bench_decide, bench_hostile, bench_webhooks, bench_writes
 from tests.bench.bench_data import PatternBook, SeedAccount, build_account
 from tests.bench.bench_http import REPO, Load, generator, load, serving, verified_answer
 from tests.bench.bench_seed import (
@@ -440,6 +440,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         for engine, (one, _) in stores.items():
             engines[engine]["webhooks"] = await bench_webhooks.measure(one.url)
             print(f"  {engine:<10} {engines[engine]['webhooks']}", flush=True)
+        print("bench: hostile requests (bench_hostile)", flush=True)
+        hostile = await asyncio.to_thread(bench_hostile.measure)
     finally:
         for database in cleanup:
             with contextlib.suppress(Exception):
@@ -461,6 +463,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "decision_module": decision_module,
         "engines": engines,
+        "hostile": hostile,
         "targets": TARGETS,
         "load_average_at_end": _load_average(),
         "total_seconds": round(time.monotonic() - started),
@@ -500,6 +503,8 @@ def main() -> int:
         if result.get("note"):
             print(f"{name}: {result['note']}")
     print(table)
+    print("\nHostile requests (tests/bench/bench_hostile.py):")
+    print(report["hostile"]["table"])
     report["table"] = table
     RESULTS.mkdir(exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
