@@ -984,7 +984,7 @@
   function endpointCard(endpoint) {
     const deliveries = endpoint.deliveries.edges.map((edge) => edge.node);
     const rows = deliveries.map((d) => {
-      const redeliver = el("button", { type: "button", class: "redeliver" }, ...named("Redeliver", ` ${d.eventType} of ${formatTime(d.createdAt)} to ${endpoint.url}`));
+      const redeliver = el("button", { type: "button", class: "redeliver" }, ...named("Redeliver", ` ${d.eventType} of ${formatTime(d.createdAt)} (event ${d.eventId.slice(0, 12)}) to ${endpoint.url}`));
       redeliver.addEventListener("click", () => redeliverWebhook(d, redeliver));
       return el(
         "tr",

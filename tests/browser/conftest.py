@@ -133,12 +133,67 @@ class Browser:
         self.page.get_by_role("button", name="Sign in").click()
         sync_api.expect(self.page.locator("#who-text")).to_contain_text("Signed in as")
 
+    def control_contrast(self) -> list[str]:
+        """Visible, enabled controls whose boundary (border, or their own background) has
+        less than 3:1 against what is behind them."""
+        found: list[str] = self.page.evaluate(
+            "() => {"
+            + CONTRAST_JS
+            + """
+            const weak = [];
+            for (const e of document.querySelectorAll('button, select, textarea, input:not([type=checkbox]):not([type=radio]):not([type=file]):not([type=hidden])')) {
+              if (e.disabled || !e.offsetParent) continue;
+              const s = getComputedStyle(e), back = behind(e);
+              const border = parseFloat(s.borderTopWidth) > 0 ? ratio(parse(s.borderTopColor), back) : 1;
+              const own = parse(s.backgroundColor);
+              const fill = own && own.a > 0.5 ? ratio(own, back) : 1;
+              if (Math.max(border, fill) < 3) weak.push(label(e) + ': ' + Math.max(border, fill).toFixed(2));
+            }
+            return weak; }"""
+        )
+        return found
+
+    def focus_rings_while_tabbing(self, stops: int) -> list[str]:
+        """Press Tab ``stops`` times: each control reached must show a focus ring of at least
+        2 px with 3:1 against what is behind it. What is wrong, at which stop."""
+        weak: list[str] = []
+        for stop in range(stops):
+            self.page.keyboard.press("Tab")
+            found = self.page.evaluate(
+                "() => {"
+                + CONTRAST_JS
+                + """
+                const e = document.activeElement; if (!e || e === document.body) return null;
+                const s = getComputedStyle(e);
+                const ring = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2
+                  ? ratio(parse(s.outlineColor), behind(e)) : 0;
+                return {name: label(e), ring: ring}; }"""
+            )
+            if found is not None and found["ring"] < 3:
+                weak.append(f"stop {stop + 1}, {found['name']}: {found['ring']:.2f}")
+        return weak
+
     def focused(self) -> str:
         """The focused element's accessible-ish name: its aria-label or text."""
         name: str = self.page.evaluate(
             "() => { const e = document.activeElement; return e ? (e.getAttribute('aria-label') || e.innerText || e.id || e.tagName) : ''; }"
         )
         return name.strip()
+
+
+# WCAG 1.4.11 (non-text contrast), which axe-core does not check: the contrast of a colour
+# against the first opaque background behind an element.
+CONTRAST_JS = """
+const parse = (c) => { const m = /rgba?\\(([^)]+)\\)/.exec(c || ''); if (!m) return null;
+  const p = m[1].split(',').map(Number); return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
+const lum = ({r, g, b}) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+const behind = (el) => { for (let n = el.parentElement; n; n = n.parentElement) {
+  const c = parse(getComputedStyle(n).backgroundColor); if (c && c.a > 0.5) return c; }
+  return {r: 255, g: 255, b: 255, a: 1}; };
+const label = (e) => (e.getAttribute('aria-label') || e.innerText || e.id || e.name || e.tagName).trim().slice(0, 60);
+"""
 
 
 def graphql(

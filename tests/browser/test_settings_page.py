@@ -112,6 +112,10 @@ def test_a_super_admin_keeps_a_full_account_list(browser: Browser) -> None:
     expect(page.get_by_role("button", name="Next page of the account-wide list")).to_have_count(1)
     browser.shoot("03-admin-full-account-list")
     browser.check_accessibility("super admin, 500 entries")
+    # Borders of controls and the focus ring: 3:1 at least (WCAG 1.4.11), along 60 Tab stops.
+    assert browser.control_contrast() == []
+    page.locator("#main").focus()
+    assert browser.focus_rings_while_tabbing(60) == []
 
     # Paging with the keyboard: the focus stays on the button pressed.
     page.get_by_role("button", name="Next page of the account-wide list").focus()
