@@ -24,7 +24,6 @@ from policy.decision import (
     RecipientDecision,
     TooManyRecipients,
     decide,
-    lookup_domains,
     lookup_keys,
 )
 from policy.domains import Domain, DomainError, address_domain, parse_domain
@@ -59,7 +58,6 @@ __all__ = [
     "TooManyRecipients",
     "address_domain",
     "decide",
-    "lookup_domains",
     "lookup_keys",
     "parse_address",
     "parse_domain",

@@ -46,7 +46,6 @@ __all__ = [
     "RecipientDecision",
     "TooManyRecipients",
     "decide",
-    "lookup_domains",
     "lookup_keys",
 ]
 
@@ -70,18 +69,6 @@ def lookup_keys(email: Email) -> frozenset[str]:
     if email.channel not in LISTS_APPLY:
         return frozenset()
     return frozenset(key for *_, keys in recipients for key in keys)
-
-
-def lookup_domains(email: Email) -> frozenset[str]:
-    """Every internal-domain key that could make a recipient of the email internal
-    (its domain and each parent domain with a period, see ``recipient_domains``).
-
-    Empty where the channel's lists do not apply. Raises TooManyRecipients.
-    """
-    recipients = _distinct(email.to, email.cc, email.bcc)
-    if email.channel not in LISTS_APPLY:
-        return frozenset()
-    return frozenset(domain for *_, keys in recipients for domain in recipient_domains(keys))
 
 
 def decide(

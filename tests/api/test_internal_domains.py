@@ -3,10 +3,13 @@ the users' domains, and the INTERNAL outcome (rule 3) of a decision."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from persistence.database import Database
 from tests.api.decision_helpers import email
 from tests.helpers import (
     Api,
@@ -387,3 +390,46 @@ async def test_a_saved_simulation_shows_internal_recipients_now_and_then(api: Ap
     assert edge["node"]["changedSinceRun"] is True
     assert edge["node"]["recorded"]["internalCount"] == 0
     assert edge["node"]["current"]["recipients"] == [{"outcome": "INTERNAL"}]
+
+
+CREATE_ENDPOINT = """mutation($input: CreateWebhookEndpointInput!) {
+    createWebhookEndpoint(input: $input) { endpoint { id } userErrors { code message } } }"""
+
+
+async def domains_events(db: Database, account_id: str) -> list[list[str]]:
+    """The ``domains`` of the account's internal_domains.changed events, oldest first."""
+    async with db.engine.connect() as connection:
+        rows = await connection.execute(
+            sa.text(
+                "SELECT payload FROM webhook_events WHERE type = 'INTERNAL_DOMAINS_CHANGED' "
+                "ORDER BY sequence"
+            )
+        )
+        bodies = [json.loads(row[0]) for row in rows]
+    return [
+        b["data"]["domains"]
+        for b in bodies
+        if b["data"]["accountId"] == account_id and b["type"] == "internal_domains.changed"
+    ]
+
+
+async def test_each_change_of_the_domains_is_told_to_webhooks_with_every_domain(
+    api: Api, admin_db: Database
+) -> None:
+    # given an endpoint
+    admin = await api.new_account()
+    created = await api.data(
+        CREATE_ENDPOINT, {"input": {"url": "http://127.0.0.1:9/hook"}}, token=admin.token
+    )
+    assert created["createWebhookEndpoint"]["userErrors"] == []
+    # when super admins set domains, a user at a new domain and one at gmail.com are added,
+    # and the same domains are set again
+    await set_domains(api, admin, ["acme-corp.com"])
+    await add_user(api, admin, "ann@partner-firm.com")
+    await add_user(api, admin, "bob@gmail.com")
+    await set_domains(api, admin, ["acme-corp.com"])
+    # then one event per change of the set, each with all the domains after it
+    assert await domains_events(admin_db, admin.account_id) == [
+        ["acme-corp.com", "neverlog-staff.com"],
+        ["acme-corp.com", "neverlog-staff.com", "partner-firm.com"],
+    ]
