@@ -8,6 +8,7 @@ writes its samples there and /metrics adds them up.
 
 from __future__ import annotations
 
+import hmac
 import os
 import threading
 
@@ -99,7 +100,31 @@ def observe_pool(db: Database) -> None:
         POOL_SIZE.set(size())
 
 
+def _allowed(request: Request) -> bool:
+    """Where a metrics token is set, and always in production, /metrics answers only to
+    exactly one "Authorization: Bearer <token>" header with that token: the metrics carry
+    every tenant's operation names and decision counts. Compared in constant time."""
+    settings = request.app.state.settings
+    if not settings.metrics_protected:
+        return True
+    if settings.metrics_token is None:
+        return False
+    sent = request.headers.getlist("authorization")
+    if len(sent) != 1:
+        return False
+    scheme, _, token = sent[0].strip().partition(" ")
+    expected = settings.metrics_token.get_secret_value().encode()
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected)
+
+
 async def metrics_endpoint(request: Request) -> Response:
+    if not _allowed(request):
+        return Response(
+            "Send the metrics token (NEVERLOG_METRICS_TOKEN) as 'Authorization: Bearer <token>'.\n",
+            status_code=401,
+            media_type="text/plain",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     observe_pool(request.app.state.db)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from persistence.database import Database
@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     account_list_limit: int = Field(DEFAULT_LIST_LIMIT, ge=1, le=100_000)
     personal_list_limit: int = Field(DEFAULT_LIST_LIMIT, ge=1, le=100_000)
     environment: Literal["development", "production"] = "development"
+    # GraphiQL, introspection and field suggestions: on by default, off by default in
+    # production (each may be turned on there explicitly); see _production_defaults.
     graphiql: bool = True
     database_pool_size: int = Field(10, ge=1, le=200)
     database_pgbouncer: bool = Field(
@@ -59,6 +61,13 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     rate_limit_key_prefix: str = "neverlog:ratelimit:"
     cors_origins: list[str] = Field(default_factory=list)
+    # /metrics answers only with "Authorization: Bearer <metrics_token>" where one is set,
+    # and in production only so (without one there, it answers no one).
+    metrics_token: SecretStr | None = None
+    # The proxies whose X-Forwarded-For (and -Proto) neverlog serve trusts, as uvicorn's
+    # forwarded_allow_ips takes them ("10.0.0.1,10.0.0.0/8"); none by default, so that no
+    # client picks its own address (and with it a fresh anonymous rate-limit bucket).
+    forwarded_allow_ips: str = ""
     # How often each process removes expired never-log entries: well within the minute that
     # PRODUCT.md allows (reads leave an expired entry out at its expiresAt regardless).
     expiry_sweep_seconds: float = Field(20.0, gt=0, le=60)
@@ -90,6 +99,20 @@ class Settings(BaseSettings):
                 f"{url.split('://')[0]!r} is not supported: use postgresql+asyncpg:// or sqlite+aiosqlite://"
             )
         return url
+
+    @model_validator(mode="before")
+    @classmethod
+    def _production_defaults(cls, data: Any) -> Any:
+        """In production, what helps people explore the API (GraphiQL, introspection, "Did
+        you mean" suggestions) is off unless set explicitly."""
+        if isinstance(data, dict) and str(data.get("environment", "")).lower() == "production":
+            for name in ("graphiql", "introspection", "field_suggestions"):
+                data.setdefault(name, False)
+        return data
+
+    @property
+    def metrics_protected(self) -> bool:
+        return self.metrics_token is not None or self.environment == "production"
 
     @model_validator(mode="after")
     def _safe_in_production(self) -> Settings:
