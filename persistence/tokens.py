@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.database import Database, account_gate
-from persistence.tables import ApiToken, User
+from persistence.tables import Account, ApiToken, User
 
 
 async def insert_token(
@@ -119,3 +119,40 @@ async def list_tokens(
     return list(
         await session.scalars(stmt.order_by(ApiToken.created_at.desc(), ApiToken.id.desc()))
     )  # type: ignore[attr-defined]
+
+
+_ACCOUNTS: sa.Table = Account.__table__  # type: ignore[attr-defined]
+# The viewer's account and user, every column of each, in one statement of its own.
+_VIEWER = (
+    sa.select(
+        *(column.label(f"a_{column.name}") for column in _ACCOUNTS.c),
+        *(column.label(f"u_{column.name}") for column in _USERS.c),
+    )
+    .join_from(_ACCOUNTS, _USERS, _USERS.c.account_id == _ACCOUNTS.c.id)
+    .where(
+        _ACCOUNTS.c.id == sa.bindparam("account_id"),
+        _USERS.c.id == sa.bindparam("user_id"),
+        account_gate(),
+    )
+)
+
+
+async def read_account_and_user(
+    *, db: Database, account_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[Account, User] | None:
+    """The account and one of its users, read in one statement of its own
+    (``Database.read_once``: one round trip on PostgreSQL), as rows detached from any
+    session, every column read."""
+    if not db.is_postgresql:
+        async with db.transaction(account_id) as session:
+            account = await session.get(Account, account_id)
+            user = await session.get(User, (account_id, user_id))
+        return (account, user) if account is not None and user is not None else None
+    rows = await db.read_once(account_id, _VIEWER, {"account_id": account_id, "user_id": user_id})
+    if not rows:
+        return None
+    values = list(rows[0])
+    width = len(_ACCOUNTS.c)
+    account = Account(**{c.name: v for c, v in zip(_ACCOUNTS.c, values[:width], strict=True)})
+    user = User(**{c.name: v for c, v in zip(_USERS.c, values[width:], strict=True)})
+    return account, user

@@ -25,6 +25,7 @@ from schema.types import (
 from tenancy import audit
 from tenancy.lists import list_for
 from tenancy.roles import Role
+from tenancy.tokens import signed_in_rows
 
 MAX_NODES = 100
 
@@ -47,13 +48,7 @@ class CoreQuery:
 
     @strawberry.field(permission_classes=SIGNED_IN)
     async def viewer(self, info: Info) -> Viewer:
-        viewer = info.context.signed_in
-        async with info.context.db.transaction(viewer.account_id) as session:
-            account = await accounts.get_account(session=session, account_id=viewer.account_id)
-            user = await accounts.get_user(
-                session=session, account_id=viewer.account_id, user_id=viewer.user_id
-            )
-        assert account is not None and user is not None
+        account, user = await signed_in_rows(info.context.db, info.context.signed_in)
         return Viewer(user=User.from_row(user), account=Account.from_row(account, info))
 
     @strawberry.field(permission_classes=SIGNED_IN, description="Users of the viewer's account.")

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import accounts, audit, tokens
 from persistence.database import Database
-from persistence.tables import ApiToken, utcnow
+from persistence.tables import Account, ApiToken, User, utcnow
 from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Role, Viewer, actor_now, may_act_as
 from tenancy.text import checked_name
@@ -177,3 +177,13 @@ async def revoke_token(db: Database, viewer: Viewer, *, token_id: uuid.UUID | No
                 summary=f'API token "{api_token.name}" ({api_token.prefix}…) was revoked.',
             )
         return api_token
+
+
+async def signed_in_rows(db: Database, viewer: Viewer) -> tuple[Account, User]:
+    """The viewer's own account and user, in one statement (one round trip on PostgreSQL):
+    what ``viewer`` answers."""
+    found = await tokens.read_account_and_user(
+        db=db, account_id=viewer.account_id, user_id=viewer.user_id
+    )
+    assert found is not None, "authentication has just found this user of this account"
+    return found
