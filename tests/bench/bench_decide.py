@@ -8,8 +8,11 @@ entries of those lists whose keys the email's recipients could match.
 
 - warm: 1,000 recurring contacts, as a logging pipeline sees them (the module's caches of
   parsed addresses serve again);
-- cold: every recipient an address never seen before (every one parsed and checked by
-  email-validator).
+- cold: every recipient an address never seen before (every one parsed: by the fast path
+  for plain ASCII addresses, by email-validator for the rest).
+
+Time is this process's CPU time (``time.process_time``): what the module costs, less
+disturbed than wall-clock time by whatever else the machine runs.
 """
 
 from __future__ import annotations
@@ -80,8 +83,8 @@ def measure(seconds: float = 3.0) -> dict[str, Any]:
     warm = _work(_emails(contacts, rng, 2_000), entries)
     for email, found in warm:  # the first pass fills the caches
         decide(email, found)
-    decided, started = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - started) < seconds:
+    decided, started = 0, time.process_time()
+    while (elapsed := time.process_time() - started) < seconds:
         for email, found in warm:
             decide(email, found)
         decided += len(warm) * RECIPIENTS_PER_EMAIL
@@ -92,10 +95,10 @@ def measure(seconds: float = 3.0) -> dict[str, Any]:
         [_emails(fresh[n : n + 10], rng, 1)[0] for n in range(0, len(fresh), RECIPIENTS_PER_EMAIL)],
         entries,
     )
-    started = time.perf_counter()
+    started = time.process_time()
     for email, found in cold:
         decide(email, found)
-    cold_rate = len(fresh) / (time.perf_counter() - started)
+    cold_rate = len(fresh) / (time.process_time() - started)
     return {
         "warm_decisions_per_s": round(warm_rate),
         "cold_decisions_per_s": round(cold_rate),

@@ -17,20 +17,33 @@ function init(args)
     local path = file:read("*l")
     expected = file:read("*l")
     local body = file:read("*l")
-    prepared = {}
+    -- A token "-" sends no Authorization header. A body holding NEVERLOG_N (the never-seen
+    -- variant) gets a number no request has used before in its place, in every request.
+    fresh = string.find(body, "NEVERLOG_N", 1, true) ~= nil
+    prepared, headers_of = {}, {}
     for token in file:lines() do
         if #token > 0 then
-            local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}
+            local headers = {["Content-Type"] = "application/json"}
+            if token ~= "-" then
+                headers["Authorization"] = "Bearer " .. token
+            end
+            table.insert(headers_of, headers)
             table.insert(prepared, wrk.format("POST", path, headers, body))
         end
     end
     file:close()
+    template, target_path, run, counter = body, path, tostring(os.time()), 0
     index = 0
     ok, bad_status, bad_body, sample = 0, 0, 0, ""
 end
 
 function request()
     index = index % #prepared + 1
+    if fresh then
+        counter = counter + 1
+        local body = string.gsub(template, "NEVERLOG_N", "r" .. run .. "n" .. counter)
+        return wrk.format("POST", target_path, headers_of[index], body)
+    end
     return prepared[index]
 end
 

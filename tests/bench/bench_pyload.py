@@ -74,15 +74,23 @@ async def _run(url: str, connections: int, duration: float) -> None:
         path, expected, body, *tokens = file.read().splitlines()
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    payload = body.encode()
+    # As bench_load.lua: a token "-" sends no Authorization header; a body holding
+    # NEVERLOG_N gets a number of its own in each request (50,000 of them, in turn).
+    tokens = [token for token in tokens if token]
+    if "NEVERLOG_N" in body:
+        run = int(time.time())
+        bodies = [body.replace("NEVERLOG_N", f"r{run}n{n}") for n in range(50_000)]
+        tokens = [tokens[n % len(tokens)] for n in range(len(bodies))]
+    else:
+        bodies = [body] * len(tokens)
     requests = [
         (
             f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-            f"Authorization: Bearer {token}\r\nContent-Length: {len(payload)}\r\n\r\n"
+            + ("" if token == "-" else f"Authorization: Bearer {token}\r\n")
+            + f"Content-Length: {len(payload.encode())}\r\n\r\n"
         ).encode()
-        + payload
-        for token in tokens
-        if token
+        + payload.encode()
+        for token, payload in zip(tokens, bodies, strict=True)
     ]
     counts = Counts()
     started = time.monotonic()
