@@ -538,12 +538,15 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             engines[engine]["seed_seconds"] = round(seed_seconds[engine], 1)
             engines[engine]["note"] = notes.get(engine, "")
             print(f"  {engine:<10} {engines[engine]['writes']}", flush=True)
-        print("bench: webhooks, delivered by two processes", flush=True)
-        for engine, (one, _) in stores.items():
-            engines[engine]["webhooks"] = await bench_webhooks.measure(one.url)
-            print(f"  {engine:<10} {engines[engine]['webhooks']}", flush=True)
-        print("bench: hostile requests (bench_hostile)", flush=True)
-        hostile = await asyncio.to_thread(bench_hostile.measure)
+        if "webhooks" in args.sections:
+            print("bench: webhooks, delivered by two processes", flush=True)
+            for engine, (one, _) in stores.items():
+                engines[engine]["webhooks"] = await bench_webhooks.measure(one.url)
+                print(f"  {engine:<10} {engines[engine]['webhooks']}", flush=True)
+        hostile: dict[str, Any] = {"table": "(not run: --sections)"}
+        if "hostile" in args.sections:
+            print("bench: hostile requests (bench_hostile)", flush=True)
+            hostile = await asyncio.to_thread(bench_hostile.measure)
     finally:
         for database in cleanup:
             with contextlib.suppress(Exception):
@@ -589,6 +592,12 @@ def main() -> int:
     )
     parser.add_argument("--backends", default="postgresql,sqlite")
     parser.add_argument(
+        "--sections",
+        default="webhooks,hostile",
+        help="the sections after the decisions and the write path (default: webhooks,hostile;"
+        " empty for none)",
+    )
+    parser.add_argument(
         "--kinds",
         default="",
         help="only these servers, e.g. graphql,lean (default: all; see bench_http.KINDS)",
@@ -597,6 +606,7 @@ def main() -> int:
     args = parser.parse_args()
     args.backends = {b.strip() for b in args.backends.split(",")}
     args.kinds = {k.strip() for k in args.kinds.split(",") if k.strip()}
+    args.sections = {k.strip() for k in args.sections.split(",") if k.strip()}
     report = asyncio.run(_run(args))
     table = _table(report)
     machine = report["machine"]
