@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from api.settings import Settings
-from tenancy.delivery import DeliveryWorker, Schedule
+from tenancy.delivery import DeliveryWorker, Schedule, is_private
 from tenancy.errors import Refusal
 from tenancy.webhooks import checked_url
 from tests.helpers import (
@@ -221,6 +221,28 @@ def test_production_refuses_plain_http_and_private_addresses_unless_allowed() ->
     assert production.webhook_refuse_private is True
     assert allowed.webhook_refuse_private is False
     assert Settings().webhook_refuse_private is False
+
+
+@pytest.mark.parametrize(
+    ("address", "private"),
+    [
+        ("10.0.0.1", True),
+        ("172.16.5.4", True),
+        ("192.168.1.1", True),
+        ("127.0.0.1", True),
+        ("169.254.169.254", True),  # a cloud's metadata service
+        ("100.64.0.1", True),  # carrier-grade NAT
+        ("0.0.0.0", True),
+        ("::1", True),
+        ("fe80::1", True),
+        ("fd00::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("93.184.215.14", False),
+        ("2606:4700:4700::1111", False),
+    ],
+)
+def test_which_addresses_production_refuses(address: str, private: bool) -> None:
+    assert is_private(address) is private
 
 
 async def test_update_and_delete_are_audited_and_an_unknown_id_is_not_found(
