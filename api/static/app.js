@@ -9,8 +9,21 @@
   const AUDIT_PAGE = 20;
 
   const VIEWER = `query Viewer { viewer { user { id email name role } account { name accountListLimit personalListLimit } } }`;
-  const ENTRY_FIELDS = "id pattern kind createdAt note expiresAt";
-  const LIST_PAGE = `query ListPage($scope: NeverLogScope!, $first: Int, $after: String, $search: String) {
+  // What this server's schema offers beyond the first contract (asked once at sign-in; a
+  // server that answers no introspection is taken to offer all of it).
+  const FEATURES = `query Features {
+    entry: __type(name: "NeverLogEntry") { fields { name } }
+    importInput: __type(name: "ImportNeverLogListInput") { inputFields { name } }
+    account: __type(name: "Account") { fields { name } }
+    query: __type(name: "Query") { fields { name } }
+  }`;
+  const has = { notes: true, dryRun: true, internalDomains: true, webhooks: true };
+  let ENTRY_FIELDS = "id pattern kind createdAt note expiresAt";
+  let LIST_PAGE = "";
+  let LIST_CSV = "";
+  function buildListQueries() {
+    ENTRY_FIELDS = has.notes ? "id pattern kind createdAt note expiresAt" : "id pattern kind createdAt";
+    LIST_PAGE = `query ListPage($scope: NeverLogScope!, $first: Int, $after: String, $search: String) {
     neverLogList(scope: $scope) {
       scope count limit remaining
       entries(first: $first, after: $after, search: $search) {
@@ -20,9 +33,26 @@
       }
     }
   }`;
-  const LIST_CSV = `query ListCsv($scope: NeverLogScope!) {
-    neverLogList(scope: $scope) { scope count limit remaining csv(extended: true) }
+    LIST_CSV = `query ListCsv($scope: NeverLogScope!) {
+    neverLogList(scope: $scope) { scope count limit remaining csv${has.notes ? "(extended: true)" : ""} }
   }`;
+  }
+  buildListQueries();
+
+  async function detectFeatures(token) {
+    let schema;
+    try {
+      schema = await gql(FEATURES, {}, token);
+    } catch {
+      return; // no introspection here: the whole next contract is assumed
+    }
+    const names = (type, key = "fields") => new Set(((type && type[key]) || []).map((f) => f.name));
+    has.notes = names(schema.entry).has("note");
+    has.dryRun = names(schema.importInput, "inputFields").has("dryRun");
+    has.internalDomains = names(schema.account).has("internalDomains");
+    has.webhooks = names(schema.query).has("webhookEndpoints");
+    buildListQueries();
+  }
   const ADD = `mutation Add($input: AddNeverLogEntriesInput!) {
     addNeverLogEntries(input: $input) {
       added { pattern }
@@ -315,6 +345,11 @@
     }
     sessionStorage.setItem(TOKEN_KEY, token);
     viewer = data.viewer;
+    await detectFeatures(token);
+    for (const id of ["note", "expires"]) {
+      for (const node of [$(id), $(id).previousElementSibling, $(`${id}-hint`)]) node.hidden = !has.notes;
+    }
+    $("import-preview-button").hidden = !has.dryRun;
     $("token").value = "";
     $("token").removeAttribute("aria-invalid");
     $("token-error").textContent = "";
@@ -323,8 +358,10 @@
     $("who-text").replaceChildren("Signed in as ", el("strong", {}, user.email), ` (${role}) of ${account.name}.`);
     showSignedIn(true);
     for (const node of document.querySelectorAll(".admin-only")) node.hidden = !isAdmin();
-    $("internal").hidden = !isAdmin();
-    $("webhooks").hidden = !isAdmin();
+    $("internal").hidden = !isAdmin() || !has.internalDomains;
+    $("webhooks").hidden = !isAdmin() || !has.webhooks;
+    document.querySelector('.toc a[href="#internal"]').parentElement.hidden = $("internal").hidden;
+    document.querySelector('.toc a[href="#webhooks"]').parentElement.hidden = $("webhooks").hidden;
     for (const scope of Object.keys(SCOPES)) setUpList(scope);
     $("audit").querySelector(".audit-hint").textContent = isAdmin()
       ? "Changes to the account's lists, users and tokens, newest first."
@@ -333,8 +370,8 @@
       loadList("PERSONAL"),
       loadList("ACCOUNT"),
       loadAudit(true),
-      isAdmin() ? loadInternal() : null,
-      isAdmin() ? loadWebhooks() : null,
+      isAdmin() && has.internalDomains ? loadInternal() : null,
+      isAdmin() && has.webhooks ? loadWebhooks() : null,
     ]);
     return true;
   }
@@ -758,7 +795,7 @@
     $("import-text").value = "";
     $("import-preview").replaceChildren();
     $("import-errors").replaceChildren();
-    $("import-confirm").disabled = true;
+    $("import-confirm").disabled = has.dryRun;
     $("import-confirm").textContent = "Import";
     document.querySelector('input[name="import-mode"][value="MERGE"]').checked = true;
     $("import-dialog").showModal();
@@ -779,7 +816,7 @@
 
   function importChanged() {
     importPreviewed = null;
-    $("import-confirm").disabled = true;
+    $("import-confirm").disabled = has.dryRun;
     $("import-preview").replaceChildren();
     $("import-errors").replaceChildren();
   }
@@ -830,14 +867,14 @@
   async function submitImport(event) {
     event.preventDefault();
     const input = await importInput();
-    if (importPreviewed !== JSON.stringify(input)) {
+    if (has.dryRun && importPreviewed !== JSON.stringify(input)) {
       importChanged();
       feedback($("import-preview"), "The file or the mode changed: preview it again first.", "error");
       return;
     }
     let payload;
     try {
-      payload = (await gql(IMPORT, { input: { ...input, dryRun: false } })).importNeverLogList;
+      payload = (await gql(IMPORT, { input: has.dryRun ? { ...input, dryRun: false } : input })).importNeverLogList;
     } catch (error) {
       feedback($("import-preview"), error.message, "error");
       return;
