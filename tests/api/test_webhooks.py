@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from api.settings import Settings
-from tenancy.delivery import DeliveryWorker, Schedule, is_private
+from tenancy.delivery import DeliveryWorker, Schedule, is_private, retry_after_seconds
 from tenancy.errors import Refusal
 from tenancy.webhooks import checked_url
 from tests.helpers import (
@@ -221,6 +221,36 @@ def test_production_refuses_plain_http_and_private_addresses_unless_allowed() ->
     assert production.webhook_refuse_private is True
     assert allowed.webhook_refuse_private is False
     assert Settings().webhook_refuse_private is False
+
+
+@pytest.mark.parametrize(
+    ("attempt", "retry_after", "next_in"),
+    [
+        (1, None, 5),  # the first attempt is at once; the second 5 s after it
+        (2, None, 300),
+        (3, None, 1800),
+        (4, None, 7200),
+        (5, None, 18000),
+        (6, None, 36000),
+        (7, None, 36000),
+        (8, None, None),  # the eighth attempt was the last: FAILED
+        (1, 120, 120),  # Retry-After later than the schedule: honoured
+        (2, 60, 300),  # sooner: the schedule stands
+        (1, 10**9, 36000),  # never past the longest interval
+        (8, 60, None),  # and it adds no attempt
+    ],
+)
+def test_the_retry_schedule(attempt: int, retry_after: float | None, next_in: float | None) -> None:
+    assert Schedule().after_failure(attempt, retry_after) == next_in
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+    assert retry_after_seconds("120", now) == 120
+    assert retry_after_seconds("Tue, 01 Dec 2026 12:01:30 GMT", now) == 90
+    assert retry_after_seconds("Tue, 01 Dec 2026 11:00:00 GMT", now) == 0
+    assert retry_after_seconds("soon", now) is None
+    assert retry_after_seconds(None, now) is None
 
 
 @pytest.mark.parametrize(
