@@ -262,3 +262,38 @@ async def test_a_super_admins_simulation_for_another_sender_hides_their_patterns
     )
     (own,) = mine["simulation"]["recorded"]["recipients"]
     assert own["matchedPattern"] == "doctor@private-clinic.example"
+
+
+BATCH = """query($emails: [EmailInput!]!) { evaluateEmailLoggingBatch(emails: $emails) {
+    sender { id } recipients { address outcome matchedPattern matchedScope explanation } } }"""
+
+
+async def test_a_super_admins_batch_hides_another_senders_patterns(api: Api) -> None:
+    # given: Uma's personal list and the admin's own
+    admin = await api.new_account()
+    user = await uma(api, admin)
+    await add_patterns(api, user, ["*@family-mail.example"])
+    await add_patterns(api, admin, ["*@admins-family.example"])
+    emails = [
+        email("CRM", senderId=user.user_id, to=["mum@family-mail.example"]),
+        email("CRM", to=["dad@admins-family.example"]),
+        email("CRM", senderId=admin.user_id, to=["mum@family-mail.example"]),
+    ]
+    # when
+    response = await api.post(BATCH, {"emails": emails}, token=admin.token)
+    # then: Uma's match without its pattern; the admin's own, with theirs
+    (umas,), (own,), (unlisted,) = (
+        d["recipients"] for d in response.json()["data"]["evaluateEmailLoggingBatch"]
+    )
+    assert (umas["outcome"], umas["matchedScope"], umas["matchedPattern"]) == (
+        "NEVER_LOG",
+        "PERSONAL",
+        None,
+    )
+    assert umas["explanation"] == (
+        "Not logged: mum@family-mail.example matches an entry on Uma User's personal "
+        "never-log list."
+    )
+    assert own["matchedPattern"] == "*@admins-family.example"
+    assert unlisted["outcome"] == "LOGGED"
+    assert "*@family-mail.example" not in response.text
