@@ -6,9 +6,11 @@ test-artifacts/settings-page/."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from tests.browser.conftest import Browser, add_user, fill_list, graphql, sync_api
 from tests.helpers import Api
@@ -462,3 +464,54 @@ def test_a_user_reads_the_account_list_and_keeps_a_full_personal_list(browser: B
     expect(page.locator("#audit-table tbody tr").first).to_contain_text("sam@acme-corp.com")
     browser.shoot("16-user-view")
     browser.check_accessibility("user, 500 entries")
+
+
+def test_against_a_server_of_the_first_contract_the_page_leaves_out_what_it_lacks(
+    browser: Browser,
+) -> None:
+    expect = sync_api.expect
+    page = browser.page
+    admin = browser.server.create_account("Acme", "admin@acme-corp.com")["token"]
+    fill_list(browser.server, admin, "PERSONAL", ["old@friend.org"])
+    sent: list[str] = []
+
+    # given a server whose schema has none of the next contract's additions (its answer to
+    # the page's one question about the schema says so)
+    def older_schema(route: Any) -> None:
+        body = route.request.post_data or ""
+        sent.append(body)
+        if "query Features" in body:
+            fields = lambda *names: {"fields": [{"name": n} for n in names]}  # noqa: E731
+            route.fulfill(
+                status=200,
+                content_type="application/json",
+                body=json.dumps(
+                    {
+                        "data": {
+                            "entry": fields("id", "scope", "kind", "pattern", "createdAt"),
+                            "importInput": {"inputFields": [{"name": "csv"}, {"name": "mode"}]},
+                            "account": fields("id", "name"),
+                            "query": fields("viewer", "neverLogList"),
+                        }
+                    }
+                ),
+            )
+        else:
+            route.continue_()
+
+    page.route("**/graphql", older_schema)
+
+    # when
+    browser.sign_in(admin)
+
+    # then the lists are read without the fields it lacks, and what needs them is left out
+    expect(page.locator("#personal tbody td.pattern")).to_have_text(["old@friend.org"])
+    assert not any("expiresAt" in body or "extended" in body for body in sent)
+    expect(page.locator("#internal")).to_be_hidden()
+    expect(page.locator("#webhooks")).to_be_hidden()
+    page.get_by_role("button", name="Add to your personal list…").click()
+    expect(page.get_by_label("Note (optional)")).to_be_hidden()
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Import CSV into your personal list…").click()
+    expect(page.get_by_role("button", name="Preview")).to_be_hidden()
+    expect(page.locator("#import-confirm")).to_be_enabled()
