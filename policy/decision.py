@@ -24,7 +24,6 @@ from functools import lru_cache
 from policy import explanations as explain
 from policy.addresses import Address, parse_address
 from policy.caching import LONGEST_CACHED, cached
-from policy.domains import recipient_domains
 from policy.patterns import Pattern
 from policy.records import (
     MAX_RECIPIENTS,
@@ -86,7 +85,7 @@ def decide(
     originals = _originals(email)
     applies = email.channel in LISTS_APPLY
     index = _index(entries) if applies else _NO_ENTRIES
-    domains = (internal or _NO_DOMAINS) if applies else _NO_DOMAINS
+    domains = _internal_keys(internal) if applies and internal else _NO_DOMAINS
     thread = _thread_match(originals, index)
     decisions = _apply_rules(email, recipients, index, domains, thread)
     return Decision(email.channel, applies, True, decisions)
@@ -121,8 +120,8 @@ def _apply_rules(
         if entry is not None:  # 2 (no entries where the lists do not apply)
             why = explain.never_log(text, entry.pattern.text, entry.scope)
             decision = _not_logged(text, field, Outcome.NEVER_LOG, why, entry)
-        elif internal and (domain := _internal_domain(internal, keys)) is not None:  # 3
-            why = explain.internal(text, domain)
+        elif internal and not internal.keys().isdisjoint(keys):  # 3
+            why = explain.internal(text, _first_in_keys(internal, keys))
             decision = _not_logged(text, field, Outcome.INTERNAL, why)
         elif not email.log_to_crm:  # 4
             why = explain.logging_off(text)
@@ -244,14 +243,21 @@ def _order(pattern: Pattern) -> tuple[str, str]:
     return (pattern.text, pattern.kind.value)
 
 
-def _internal_domain(internal: Mapping[str, str], keys: tuple[str, ...]) -> str | None:
-    """The internal domain that covers a recipient with these lookup keys, the closest
-    first, as its text; None where none does."""
-    for domain in recipient_domains(keys):
-        text = internal.get(domain)
-        if text is not None:
-            return text
-    return None
+def _internal_keys(internal: Mapping[str, str]) -> dict[str, str]:
+    """The internal domains by the lookup keys that they answer (``@domain`` for a
+    recipient at the domain, ``*.domain`` for one at a subdomain), to their text: a
+    recipient's keys then say at once whether one covers it."""
+    keyed: dict[str, str] = {}
+    for domain, text in internal.items():
+        keyed[f"@{domain}"] = text
+        keyed[f"*.{domain}"] = text
+    return keyed
+
+
+def _first_in_keys(internal: Mapping[str, str], keys: tuple[str, ...]) -> str:
+    """The text of the closest internal domain that covers a recipient with these keys
+    (its own domain first, then its parents, closest first)."""
+    return next(internal[key] for key in keys if key in internal)
 
 
 def _first_match(index: _Index, keys: tuple[str, ...]) -> Entry | None:
