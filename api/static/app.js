@@ -639,6 +639,7 @@
     }
     const message = `Removed ${entry.pattern} from ${SCOPES[scope].name}.`;
     state.csv = null;
+    loadAudit(true);
     if (scope === "PERSONAL") {
       const undo = el("button", { type: "button", class: "undo" }, ...named("Undo", ` the removal of ${entry.pattern}`));
       undo.addEventListener("click", () => undoRemove(scope, entry, undo));
@@ -680,6 +681,7 @@
       return;
     }
     lists[scope].csv = null;
+    loadAudit(true);
     feedback(where, `Put ${entry.pattern} back on ${SCOPES[scope].name}.`);
     await loadList(scope).catch((error) => failed(error, where));
     where.setAttribute("tabindex", "-1");
@@ -769,6 +771,7 @@
       }
       if (payload.alreadyListed.length) parts.push(`Already listed: ${payload.alreadyListed.join(", ")}.`);
       lists[dialogScope].csv = null;
+      loadAudit(true);
       closeAdd();
       feedback(feedbackOf(dialogScope), parts.join(" "));
       await loadList(dialogScope);
@@ -885,6 +888,7 @@
     }
     const scope = importScope;
     lists[scope].csv = null;
+    loadAudit(true);
     closeImport();
     feedback(
       feedbackOf(scope),
@@ -999,6 +1003,7 @@
     }
     $("internal-domains").removeAttribute("aria-invalid");
     showInternal(payload.account);
+    loadAudit(true);
     feedback(where, "Saved the internal domains.");
   }
 
@@ -1084,19 +1089,21 @@
     return [" ", el("code", { class: "audit-patterns" }, shown), more];
   }
 
+  let auditGeneration = 0;
+
   async function loadAudit(fresh) {
-    if (fresh) {
-      auditAfter = null;
-      $("audit-table").querySelector("tbody").replaceChildren();
-    }
+    if (fresh) auditGeneration += 1;
+    const generation = auditGeneration;
     let events;
     try {
-      events = (await gql(AUDIT, { first: AUDIT_PAGE, after: auditAfter })).auditEvents;
+      events = (await gql(AUDIT, { first: AUDIT_PAGE, after: fresh ? null : auditAfter })).auditEvents;
     } catch (error) {
       failed(error);
       return;
     }
+    if (generation !== auditGeneration) return; // a newer reading is under way
     const tbody = $("audit-table").querySelector("tbody");
+    if (fresh) tbody.replaceChildren();
     tbody.append(
       ...events.edges.map(({ node }) =>
         el(
