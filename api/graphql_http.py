@@ -60,6 +60,7 @@ from schema.limits import (
     limit_error,
     longest_string,
     measure,
+    query_too_long,
     string_too_long,
 )
 from tenancy.limits import Limits
@@ -240,6 +241,10 @@ class GraphQLHTTP:
             # Refused before the query is even parsed.
             limit = self.query_limits.max_string_length
             return await self._refuse(request, [string_too_long(limit, longest)], media, size_cost)
+        if len(params.query) > self.query_limits.max_query_length:
+            limit = self.query_limits.max_query_length
+            error = query_too_long(limit, len(params.query))
+            return await self._refuse(request, [error], media, size_cost)
         prepared, parsing = self._prepare(params.query)
         request.scope[PARSING] = parsing
         document, errors = prepared.document, prepared.errors

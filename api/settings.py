@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     # Cost and memory (see "What a request may cost"): the longest string argument, in
     # characters; the bytes the parsed queries kept by each process may take.
     max_string_length: int = Field(1_048_576, ge=1_024)
+    max_query_length: int = Field(100_000, ge=1_024)
     query_cache_bytes: int = Field(32 * 1024 * 1024, ge=0)
     # Saved simulations an account may hold.
     simulation_limit: int = Field(10_000, ge=1)
@@ -128,6 +129,7 @@ class Settings(BaseSettings):
             max_tokens=self.max_query_tokens,
             max_cost=self.max_query_cost,
             max_string_length=self.max_string_length,
+            max_query_length=self.max_query_length,
             largest_list=max(self.account_list_limit, self.personal_list_limit),
         )
 

@@ -66,6 +66,9 @@ class QueryLimits:
     max_tokens: int = 10_000
     max_cost: int = 3_000
     max_string_length: int = 1_048_576
+    # Characters of the query text: graphql-core's lexer reads a comment a character at a
+    # time, so a longer text is refused before it is parsed.
+    max_query_length: int = 100_000
     # The most entries a list may hold: what reading a whole list (csv) may cost.
     largest_list: int = 500
 
@@ -100,6 +103,16 @@ def string_too_long(limit: int, value: int) -> GraphQLError:
     return limit_error(
         f"A string argument is {value} characters long; the limit is {limit}.",
         "MAX_STRING_LENGTH_EXCEEDED",
+        limit,
+        value,
+    )
+
+
+def query_too_long(limit: int, value: int) -> GraphQLError:
+    return limit_error(
+        f"The query text is {value} characters long; the limit is {limit}. Send values "
+        "as variables.",
+        "MAX_QUERY_LENGTH_EXCEEDED",
         limit,
         value,
     )

@@ -260,12 +260,22 @@ async def test_a_simulation_refuses_an_address_over_320_characters(api: Api) -> 
     assert payload["simulation"] is None
 
 
+async def test_a_query_text_over_100_000_characters_is_refused_unparsed(api: Api) -> None:
+    # when a query padded with a comment of 200,000 characters
+    body = await api.gql("{ __typename } #" + "x" * 200_000)
+    # then it is refused before it is parsed, and charged its size
+    assert error_codes(body) == ["MAX_QUERY_LENGTH_EXCEEDED"]
+    assert body["errors"][0]["extensions"]["limit"] == 100_000
+    assert body["extensions"]["cost"]["parsingCost"] == 0
+    assert cost(body) >= 200_000 // 1024
+
+
 @pytest.mark.parametrize("where", ["variable", "literal"])
 async def test_a_string_argument_over_1_mib_is_refused(
     make_api: Callable[..., Api], where: str
 ) -> None:
     # given a body limit above the string limit
-    api = make_api(max_body_bytes=4 * 1024 * 1024)
+    api = make_api(max_body_bytes=4 * 1024 * 1024, max_query_length=2 * 1024 * 1024)
     try:
         admin = await api.new_account()
         text = "a" * (1024 * 1024 + 1)
@@ -305,6 +315,7 @@ async def test_the_query_cache_stays_within_its_bytes(make_api: Callable[..., Ap
         kept = len(cache)
         for n in range(20):
             await api.gql(f"{{ __typename }} # big {n} " + "x" * 20_000)
+        # (a text over 100,000 characters is refused before it is parsed)
         # then the cache never passed its bound, and texts over 16 KiB were never kept
         assert 0 < kept <= 1_000_000 // 200_000
         assert cache.bytes <= 1_000_000

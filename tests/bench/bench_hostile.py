@@ -279,9 +279,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         csv = "".join(f"u{n:05d}@x{n % 10}.com\n" for n in range(40_000))
         imports = _json(aliased_import(30), {"csv": csv})
         padding = "#" + "x" * 500_000 + "\n"
+        under = "#" + "x" * 90_000 + "\n"
 
         def comment(n: int) -> bytes:
             return _json(f"{{ __typename }} # {n}\n{padding}")
+
+        def shorter(n: int) -> bytes:
+            return _json(f"{{ __typename }} # {n}\n{under}")
 
         for signed_in in (True, False):
             shapes.append(
@@ -320,6 +324,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         big = bench.shape("500 distinct 500 KB queries", comment, 500, signed_in=False)
         rss_after = rss_mb(pid)
         shapes.append(big)
+        shapes.append(bench.shape("500 distinct 90 KB queries", shorter, 500, signed_in=False))
+        rss_after_90 = rss_mb(pid)
         shapes.append(
             bench.shape(
                 "500 distinct 500 KB queries",
@@ -328,7 +334,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 signed_in=True,
             )
         )
-        report["rss_mb"] = {"before": round(rss_before, 1), "after": round(rss_after, 1)}
+        report["rss_mb"] = {
+            "before": round(rss_before, 1),
+            "after": round(rss_after, 1),
+            "after_90kb": round(rss_after_90, 1),
+        }
 
         # Simulations, each as large as the input allows.
         long_local = "r" * 60
@@ -389,7 +399,9 @@ def table(report: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         f"RSS {rss['before']} MB before the 500 × 500 KB queries, {rss['after']} MB after "
-        f"(+{round(rss['after'] - rss['before'], 1)} MB); the simulation pages "
+        f"(+{round(rss['after'] - rss['before'], 1)} MB), {rss['after_90kb']} MB after 500 "
+        f"more of 90 KB (+{round(rss['after_90kb'] - rss['before'], 1)} MB in all); the "
+        "simulation pages "
         f"+{rss['simulation_page_growth']} MB; half-sent connections still open: "
         f"{report['idle_still_open']}."
     )
