@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import subprocess
+import sys
 import time
+import uuid
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -18,6 +20,7 @@ from persistence.database import Database
 from tenancy import expiry
 from tests.api.decision_helpers import email
 from tests.helpers import Api, Member, assert_no_user_errors, assert_user_error
+from tests.live_server import REPO, free_port
 from tests.reliability.conftest import Client, Server, neverlog_env
 
 ADD = """mutation($input: AddNeverLogEntriesInput!) { addNeverLogEntries(input: $input) {
@@ -178,21 +181,21 @@ async def test_at_its_expiry_an_entry_stops_matching_being_listed_and_counted(
     # given an entry that expires in two seconds, and one that does not
     admin = await api.new_account()
     until = later(2)
-    await add(api, admin, ["*@hartmann-law.de"], scope="ACCOUNT", expiresAt=until.isoformat())
+    domain = f"law-{uuid.uuid4().hex[:12]}.de"
+    await add(api, admin, [f"*@{domain}"], scope="ACCOUNT", expiresAt=until.isoformat())
     await add(api, admin, ["bob@x.com"], scope="ACCOUNT")
-    assert await outcome(api, admin, "jane@hartmann-law.de") == "NEVER_LOG"
+    assert await outcome(api, admin, f"jane@{domain}") == "NEVER_LOG"
     assert (await listed(api, admin, "ACCOUNT"))["count"] == 2
     # when its moment passes (no sweep runs in this process)
     await wait_until(until)
     # then
-    assert await outcome(api, admin, "jane@hartmann-law.de") == "LOGGED"
+    assert await outcome(api, admin, f"jane@{domain}") == "LOGGED"
     found = await listed(api, admin, "ACCOUNT")
     assert found["count"] == 1
     assert found["entries"]["totalCount"] == 1
     assert [e["node"]["pattern"] for e in found["entries"]["edges"]] == ["bob@x.com"]
     # and the row is still stored: reads leave it out, the sweep has not run
-    where = "WHERE pattern = '*@hartmann-law.de'"
-    assert await stored_rows(admin_db, "never_log_entries", where) >= 1
+    assert await stored_rows(admin_db, "never_log_entries", f"WHERE pattern = '*@{domain}'") == 1
 
 
 async def test_an_expired_entry_no_longer_counts_toward_the_limit(
@@ -320,10 +323,10 @@ async def test_two_serve_processes_remove_an_expired_entry_within_a_minute_once(
         admin = await api.new_account()
         until = later(2)
         first, second = servers
-        for scope, patterns in (
-            ("ACCOUNT", ["*@hartmann-law.de"]),
-            ("PERSONAL", ["mum@family.com"]),
-        ):
+        # patterns of this test alone: the database may hold other tests' entries
+        unique = uuid.uuid4().hex[:12]
+        domain, mum = f"*@law-{unique}.de", f"mum-{unique}@family.com"
+        for scope, patterns in (("ACCOUNT", [domain]), ("PERSONAL", [mum])):
             payload = await add(
                 first.client, admin.token, patterns, scope, expiresAt=until.isoformat()
             )
@@ -334,7 +337,7 @@ async def test_two_serve_processes_remove_an_expired_entry_within_a_minute_once(
             left = await stored_rows(
                 admin_db,
                 "never_log_entries",
-                "WHERE pattern IN ('*@hartmann-law.de', 'mum@family.com')",
+                f"WHERE pattern IN ('{domain}', '{mum}')",
             )
             expired = [
                 e
@@ -363,11 +366,6 @@ async def test_two_serve_processes_remove_an_expired_entry_within_a_minute_once(
 
 
 def _spawn(url: str, tmp_path: Any, n: int) -> Server:
-    import subprocess
-    import sys
-
-    from tests.live_server import REPO, free_port
-
     port = free_port()
     log_path = tmp_path / f"serve-{n}.log"
     log_file = log_path.open("wb")
@@ -379,7 +377,3 @@ def _spawn(url: str, tmp_path: Any, n: int) -> Server:
         stderr=subprocess.STDOUT,
     )
     return Server(process=process, port=port, log_file=log_file, log_path=log_path)
-
-
-def _unused(_: httpx.Response) -> None:  # keep httpx imported for the client type
-    return None
