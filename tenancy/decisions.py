@@ -313,11 +313,6 @@ async def run_simulation(
         raise Refusal.one(ErrorCode.TOO_MANY_VALUES, str(exc), ["input", "email"]) from exc
     async with db.transaction(viewer.account_id, write=True) as session:
         sender = await _sender(session, viewer, sender_id, ["input", "email"])
-        # The role at the moment of the change, after the lock (tenancy.roles.actor_now).
-        other = sender != viewer.user_id
-        await actor_now(
-            session, viewer, super_admin_to="decide for another sender" if other else None
-        )
         # Counted under the account's lock, so that concurrent runs cannot pass the limit.
         await accounts.lock_account(session=session, account_id=viewer.account_id)
         held = await simulations.count_simulations(session=session, account_id=viewer.account_id)
