@@ -30,7 +30,7 @@ from persistence.tables import NeverLogEntry, WebhookDelivery, WebhookEndpoint, 
 from policy import Scope
 from tenancy.audit import AuditAction
 from tenancy.errors import ErrorCode, Refusal, not_found
-from tenancy.roles import Viewer, require_super_admin
+from tenancy.roles import Viewer, actor_now, require_super_admin
 
 MAX_ENDPOINTS = 10
 MAX_URL = 2000
@@ -275,6 +275,9 @@ async def create_endpoint(
     async with db.transaction(viewer.account_id, write=True) as session:
         # The account's row is the lock that holds the limit under concurrent calls.
         await accounts.lock_account(session=session, account_id=viewer.account_id)
+        # The role at the moment of the change, after the account's lock, which user
+        # changes take first too (tenancy.roles.actor_now).
+        await actor_now(session, viewer, super_admin_to="keep webhook endpoints")
         count = await webhooks.count_endpoints(session=session, account_id=viewer.account_id)
         if count >= MAX_ENDPOINTS:
             raise Refusal.one(
@@ -312,6 +315,10 @@ async def update_endpoint(
     text = _checked_description(description) if not isinstance(description, _Keep) else KEEP
     types = _checked_types(event_types) if event_types is not None else None
     async with db.transaction(viewer.account_id, write=True) as session:
+        await accounts.lock_account(session=session, account_id=viewer.account_id)
+        # The role at the moment of the change, after the account's lock, which user
+        # changes take first too (tenancy.roles.actor_now).
+        await actor_now(session, viewer, super_admin_to="keep webhook endpoints")
         endpoint = await webhooks.get_endpoint(
             session=session, account_id=viewer.account_id, endpoint_id=endpoint_id, lock=True
         )
@@ -337,6 +344,10 @@ async def update_endpoint(
 async def delete_endpoint(db: Database, viewer: Viewer, *, endpoint_id: uuid.UUID) -> uuid.UUID:
     require_super_admin(viewer, "keep webhook endpoints")
     async with db.transaction(viewer.account_id, write=True) as session:
+        await accounts.lock_account(session=session, account_id=viewer.account_id)
+        # The role at the moment of the change, after the account's lock, which user
+        # changes take first too (tenancy.roles.actor_now).
+        await actor_now(session, viewer, super_admin_to="keep webhook endpoints")
         endpoint = await webhooks.get_endpoint(
             session=session, account_id=viewer.account_id, endpoint_id=endpoint_id, lock=True
         )
@@ -354,6 +365,10 @@ async def redeliver(db: Database, viewer: Viewer, *, delivery_id: uuid.UUID) -> 
     same event id (receivers drop repeats by it)."""
     require_super_admin(viewer, "keep webhook endpoints")
     async with db.transaction(viewer.account_id, write=True) as session:
+        await accounts.lock_account(session=session, account_id=viewer.account_id)
+        # The role at the moment of the change, after the account's lock, which user
+        # changes take first too (tenancy.roles.actor_now).
+        await actor_now(session, viewer, super_admin_to="keep webhook endpoints")
         old = await webhooks.get_delivery(
             session=session, account_id=viewer.account_id, delivery_id=delivery_id
         )
