@@ -26,8 +26,8 @@ from persistence.tables import Account
 from persistence.tables import InternalDomain as InternalDomainRow
 from policy import Domain, DomainError, address_domain, parse_address, parse_domain
 from tenancy.audit import AuditAction
-from tenancy.errors import ErrorCode, Forbidden, Problem, Refusal
-from tenancy.roles import Role, Viewer, require_super_admin
+from tenancy.errors import ErrorCode, Problem, Refusal
+from tenancy.roles import Viewer, actor_now, require_super_admin
 from tenancy.text import refuse_nul
 from tenancy.webhooks import WebhookEventType, record_event
 
@@ -123,7 +123,8 @@ async def set_internal_domains(
     async with db.transaction(viewer.account_id, write=True) as session:
         account = await accounts.lock_account(session=session, account_id=viewer.account_id)
         assert account is not None, "a signed-in viewer's account exists"
-        await _still_super_admin(session, viewer)
+        # The role at the moment of the change, under the account's lock.
+        await actor_now(session, viewer, super_admin_to="change internal domains")
         before = await _read(session, viewer.account_id)
         await store.replace_domains(
             session=session,
@@ -146,19 +147,6 @@ async def set_internal_domains(
             )
             await _tell_webhooks(session, viewer.account_id, before, after)
         return Changed(account, after)
-
-
-async def _still_super_admin(session: AsyncSession, viewer: Viewer) -> None:
-    """The viewer's role as it is now, under the account's lock: a super admin demoted or
-    deactivated by a concurrent request may no longer change internal domains."""
-    actor = await accounts.get_user(
-        session=session, account_id=viewer.account_id, user_id=viewer.user_id, lock=True
-    )
-    if actor is None or not actor.active or actor.role != Role.SUPER_ADMIN.value:
-        raise Forbidden(
-            "Only super admins may change internal domains, and you are no longer one: "
-            "the change was refused."
-        )
 
 
 async def users_changed(session: AsyncSession, account_id: uuid.UUID) -> None:
