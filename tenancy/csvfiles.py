@@ -180,11 +180,6 @@ def _exported(line: int, cells: list[str], columns: dict[str, int] | None) -> Im
     return ImportRow(line, cells[where.get("pattern", 0)], cell("note"), cell("expires_at"))
 
 
-def read_patterns(text: str) -> list[tuple[int, str]]:
-    """The patterns of an import with the line each stands on (see ``read_rows``)."""
-    return [(row.line, row.pattern) for row in read_rows(text)]
-
-
 def details_of(row: ImportRow, *, now: dt.datetime) -> EntryDetails:
     """The note and expiry of an imported row, checked as those of an add."""
     if row.note is None and row.expires_at is None:
