@@ -31,6 +31,20 @@ async def lock_account(*, session: AsyncSession, account_id: uuid.UUID) -> Accou
     return (await session.scalars(stmt)).one_or_none()
 
 
+async def share_account(*, session: AsyncSession, account_id: uuid.UUID) -> None:
+    """The account row held FOR KEY SHARE until the transaction ends (PostgreSQL): many may
+    hold it at once, but not beside ``lock_account``. A change that locks a user's row takes
+    this first, so that it and a user change (account, then users) lock in one order; the
+    foreign keys of what it writes would take the same lock later, after the user's row,
+    and deadlock with a deactivation of that user."""
+    stmt = (
+        sa.select(Account.id)
+        .where(Account.id == account_id)
+        .with_for_update(read=True, key_share=True)
+    )
+    await session.execute(stmt)
+
+
 async def insert_user(
     *, session: AsyncSession, account_id: uuid.UUID, email: str, name: str, role: str
 ) -> User:

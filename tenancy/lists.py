@@ -104,6 +104,8 @@ async def _lock_owner(session: AsyncSession, ref: ListRef, viewer: Viewer | None
     if ref.scope is Scope.ACCOUNT:
         await accounts.lock_account(session=session, account_id=ref.account_id)
     else:
+        # The account first, shared, as user changes lock it first (see share_account).
+        await accounts.share_account(session=session, account_id=ref.account_id)
         await accounts.get_user(
             session=session, account_id=ref.account_id, user_id=ref.owner_id, lock=True
         )

@@ -111,10 +111,15 @@ class Holder:
                 done = [r for r in requests if r.done()]
                 if done:
                     raise AssertionError(f"a request ended before it came to wait: {done[0]}")
+                # Waiting on a lock held here, or in the queue behind one who does.
                 waiting = await connection.scalar(
                     sa.text(
-                        "select count(*) from pg_stat_activity "
-                        "where cast(:pid as integer) = any(pg_blocking_pids(pid))"
+                        "with recursive blocked(pid) as ("
+                        " select pid from pg_stat_activity"
+                        " where cast(:pid as integer) = any(pg_blocking_pids(pid))"
+                        " union select a.pid from pg_stat_activity a"
+                        " join blocked b on b.pid = any(pg_blocking_pids(a.pid))"
+                        ") select count(*) from blocked"
                     ),
                     {"pid": self.pid},
                 )

@@ -231,3 +231,59 @@ async def test_two_super_admins_removing_each_other_through_two_processes_leave_
         events = await _events(one.client, survivor)
         deactivations = [e for e in events if e["action"] == "USER_DEACTIVATED"]
         assert [e["subjectUser"]["id"] for e in deactivations] == [gone], events
+
+
+async def test_a_user_deactivated_while_changing_their_own_list_is_refused_not_failed(
+    pg_db: Database, serve: Callable[..., Awaitable[list[Server]]]
+) -> None:
+    # given: two processes, and accounts each with a user who holds a token
+    one, other = await serve(pg_db.url.render_as_string(hide_password=False), n=2)
+    rounds = []
+    for round_ in range(2 * ROUNDS):
+        admin = await new_account(pg_db, name=f"Own list race {round_}")
+        user_id, token = await _second_super_admin(one.client, admin)
+        rounds.append((admin, user_id, token))
+
+    # when: in every account, at the same moment, the admin deactivates the user through one
+    # process while the user adds to their personal list through the other (the two lock
+    # the account's and the user's rows: in one order, or they would deadlock)
+    answers = await asyncio.gather(
+        *(
+            request
+            for admin, user_id, token in rounds
+            for request in (
+                _answer(one.client.post(DEACTIVATE, {"id": user_id}, token=admin.token)),
+                _answer(
+                    other.client.post(
+                        """mutation { addNeverLogEntries(input: {scope: PERSONAL,
+                            patterns: ["mum@family.example"]}) { added { pattern }
+                            userErrors { code message } } }""",
+                        token=token,
+                    )
+                ),
+            )
+        ),
+        return_exceptions=True,
+    )
+
+    # then: every deactivation is applied, never an unexpected error; the list change is
+    # refused (FORBIDDEN, or a token no longer valid) or was made before the deactivation
+    for n, (admin, user_id, _) in enumerate(rounds):
+        deactivated, added = answers[2 * n], answers[2 * n + 1]
+        assert isinstance(deactivated, dict) and deactivated["userErrors"] == [], deactivated
+        events = await _events(one.client, admin.token)
+        removed_at = _index(events, "USER_DEACTIVATED", user_id)
+        assert removed_at is not None, events
+        changes = [
+            i
+            for i, e in enumerate(events)
+            if e["action"] == "NEVER_LOG_ENTRIES_ADDED" and (e["actor"] or {}).get("id") == user_id
+        ]
+        if isinstance(added, BaseException):
+            assert "401" in str(added) or "invalid_token" in str(added), added
+            assert changes == [], events
+        elif added["userErrors"]:
+            assert _codes(added) == ["FORBIDDEN"], added
+            assert changes == [], events
+        else:
+            assert len(changes) == 1 and changes[0] < removed_at, events
