@@ -375,6 +375,26 @@ async def test_a_page_of_simulations_is_bounded_by_the_addresses_it_holds(api: A
     assert len(set(seen)) == 8
 
 
+async def test_an_answer_larger_than_its_calculated_cost_is_charged_its_objects(
+    api: Api,
+) -> None:
+    # given two saved simulations of 300 recipients each
+    admin = await api.new_account()
+    given = email("CRM", to=[f"r{n}@acme-corp.com" for n in range(300)])
+    for _ in range(2):
+        assert_no_user_errors(await run_simulation(api, admin, given))
+    query = """{ emailLoggingSimulations(first: 2) { edges { node {
+        current { recipients { address } } } } } }"""
+    # when
+    body = await api.gql(query, token=admin.token)
+    # then the 600 recipient objects are charged, beyond the static estimate
+    charged = body["extensions"]["cost"]
+    assert charged["requestedQueryCost"] == 2 + 2 * 4
+    assert charged["actualQueryCost"] == 1 + 2 + 2 + 2 + 600  # the connection, edges, …
+    bucket = charged["throttleStatus"]
+    assert bucket["currentlyAvailable"] <= bucket["maximumAvailable"] - 607
+
+
 # -- a database that cannot serve ------------------------------------------------------------
 
 

@@ -141,7 +141,9 @@ def charged(response: httpx.Response) -> int:
     except ValueError:
         return 0
     cost = (body.get("extensions") or {}).get("cost") or {}
-    return int(cost.get("requestedQueryCost") or 0) + int(cost.get("parsingCost") or 0)
+    return int(cost.get("actualQueryCost") or cost.get("requestedQueryCost") or 0) + int(
+        cost.get("parsingCost") or 0
+    )
 
 
 class Bench:
@@ -364,9 +366,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 }
             },
         )
+        ids = []
         for _ in range(args.simulations):
-            bench.post(seed, signed_in=True)
+            ran = bench.post(seed, signed_in=True).json()["data"]["runEmailLoggingSimulation"]
+            ids.append(ran["simulation"]["id"])
         page = _json(SIMULATIONS_PAGE)
+        nodes = _json(
+            "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on EmailLoggingSimulation { "
+            "changedSinceRun email { to excludedRecipients existingContacts } "
+            "recorded { ...d } current { ...d } } } } "
+            f"fragment d on EmailLoggingDecision {{ {DECISION} }}",
+            {"ids": ids[:100]},
+        )
         rss_page = rss_mb(pid)
         for signed_in in (True, False):
             shapes.append(
@@ -375,6 +386,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     lambda n: page,
                     args.repeat,
                     signed_in=signed_in,
+                )
+            )
+            shapes.append(
+                bench.shape(
+                    "nodes of 100 large simulations", lambda n: nodes, 2, signed_in=signed_in
                 )
             )
         report["rss_mb"]["simulation_page_growth"] = round(rss_mb(pid) - rss_page, 1)
