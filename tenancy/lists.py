@@ -106,9 +106,11 @@ async def _lock_owner(session: AsyncSession, ref: ListRef, viewer: Viewer | None
     else:
         # The account first, shared, as user changes lock it first (see share_account).
         await accounts.share_account(session=session, account_id=ref.account_id)
-        await accounts.get_user(
-            session=session, account_id=ref.account_id, user_id=ref.owner_id, lock=True
-        )
+        if viewer is None or viewer.user_id != ref.owner_id:
+            await accounts.get_user(
+                session=session, account_id=ref.account_id, user_id=ref.owner_id, lock=True
+            )
+        # else the owner is the actor, whose row actor_now locks and reads just below
     if viewer is not None:
         # The actor's role as it is now, under the lock: a change by a user demoted or
         # deactivated meanwhile is refused, never applied.
