@@ -37,6 +37,7 @@ class Database:
         self, url: str, *, pool_size: int = 10, pgbouncer: bool = False, echo: bool = False
     ) -> None:
         self.url = make_url(url)
+        self.pgbouncer = pgbouncer
         self.dialect = self.url.get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": False}
         if self.dialect == "sqlite":
@@ -142,10 +143,13 @@ class Database:
         transaction does. Rows are asyncpg's records, whose values are the driver's own
         (no result processing: fit for plain columns). A connection found dead is dropped
         from the pool and the read runs once more on a new one, as in _begin. On SQLite, a
-        reader of ``transaction``."""
-        if not self.is_postgresql:
+        reader of ``transaction``. Behind PgBouncer in transaction mode a statement outside a
+        transaction could be prepared on one server connection and run on another: there it
+        runs in a transaction of ``transaction`` (its gate sets the same account again)."""
+        if not self.is_postgresql or self.pgbouncer:
+            bound = {**params, "gate_account_id": str(account_id)} if self.pgbouncer else params
             async with self.transaction(account_id) as session:
-                return list(await session.execute(statement, params))
+                return list(await session.execute(statement, bound))
         sql, names, defaults = self._compiled(statement)
         bound = {**defaults, **params, "gate_account_id": str(account_id)}
         arguments = [bound[name] for name in names]
