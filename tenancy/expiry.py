@@ -82,6 +82,9 @@ async def sweep(db: Database) -> int:
             if scope is Scope.ACCOUNT:
                 await accounts.lock_account(session=session, account_id=found.account_id)
             else:
+                # The account first, shared, then the user: the order of every change to
+                # a personal list and of the user changes (see accounts.share_account).
+                await accounts.share_account(session=session, account_id=found.account_id)
                 await accounts.get_user(
                     session=session,
                     account_id=found.account_id,
