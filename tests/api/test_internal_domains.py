@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from persistence.database import Database
-from tests.api.decision_helpers import email
+from tests.api.decision_helpers import email, statements_of
 from tests.helpers import (
     Api,
     Member,
@@ -433,3 +433,24 @@ async def test_each_change_of_the_domains_is_told_to_webhooks_with_every_domain(
         ["acme-corp.com", "neverlog-staff.com"],
         ["acme-corp.com", "neverlog-staff.com", "partner-firm.com"],
     ]
+
+
+async def test_a_decision_with_internal_domains_runs_as_many_statements_as_without(
+    api: Api,
+) -> None:
+    # given an email with colleagues and contacts
+    admin = await api.new_account()
+    given = email("CRM", to=["a@acme-corp.com", "b@eu.acme-corp.com", "c@client.com"])
+    without = await statements_of(api, admin, DECIDE, {"email": given})
+    # when a hundred domains are internal, two of them covering recipients
+    await set_domains(
+        api, admin, ["acme-corp.com", *[f"d{n}.com" for n in range(98)], "eu.acme-corp.com"]
+    )
+    with_domains = await statements_of(api, admin, DECIDE, {"email": given})
+    decision = await decide(api, admin, channel="CRM", to=given["to"])
+    # then: the internal domains come in the statement that reads the entries
+    assert decision["internalCount"] == 2
+    assert len(with_domains) == len(without), (with_domains, without)
+    reading_domains = [s for s in with_domains if "internal_domains" in s]
+    assert len(reading_domains) == 1, with_domains
+    assert "never_log_entries" in reading_domains[0]
