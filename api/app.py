@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from api import tracing
 from api.graphql_http import GraphQLHTTP, HttpOptions
 from api.metrics import metrics_endpoint, observe_decision
-from api.middleware import BearerAuthMiddleware, RequestIdMiddleware
+from api.middleware import BearerAuthMiddleware, RequestIdLogMetricsMiddleware
 from api.querycache import QueryCache
 from api.ratelimit import cost_buckets
 from api.settings import Settings
@@ -32,8 +32,6 @@ from tenancy import decisions, expiry
 from tenancy.delivery import DeliveryWorker
 
 log = logging.getLogger("neverlog")
-decisions.OBSERVERS.append(observe_decision)
-SCHEMA = build_schema()
 STATIC = Path(__file__).with_name("static")
 # The settings page loads nothing from elsewhere and runs no inline script: a browser that
 # honours this policy refuses any injected markup's scripts, styles and requests.
@@ -59,6 +57,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or Settings()
     db = database or settings.database()
     owns_db = database is None
+    decisions.observe_decisions(observe_decision)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -101,7 +100,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         prefix=settings.rate_limit_key_prefix,
     )
     view = GraphQLHTTP(
-        SCHEMA._schema,
+        build_schema()._schema,
         db=db,
         limits=settings.limits,
         query_limits=settings.query_limits,
@@ -120,7 +119,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # request id: 503 where the database cannot serve it (api/unavailable.py).
     middleware = [
         *tracing.middleware(traces),
-        Middleware(RequestIdMiddleware),
+        Middleware(RequestIdLogMetricsMiddleware),
         Middleware(CannotServeMiddleware),
     ]
     if settings.cors_origins:

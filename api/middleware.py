@@ -13,8 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.logs import request_log
 from api.metrics import observe_request, operation_label
-from persistence.database import Database, is_unavailable
 from schema.errors import UNAVAILABLE_MESSAGE
+from tenancy.records import Database, is_unavailable
 from tenancy.tokens import authenticate
 
 log = logging.getLogger("neverlog.http")
@@ -25,10 +25,10 @@ OPERATION = "neverlog.operation"
 RESULT = "neverlog.result"
 
 
-class RequestIdMiddleware:
-    """Gives each request an id, returned in the ``X-Request-Id`` header and carried by
-    every log line and masked error of the request; at its end, writes the request's one
-    log line and its metrics."""
+class RequestIdLogMetricsMiddleware:
+    """The three things every request gets, in one pass: an id, returned in the
+    ``X-Request-Id`` header and carried by every log line and masked error of the request;
+    at its end, the request's one log line; and for GraphQL, its metrics."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -7,10 +7,10 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from persistence.database import Database
 from schema.limits import QueryLimits
 from tenancy.delivery import Schedule
-from tenancy.limits import DEFAULT_LIST_LIMIT, Limits
+from tenancy.list_limits import DEFAULT_LIST_LIMIT, ListLimits
+from tenancy.records import Database
 
 
 class Settings(BaseSettings):
@@ -158,8 +158,8 @@ class Settings(BaseSettings):
         return self.environment == "production" and not self.webhook_allow_private
 
     @property
-    def limits(self) -> Limits:
-        return Limits(
+    def limits(self) -> ListLimits:
+        return ListLimits(
             account_list=self.account_list_limit,
             personal_list=self.personal_list_limit,
             simulations=self.simulation_limit,

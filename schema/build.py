@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
@@ -23,7 +25,9 @@ class Mutation(CoreMutation, DecisionMutation, WebhookMutation, InternalDomainsM
     pass
 
 
+@functools.cache
 def build_schema() -> strawberry.Schema:
+    """The schema, built once per process (every app of the process serves the same)."""
     # No schema extensions: the HTTP view (api/graphql_http.py) parses, validates (both
     # cached per query text) and executes itself, and maps errors in one place.
     return strawberry.Schema(

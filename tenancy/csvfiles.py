@@ -33,9 +33,10 @@ from tenancy.errors import ErrorCode, Refusal
 if TYPE_CHECKING:
     from tenancy.lists import ListRef
 
+from policy import EntryKind
+
 HEADER = ("pattern", "kind", "created_at", "created_by")
 EXTENDED_HEADER = (*HEADER, "note", "expires_at")
-_KINDS = {"ADDRESS", "DOMAIN", "SUBDOMAINS"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _DELIMITERS = ("\t", ";", ",")
 
@@ -156,7 +157,7 @@ def read_rows(text: str) -> list[ImportRow]:
             if cells[0].lower() == "pattern":
                 columns = {name.lower(): n for n, name in enumerate(cells) if name}
                 continue
-        if len(cells) >= 2 and cells[1].upper() in _KINDS:
+        if len(cells) >= 2 and cells[1].upper() in EntryKind.__members__:
             found.append(_exported(reader.line_num, cells, columns))
             continue
         for cell in cells:

@@ -60,13 +60,19 @@ async def matching_entries(
     )
 
 
-# Called with every decision made for a request (evaluate and simulation runs): the API
-# counts them in its metrics.
-OBSERVERS: list[Callable[[Decision], None]] = []
+# Told of every decision made for a request (evaluate and simulation runs): the app
+# factory wires the API's metrics in with observe_decisions.
+_observers: list[Callable[[Decision], None]] = []
+
+
+def observe_decisions(observer: Callable[[Decision], None]) -> None:
+    """Have ``observer`` told of every decision from now on (once, however often asked)."""
+    if observer not in _observers:
+        _observers.append(observer)
 
 
 def _observed(decision: Decision) -> Decision:
-    for observe in OBSERVERS:
+    for observe in _observers:
         observe(decision)
     return decision
 

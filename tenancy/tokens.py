@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import accounts, audit, tokens
 from persistence.database import Database
 from persistence.tables import Account, ApiToken, User, utcnow
+from tenancy.audit import AuditAction
 from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Role, Viewer, actor_now, may_act_as
 from tenancy.text import checked_name
@@ -75,7 +76,7 @@ async def issue_token(
     await audit.record(
         session=session,
         account_id=account_id,
-        action="API_TOKEN_CREATED",
+        action=AuditAction.API_TOKEN_CREATED.value,
         actor_id=actor_id,
         subject_user_id=user_id,
         summary=f'API token "{name}" ({api_token.prefix}…) was created.',
@@ -171,7 +172,7 @@ async def revoke_token(db: Database, viewer: Viewer, *, token_id: uuid.UUID | No
             await audit.record(
                 session=session,
                 account_id=viewer.account_id,
-                action="API_TOKEN_REVOKED",
+                action=AuditAction.API_TOKEN_REVOKED.value,
                 actor_id=viewer.user_id,
                 subject_user_id=api_token.user_id,
                 summary=f'API token "{api_token.name}" ({api_token.prefix}…) was revoked.',

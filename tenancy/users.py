@@ -13,6 +13,7 @@ from persistence import accounts, audit
 from persistence.database import Database
 from persistence.tables import Account, User, new_id
 from tenancy import internal_domains
+from tenancy.audit import AuditAction
 from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Role, Viewer, actor_now, require_super_admin
 from tenancy.text import checked_name
@@ -91,7 +92,7 @@ async def _insert_user(
     await audit.record(
         session=session,
         account_id=account_id,
-        action="USER_ADDED",
+        action=AuditAction.USER_ADDED.value,
         actor_id=actor_id,
         subject_user_id=user.id,
         summary=f"{email} was added as {_role_name(role)}.",
@@ -170,7 +171,7 @@ async def update_role(
         await audit.record(
             session=session,
             account_id=viewer.account_id,
-            action="USER_ROLE_CHANGED",
+            action=AuditAction.USER_ROLE_CHANGED.value,
             actor_id=viewer.user_id,
             subject_user_id=user.id,
             summary=f"{user.email} is now {_role_name(role)}.",
@@ -192,7 +193,7 @@ async def deactivate_user(db: Database, viewer: Viewer, *, user_id: uuid.UUID | 
         await audit.record(
             session=session,
             account_id=viewer.account_id,
-            action="USER_DEACTIVATED",
+            action=AuditAction.USER_DEACTIVATED.value,
             actor_id=viewer.user_id,
             subject_user_id=user.id,
             summary=f"{user.email} was deactivated; their API tokens no longer work.",

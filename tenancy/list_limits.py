@@ -11,7 +11,7 @@ DEFAULT_SIMULATION_LIMIT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
+class ListLimits:
     account_list: int = DEFAULT_LIST_LIMIT
     personal_list: int = DEFAULT_LIST_LIMIT
     # Saved simulations an account may hold.
