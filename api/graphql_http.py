@@ -49,7 +49,6 @@ from api.metrics import REFUSALS
 from api.middleware import OPERATION, REQUEST_ID, RESULT, VIEWER
 from api.querycache import Prepared, QueryCache
 from api.ratelimit import Buckets, Throttle
-from persistence.database import Database
 from schema.context import Context
 from schema.errors import public_error
 from schema.execution import ExecutionContext, is_awaitable
@@ -63,7 +62,8 @@ from schema.limits import (
     query_too_long,
     string_too_long,
 )
-from tenancy.limits import Limits
+from tenancy.list_limits import ListLimits
+from tenancy.records import Database
 
 JSON = "application/json"
 # The request's size in bytes, as read (the body of a POST).
@@ -115,7 +115,7 @@ class GraphQLHTTP:
         schema: GraphQLSchema,
         *,
         db: Database,
-        limits: Limits,
+        limits: ListLimits,
         query_limits: QueryLimits,
         buckets: Buckets,
         options: HttpOptions,

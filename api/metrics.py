@@ -24,8 +24,8 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import Response
 
-from persistence.database import Database
 from policy import Decision
+from tenancy.records import Database
 
 REQUESTS = Counter(
     "neverlog_requests_total",

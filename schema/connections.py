@@ -7,8 +7,8 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from persistence.pages import Page
 from schema.errors import bad_input
+from tenancy.records import Page
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100

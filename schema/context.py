@@ -10,20 +10,16 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from persistence import accounts
-from persistence.database import Database
-from persistence.tables import User
+from tenancy import reads
 from tenancy.errors import Forbidden
-from tenancy.limits import Limits
+from tenancy.list_limits import ListLimits
+from tenancy.records import Database, User
 from tenancy.roles import Viewer
 
 
-def _users_loader(db: Database, account_id: uuid.UUID) -> DataLoader[uuid.UUID, User | None]:
+def _users_loader(db: Database, viewer: Viewer) -> DataLoader[uuid.UUID, User | None]:
     async def load(user_ids: Sequence[uuid.UUID]) -> list[User | None]:
-        async with db.transaction(account_id) as session:
-            found = await accounts.get_users(
-                session=session, account_id=account_id, user_ids=user_ids
-            )
+        found = await reads.users_by_id(db, viewer, user_ids)
         return [found.get(user_id) for user_id in user_ids]
 
     return DataLoader(load_fn=load)
@@ -32,7 +28,7 @@ def _users_loader(db: Database, account_id: uuid.UUID) -> DataLoader[uuid.UUID, 
 @dataclass
 class Context:
     db: Database
-    limits: Limits
+    limits: ListLimits
     viewer: Viewer | None
     request_id: str = ""
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict, repr=False)
@@ -54,6 +50,6 @@ class Context:
     def users(self) -> DataLoader[uuid.UUID, User | None]:
         """Users of the viewer's account by id, batched per request."""
         users: DataLoader[uuid.UUID, User | None] = self.loader(
-            "users", lambda: _users_loader(self.db, self.signed_in.account_id)
+            "users", lambda: _users_loader(self.db, self.signed_in)
         )
         return users

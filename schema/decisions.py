@@ -8,36 +8,18 @@ from collections.abc import Sequence
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from persistence import simulations
-from persistence.entries import KeyedEntry as EntryRow
-from persistence.tables import EmailSimulation as SimulationRow
-from policy import (
-    Channel,
-    Decision,
-    Email,
-    OriginalEmail,
-    Outcome,
-    RecipientField,
-    TooManyRecipients,
-    lookup_keys,
-)
+from policy import Decision, Email, OriginalEmail, TooManyRecipients, lookup_keys
 from schema.connections import Connection, page_size
-from schema.errors import UserError, bad_input
+from schema.enums import Channel, Outcome, RecipientField, Scope
+from schema.errors import UserError, bad_input, signed_in_mutation
 from schema.ids import decode_id, to_global_id
-from schema.mutations import attempt
-from schema.nodes import FINDERS
 from schema.permissions import SIGNED_IN
-from schema.types import Node, ScopeEnum, User, load_user
-from tenancy import decisions, privacy
-from tenancy.roles import Viewer
-
-ChannelEnum = strawberry.enum(Channel, name="EmailChannel")
-FieldEnum = strawberry.enum(RecipientField, name="RecipientField")
-OutcomeEnum = strawberry.enum(Outcome, name="RecipientOutcome")
+from schema.types import Node, User, load_user
+from tenancy import decisions, privacy, reads
+from tenancy.records import EmailSimulation, KeyedEntry
 
 
 @strawberry.input(description="The recipients of the email that a reply answers.")
@@ -52,7 +34,7 @@ class OriginalEmailInput:
     "display name (Jane Doe <jane@example.com>)."
 )
 class EmailInput:
-    channel: ChannelEnum  # type: ignore[valid-type]
+    channel: Channel
     sender_id: strawberry.ID | None = strawberry.field(
         default=None,
         description="The user who sends or logs the email; the viewer when omitted. "
@@ -70,7 +52,7 @@ class EmailInput:
     def to_email(self) -> Email:
         original = self.in_reply_to
         return Email(
-            channel=Channel(self.channel),
+            channel=self.channel,
             to=tuple(self.to),
             cc=tuple(self.cc or ()),
             bcc=tuple(self.bcc or ()),
@@ -94,15 +76,15 @@ class RecipientDecisionType:
     """Served straight from the decision module's own values: no copy on the hot path."""
 
     address: str
-    field: FieldEnum  # type: ignore[valid-type]
-    outcome: OutcomeEnum  # type: ignore[valid-type]
+    field: RecipientField
+    outcome: Outcome
     logged_to_contact: bool
     contact_created: bool
     timeline_tracking: bool
     associated_records_logged: bool
     activity_feed_tracking: bool
     matched_pattern: str | None
-    matched_scope: ScopeEnum | None  # type: ignore[valid-type]
+    matched_scope: Scope | None
     explanation: str
 
 
@@ -123,7 +105,7 @@ async def _visible_recipients(
 
 @strawberry.type
 class EmailLoggingDecision:
-    channel: ChannelEnum  # type: ignore[valid-type]
+    channel: Channel
     never_log_applies: bool
     email_sent: bool
     recipients: list[RecipientDecisionType] = strawberry.field(resolver=_visible_recipients)
@@ -162,7 +144,7 @@ class SimulatedOriginalEmail:
 
 @strawberry.type(description="The stored form of a simulated email.")
 class SimulatedEmail:
-    channel: ChannelEnum  # type: ignore[valid-type]
+    channel: Channel
     to: list[str]
     cc: list[str]
     bcc: list[str]
@@ -201,25 +183,23 @@ class SimulatedEmail:
 LookupKey = tuple[uuid.UUID, frozenset[str]]
 
 
-def _entries_loader(info: Info) -> DataLoader[LookupKey, list[EntryRow]]:
+def _entries_loader(info: Info) -> DataLoader[LookupKey, list[KeyedEntry]]:
     """Today's entries for many (sender, keys) at once: one query for a whole page of
     simulations."""
     ctx = info.context
-    account_id = ctx.signed_in.account_id
+    viewer = ctx.signed_in
+    account_id = viewer.account_id
 
-    async def load(wanted: Sequence[LookupKey]) -> list[list[EntryRow]]:
+    async def load(wanted: Sequence[LookupKey]) -> list[list[KeyedEntry]]:
         senders = {sender for sender, _ in wanted}
         keys = set().union(*(keys for _, keys in wanted))
-        async with ctx.db.transaction(account_id) as session:
-            rows = (
-                await decisions.matching_entries(session, account_id, senders, keys) if keys else []
-            )
+        rows = await reads.entries_for_senders(ctx.db, viewer, senders, keys)
         return [
             [r for r in rows if r.match_key in keys and r.owner_id in (account_id, sender)]
             for sender, keys in wanted
         ]
 
-    loader: DataLoader[LookupKey, list[EntryRow]] = ctx.loader(
+    loader: DataLoader[LookupKey, list[KeyedEntry]] = ctx.loader(
         "entries-by-sender-and-keys", lambda: DataLoader(load_fn=load)
     )
     return loader
@@ -235,7 +215,7 @@ class EmailLoggingSimulation(Node):
     created_at: dt.datetime
     email: SimulatedEmail
     recorded: EmailLoggingDecision
-    row: strawberry.Private[SimulationRow]
+    row: strawberry.Private[EmailSimulation]
     parsed: strawberry.Private[Email]
 
     @strawberry.field
@@ -257,7 +237,7 @@ class EmailLoggingSimulation(Node):
         return decisions.decide_with(self.parsed, self.row.sender_id, self.row.account_id, rows)
 
     @classmethod
-    def from_row(cls, row: SimulationRow) -> EmailLoggingSimulation:
+    def from_row(cls, row: EmailSimulation) -> EmailLoggingSimulation:
         email = decisions.email_from_dict(row.email)
         return cls(
             id=to_global_id("EmailLoggingSimulation", row.id),
@@ -310,16 +290,9 @@ class DecisionQuery:
     async def email_logging_simulations(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[EmailLoggingSimulation]:
-        viewer = info.context.signed_in
-        size = page_size(first)
-        async with info.context.db.transaction(viewer.account_id) as session:
-            page = await simulations.page_simulations(
-                session=session,
-                account_id=viewer.account_id,
-                created_by_id=None if viewer.sees_all_of_account() else viewer.user_id,
-                first=size,
-                after=after,
-            )
+        page = await reads.page_simulations(
+            info.context.db, info.context.signed_in, first=page_size(first), after=after
+        )
         return Connection.from_page(page, EmailLoggingSimulation.from_row)
 
 
@@ -362,49 +335,27 @@ class DeleteEmailLoggingSimulationPayload:
 
 @strawberry.type
 class DecisionMutation:
-    @strawberry.mutation(permission_classes=SIGNED_IN)
+    @signed_in_mutation()
     async def run_email_logging_simulation(
         self, info: Info, input: RunEmailLoggingSimulationInput
     ) -> RunEmailLoggingSimulationPayload:
         ctx = info.context
-        row = await attempt(
-            decisions.run_simulation(
-                ctx.db,
-                ctx.signed_in,
-                input.email.to_email(),
-                sender_id=input.email.sender(),
-                name=input.name,
-                limit=ctx.limits.simulations,
-            )
+        row = await decisions.run_simulation(
+            ctx.db,
+            ctx.signed_in,
+            input.email.to_email(),
+            sender_id=input.email.sender(),
+            name=input.name,
+            limit=ctx.limits.simulations,
         )
-        if isinstance(row, list):
-            return RunEmailLoggingSimulationPayload(user_errors=row)
         return RunEmailLoggingSimulationPayload(simulation=EmailLoggingSimulation.from_row(row))
 
-    @strawberry.mutation(permission_classes=SIGNED_IN)
+    @signed_in_mutation()
     async def delete_email_logging_simulation(
         self, info: Info, input: DeleteEmailLoggingSimulationInput
     ) -> DeleteEmailLoggingSimulationPayload:
         ctx = info.context
-        deleted = await attempt(
-            decisions.delete_simulation(
-                ctx.db, ctx.signed_in, simulation_id=decode_id(input.id, "EmailLoggingSimulation")
-            )
+        await decisions.delete_simulation(
+            ctx.db, ctx.signed_in, simulation_id=decode_id(input.id, "EmailLoggingSimulation")
         )
-        if isinstance(deleted, list):
-            return DeleteEmailLoggingSimulationPayload(user_errors=deleted)
         return DeleteEmailLoggingSimulationPayload(deleted_id=input.id)
-
-
-async def _find_simulation(
-    session: AsyncSession, viewer: Viewer, row_id: uuid.UUID, info: Info
-) -> Node | None:
-    row = await simulations.get_simulation(
-        session=session, account_id=viewer.account_id, simulation_id=row_id
-    )
-    return (
-        EmailLoggingSimulation.from_row(row) if row and viewer.may_see(row.created_by_id) else None
-    )
-
-
-FINDERS["EmailLoggingSimulation"] = _find_simulation

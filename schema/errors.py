@@ -1,6 +1,7 @@
 """Errors as clients see them, mapped in one place.
 
-- ``Refusal`` (tenancy) in a mutation -> ``userErrors`` in the payload (schema/mutations.py);
+- ``Refusal`` (tenancy) raised anywhere below a mutation -> ``userErrors`` in its payload
+  (``RefusalsAsUserErrors``, which every mutation of ``signed_in_mutation`` carries);
 - ``Refusal`` in a query, and ``PublicError`` -> a top-level error with ``extensions.code``;
 - a database that cannot be reached -> ``SERVICE_UNAVAILABLE``;
 - anything else -> "Unexpected error." with ``INTERNAL_SERVER_ERROR`` and a request id,
@@ -15,14 +16,17 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions.field_extension import AsyncExtensionResolver, FieldExtension
+from strawberry.types import Info
+from strawberry.types.field import StrawberryField
 
-from persistence.database import is_unavailable
-from persistence.pages import BadCursor
-from tenancy.errors import ErrorCode, Problem, Refusal
+from schema.enums import ErrorCode
+from schema.permissions import SIGNED_IN
+from tenancy.errors import Problem, Refusal
+from tenancy.records import BadCursor, is_unavailable
 
 log = logging.getLogger("neverlog.errors")
 
-UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode")
 UNAVAILABLE_MESSAGE = "The service cannot reach its database right now; try again shortly."
 
 
@@ -30,7 +34,7 @@ UNAVAILABLE_MESSAGE = "The service cannot reach its database right now; try agai
 class UserError:
     field: list[str] | None
     message: str
-    code: UserErrorCode  # type: ignore[valid-type]
+    code: ErrorCode
 
     @classmethod
     def from_problem(cls, problem: Problem) -> UserError:
@@ -43,6 +47,33 @@ class UserError:
 
 def user_errors(refusal: Refusal) -> list[UserError]:
     return [UserError.from_problem(p) for p in refusal.problems]
+
+
+class RefusalsAsUserErrors(FieldExtension):
+    """A mutation's refusals as its payload's ``userErrors``: a ``Refusal`` raised anywhere
+    below the resolver (a role, a limit, a bad pattern) answers ``Payload(user_errors=...)``,
+    the payload being the type the mutation declares. No resolver handles refusals itself."""
+
+    def apply(self, field: StrawberryField) -> None:
+        self.payload: Any = field.type
+
+    def resolve(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
+        raise TypeError("mutations are async: RefusalsAsUserErrors has no sync path")
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        try:
+            return await next_(source, info, **kwargs)
+        except Refusal as refusal:
+            return self.payload(user_errors=user_errors(refusal))
+
+
+def signed_in_mutation(**kwargs: Any) -> Any:
+    """A mutation for a signed-in viewer whose refusals are its payload's ``userErrors``."""
+    return strawberry.mutation(
+        permission_classes=SIGNED_IN, extensions=[RefusalsAsUserErrors()], **kwargs
+    )
 
 
 class PublicError(GraphQLError):

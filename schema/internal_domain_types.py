@@ -9,10 +9,9 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
+from schema.enums import InternalDomainSource
 from tenancy import internal_domains
-from tenancy.internal_domains import InternalDomains, InternalDomainSource
-
-InternalDomainSourceEnum = strawberry.enum(InternalDomainSource, name="InternalDomainSource")
+from tenancy.internal_domains import InternalDomains
 
 
 @strawberry.type
@@ -21,7 +20,7 @@ class InternalDomain:
         description="The domain in canonical form: lower case, Unicode (e.g. acme-corp.com, "
         "domän.se)."
     )
-    source: InternalDomainSourceEnum = strawberry.field(  # type: ignore[valid-type]
+    source: InternalDomainSource = strawberry.field(
         description="Why it is internal; ADDED where both apply."
     )
 

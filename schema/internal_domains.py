@@ -5,10 +5,8 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from schema.errors import UserError
+from schema.errors import UserError, signed_in_mutation
 from schema.internal_domain_types import prime_internal_domains
-from schema.mutations import attempt
-from schema.permissions import SIGNED_IN
 from schema.types import Account
 from tenancy import internal_domains
 
@@ -33,20 +31,16 @@ class SetInternalDomainsPayload:
 
 @strawberry.type
 class InternalDomainsMutation:
-    @strawberry.mutation(permission_classes=SIGNED_IN)
+    @signed_in_mutation()
     async def set_internal_domains(
         self, info: Info, input: SetInternalDomainsInput
     ) -> SetInternalDomainsPayload:
         ctx = info.context
-        result = await attempt(
-            internal_domains.set_internal_domains(
-                ctx.db,
-                ctx.signed_in,
-                domains=input.domains,
-                users_domains_are_internal=input.users_domains_are_internal,
-            )
+        result = await internal_domains.set_internal_domains(
+            ctx.db,
+            ctx.signed_in,
+            domains=input.domains,
+            users_domains_are_internal=input.users_domains_are_internal,
         )
-        if isinstance(result, list):
-            return SetInternalDomainsPayload(user_errors=result)
         prime_internal_domains(info, result.account.id, result.internal)
         return SetInternalDomainsPayload(account=Account.from_row(result.account, info))

@@ -5,26 +5,14 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from persistence import accounts, tokens
-from policy import Scope
 from schema.connections import Connection, page_size
+from schema.enums import Role, Scope
 from schema.errors import bad_input
 from schema.nodes import resolve_node
 from schema.permissions import SIGNED_IN
-from schema.types import (
-    Account,
-    ApiToken,
-    AuditEvent,
-    NeverLogList,
-    Node,
-    RoleEnum,
-    ScopeEnum,
-    User,
-    Viewer,
-)
-from tenancy import audit
+from schema.types import Account, ApiToken, AuditEvent, NeverLogList, Node, User, Viewer
+from tenancy import audit, reads
 from tenancy.lists import list_for
-from tenancy.roles import Role
 from tenancy.tokens import signed_in_rows
 
 MAX_NODES = 100
@@ -57,28 +45,25 @@ class CoreQuery:
         info: Info,
         first: int | None = None,
         after: str | None = None,
-        role: RoleEnum | None = None,  # type: ignore[valid-type]
+        role: Role | None = None,
         include_inactive: bool | None = False,
     ) -> Connection[User]:
-        viewer = info.context.signed_in
-        size = page_size(first)
-        async with info.context.db.transaction(viewer.account_id) as session:
-            page = await accounts.page_users(
-                session=session,
-                account_id=viewer.account_id,
-                first=size,
-                after=after,
-                role=Role(role).value if role is not None else None,
-                include_inactive=bool(include_inactive),
-            )
+        page = await reads.page_users(
+            info.context.db,
+            info.context.signed_in,
+            first=page_size(first),
+            after=after,
+            role=role,
+            include_inactive=bool(include_inactive),
+        )
         return Connection.from_page(page, User.from_row)
 
     @strawberry.field(
         permission_classes=SIGNED_IN,
         description="The account-wide list, or the viewer's own personal list.",
     )
-    async def never_log_list(self, info: Info, scope: ScopeEnum) -> NeverLogList:  # type: ignore[valid-type]
-        ref = list_for(info.context.signed_in, Scope(scope), info.context.limits)
+    async def never_log_list(self, info: Info, scope: Scope) -> NeverLogList:
+        ref = list_for(info.context.signed_in, scope, info.context.limits)
         return await NeverLogList.load(info, ref)
 
     @strawberry.field(
@@ -99,11 +84,5 @@ class CoreQuery:
         description="The viewer's API tokens; a super admin sees every token of the account.",
     )
     async def api_tokens(self, info: Info) -> list[ApiToken]:
-        viewer = info.context.signed_in
-        async with info.context.db.transaction(viewer.account_id) as session:
-            rows = await tokens.list_tokens(
-                session=session,
-                account_id=viewer.account_id,
-                user_id=None if viewer.sees_all_of_account() else viewer.user_id,
-            )
+        rows = await reads.api_tokens(info.context.db, info.context.signed_in)
         return [ApiToken.from_row(row) for row in rows]

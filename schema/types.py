@@ -8,25 +8,15 @@ import uuid
 import strawberry
 from strawberry.types import Info
 
-from persistence import entries
-from persistence.tables import Account as AccountRow
-from persistence.tables import ApiToken as ApiTokenRow
-from persistence.tables import NeverLogEntry as EntryRow
-from persistence.tables import User as UserRow
-from policy import EntryKind, Scope
 from schema.connections import Connection, page_size
+from schema.enums import AuditAction, EntryKind, Role, Scope
 from schema.errors import bad_input
 from schema.ids import to_global_id
 from schema.internal_domain_types import InternalDomain, load_internal_domains
-from tenancy.audit import AuditAction, VisibleEvent
+from tenancy import reads, records
+from tenancy.audit import VisibleEvent
 from tenancy.csvfiles import export_csv
 from tenancy.lists import ListRef
-from tenancy.roles import Role
-
-RoleEnum = strawberry.enum(Role, name="Role")
-ScopeEnum = strawberry.enum(Scope, name="NeverLogScope")
-KindEnum = strawberry.enum(EntryKind, name="NeverLogEntryKind")
-AuditActionEnum = strawberry.enum(AuditAction, name="AuditAction")
 
 
 @strawberry.interface(description="An object with a globally unique, opaque ID.")
@@ -59,7 +49,7 @@ class Account(Node):
         return (await load_internal_domains(info, self.account_id)).users_domains_are_internal
 
     @classmethod
-    def from_row(cls, row: AccountRow, info: Info) -> Account:
+    def from_row(cls, row: records.Account, info: Info) -> Account:
         limits = info.context.limits
         return cls(
             id=to_global_id("Account", row.id),
@@ -76,12 +66,12 @@ class User(Node):
     id: strawberry.ID
     email: str
     name: str
-    role: RoleEnum  # type: ignore[valid-type]
+    role: Role
     active: bool
     created_at: dt.datetime
 
     @classmethod
-    def from_row(cls, row: UserRow) -> User:
+    def from_row(cls, row: records.User) -> User:
         return cls(
             id=to_global_id("User", row.id),
             email=row.email,
@@ -108,8 +98,8 @@ class Viewer:
 @strawberry.type
 class NeverLogEntry(Node):
     id: strawberry.ID
-    scope: ScopeEnum  # type: ignore[valid-type]
-    kind: KindEnum  # type: ignore[valid-type]
+    scope: Scope
+    kind: EntryKind
     pattern: str
     created_at: dt.datetime
     note: str | None = strawberry.field(
@@ -128,7 +118,7 @@ class NeverLogEntry(Node):
         return await load_user(info, self.created_by_id)
 
     @classmethod
-    def from_row(cls, row: EntryRow) -> NeverLogEntry:
+    def from_row(cls, row: records.NeverLogEntry) -> NeverLogEntry:
         return cls(
             id=to_global_id("NeverLogEntry", row.id),
             scope=Scope(row.scope),
@@ -143,7 +133,7 @@ class NeverLogEntry(Node):
 
 @strawberry.type
 class NeverLogList:
-    scope: ScopeEnum  # type: ignore[valid-type]
+    scope: Scope
     count: int
     limit: int
     ref: strawberry.Private[ListRef]
@@ -173,15 +163,9 @@ class NeverLogList:
         size = page_size(first)
         if search is not None and "\x00" in search:
             raise bad_input("search may not hold the NUL character (U+0000).", argument="search")
-        async with info.context.db.transaction(self.ref.account_id) as session:
-            page = await entries.page_entries(
-                session=session,
-                account_id=self.ref.account_id,
-                owner_id=self.ref.owner_id,
-                first=size,
-                after=after,
-                search=search,
-            )
+        page = await reads.page_entries(
+            info.context.db, self.ref, first=size, after=after, search=search
+        )
         return Connection.from_page(page, NeverLogEntry.from_row)
 
     @strawberry.field(
@@ -194,12 +178,12 @@ class NeverLogList:
         return await export_csv(info.context.db, self.ref, extended=bool(extended))
 
     @classmethod
-    async def load(cls, info: Info, ref: ListRef) -> NeverLogList:
-        async with info.context.db.transaction(ref.account_id) as session:
-            count = await entries.count_entries(
-                session=session, account_id=ref.account_id, owner_id=ref.owner_id
-            )
+    def of(cls, ref: ListRef, count: int) -> NeverLogList:
         return cls(scope=ref.scope, count=count, limit=ref.limit, ref=ref)
+
+    @classmethod
+    async def load(cls, info: Info, ref: ListRef) -> NeverLogList:
+        return cls.of(ref, await reads.count_entries(info.context.db, ref))
 
 
 @strawberry.type
@@ -221,7 +205,7 @@ class ApiToken(Node):
         return user
 
     @classmethod
-    def from_row(cls, row: ApiTokenRow) -> ApiToken:
+    def from_row(cls, row: records.ApiToken) -> ApiToken:
         return cls(
             id=to_global_id("ApiToken", row.id),
             name=row.name,
@@ -236,9 +220,9 @@ class ApiToken(Node):
 @strawberry.type
 class AuditEvent(Node):
     id: strawberry.ID
-    action: AuditActionEnum  # type: ignore[valid-type]
+    action: AuditAction
     created_at: dt.datetime
-    scope: ScopeEnum | None  # type: ignore[valid-type]
+    scope: Scope | None
     patterns: list[str]
     summary: str
     actor_id: strawberry.Private[uuid.UUID | None]

@@ -11,9 +11,8 @@ import strawberry
 from strawberry.types import Info
 
 from schema.connections import Connection, page_size
-from schema.errors import UserError
+from schema.errors import UserError, signed_in_mutation
 from schema.ids import decode_id, to_global_id
-from schema.mutations import attempt
 from schema.permissions import SIGNED_IN
 from schema.types import Node
 from tenancy import webhooks
@@ -222,73 +221,57 @@ def _given(value: object) -> bool:
 
 @strawberry.type
 class WebhookMutation:
-    @strawberry.mutation(permission_classes=SIGNED_IN)
+    @signed_in_mutation()
     async def create_webhook_endpoint(
         self, info: Info, input: CreateWebhookEndpointInput
     ) -> CreateWebhookEndpointPayload:
         ctx = info.context
-        new = await attempt(
-            webhooks.create_endpoint(
-                ctx.db,
-                ctx.signed_in,
-                url=input.url,
-                description=input.description,
-                event_types=input.event_types,
-                plain_http=ctx.limits.webhook_plain_http,
-            )
+        new = await webhooks.create_endpoint(
+            ctx.db,
+            ctx.signed_in,
+            url=input.url,
+            description=input.description,
+            event_types=input.event_types,
+            plain_http=ctx.limits.webhook_plain_http,
         )
-        if isinstance(new, list):
-            return CreateWebhookEndpointPayload(user_errors=new)
         return CreateWebhookEndpointPayload(
             secret=new.secret, endpoint=WebhookEndpoint.from_row(new.endpoint)
         )
 
-    @strawberry.mutation(permission_classes=SIGNED_IN)
+    @signed_in_mutation()
     async def update_webhook_endpoint(
         self, info: Info, input: UpdateWebhookEndpointInput
     ) -> UpdateWebhookEndpointPayload:
         ctx = info.context
         description = input.description
-        updated = await attempt(
-            webhooks.update_endpoint(
-                ctx.db,
-                ctx.signed_in,
-                endpoint_id=decode_id(input.id, "WebhookEndpoint"),
-                url=input.url if _given(input.url) else None,
-                description=webhooks.KEEP if description is strawberry.UNSET else description,
-                event_types=input.event_types if _given(input.event_types) else None,
-                enabled=input.enabled if _given(input.enabled) else None,
-                plain_http=ctx.limits.webhook_plain_http,
-            )
+        updated = await webhooks.update_endpoint(
+            ctx.db,
+            ctx.signed_in,
+            endpoint_id=decode_id(input.id, "WebhookEndpoint"),
+            url=input.url if _given(input.url) else None,
+            description=webhooks.KEEP if description is strawberry.UNSET else description,
+            event_types=input.event_types if _given(input.event_types) else None,
+            enabled=input.enabled if _given(input.enabled) else None,
+            plain_http=ctx.limits.webhook_plain_http,
         )
-        if isinstance(updated, list):
-            return UpdateWebhookEndpointPayload(user_errors=updated)
         return UpdateWebhookEndpointPayload(endpoint=WebhookEndpoint.from_row(updated))
 
-    @strawberry.mutation(permission_classes=SIGNED_IN)
+    @signed_in_mutation()
     async def delete_webhook_endpoint(
         self, info: Info, input: DeleteWebhookEndpointInput
     ) -> DeleteWebhookEndpointPayload:
         ctx = info.context
-        deleted = await attempt(
-            webhooks.delete_endpoint(
-                ctx.db, ctx.signed_in, endpoint_id=decode_id(input.id, "WebhookEndpoint")
-            )
+        deleted = await webhooks.delete_endpoint(
+            ctx.db, ctx.signed_in, endpoint_id=decode_id(input.id, "WebhookEndpoint")
         )
-        if isinstance(deleted, list):
-            return DeleteWebhookEndpointPayload(user_errors=deleted)
         return DeleteWebhookEndpointPayload(deleted_id=to_global_id("WebhookEndpoint", deleted))
 
-    @strawberry.mutation(permission_classes=SIGNED_IN)
+    @signed_in_mutation()
     async def redeliver_webhook(
         self, info: Info, input: RedeliverWebhookInput
     ) -> RedeliverWebhookPayload:
         ctx = info.context
-        view = await attempt(
-            webhooks.redeliver(
-                ctx.db, ctx.signed_in, delivery_id=decode_id(input.delivery_id, "WebhookDelivery")
-            )
+        view = await webhooks.redeliver(
+            ctx.db, ctx.signed_in, delivery_id=decode_id(input.delivery_id, "WebhookDelivery")
         )
-        if isinstance(view, list):
-            return RedeliverWebhookPayload(user_errors=view)
         return RedeliverWebhookPayload(delivery=WebhookDelivery.from_view(view))

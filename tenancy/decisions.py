@@ -35,7 +35,7 @@ from policy import (
 )
 from policy.syntax import LONGEST
 from tenancy.errors import ErrorCode, Refusal, not_found
-from tenancy.limits import DEFAULT_SIMULATION_LIMIT
+from tenancy.list_limits import DEFAULT_SIMULATION_LIMIT
 from tenancy.roles import Viewer, actor_now, may_act_as
 from tenancy.text import checked_name, refuse_nul
 

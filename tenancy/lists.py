@@ -21,10 +21,11 @@ from persistence.database import Database
 from persistence.tables import NeverLogEntry, new_id, utcnow
 from policy import Pattern, PatternError, Scope, parse_pattern, split_patterns
 from tenancy import entry_details, expiry
+from tenancy.audit import AuditAction
 from tenancy.csvfiles import details_of, read_rows
 from tenancy.entry_details import EntryDetails
 from tenancy.errors import ErrorCode, Problem, Refusal
-from tenancy.limits import Limits
+from tenancy.list_limits import ListLimits
 from tenancy.roles import Viewer, actor_now, require_super_admin
 from tenancy.webhooks import WebhookEventType, record_entries_event
 
@@ -48,12 +49,12 @@ class ListRef:
         return "account-wide list" if self.scope is Scope.ACCOUNT else "personal list"
 
 
-def list_for(viewer: Viewer, scope: Scope, limits: Limits) -> ListRef:
+def list_for(viewer: Viewer, scope: Scope, limits: ListLimits) -> ListRef:
     owner = viewer.account_id if scope is Scope.ACCOUNT else viewer.user_id
     return ListRef(viewer.account_id, scope, owner, limits.for_scope(scope))
 
 
-def writable_list(viewer: Viewer, scope: Scope, limits: Limits) -> ListRef:
+def writable_list(viewer: Viewer, scope: Scope, limits: ListLimits) -> ListRef:
     if scope is Scope.ACCOUNT:
         require_super_admin(viewer, "change the account-wide list")
     return list_for(viewer, scope, limits)
@@ -61,6 +62,12 @@ def writable_list(viewer: Viewer, scope: Scope, limits: Limits) -> ListRef:
 
 @dataclass(slots=True)
 class Change:
+    """What a change did to its list, and how many entries the list holds after it."""
+
+    ref: ListRef
+    count: int = 0
+    # What the list held before: all that a dry run's list still holds.
+    count_before: int = 0
     added: list[NeverLogEntry] = field(default_factory=list)
     already_listed: list[str] = field(default_factory=list)
     removed: list[NeverLogEntry] = field(default_factory=list)
@@ -140,7 +147,7 @@ async def _apply(
     transaction, after locking the list's owner. A new entry gets the note and expiry of
     ``details`` by its key, else ``default``; an entry already listed keeps its own."""
     await _lock_owner(session, ref, viewer)
-    change = Change()
+    change = Change(ref)
     if replace:
         current = await entries.all_entries(
             session=session, account_id=ref.account_id, owner_id=ref.owner_id
@@ -148,6 +155,7 @@ async def _apply(
         wanted = {p.key for p in patterns}
         change.removed = [e for e in current if e.match_key not in wanted]
         existing = {e.match_key for e in current}
+        change.count_before = len(current)
         count = len(current) - len(change.removed)
     else:
         found = await entries.entries_with_keys(
@@ -157,7 +165,7 @@ async def _apply(
             keys=[p.key for p in patterns],
         )
         existing = {e.match_key for e in found}
-        count = await entries.count_entries(
+        count = change.count_before = await entries.count_entries(
             session=session, account_id=ref.account_id, owner_id=ref.owner_id
         )
     new = [p for p in patterns if p.key not in existing]
@@ -169,6 +177,7 @@ async def _apply(
             f"more would exceed its limit by {count + len(new) - ref.limit}.",
             ["input", field_name],
         )
+    change.count = count + len(new)
     now = utcnow()
     change.added = [
         NeverLogEntry(
@@ -196,7 +205,7 @@ async def _apply(
 async def add_entries(
     db: Database,
     viewer: Viewer,
-    limits: Limits,
+    limits: ListLimits,
     *,
     scope: Scope,
     patterns: Sequence[str],
@@ -213,7 +222,7 @@ async def add_entries(
             session, ref, viewer, parsed, replace=False, field_name="patterns", default=default
         )
         if change.added:
-            await _record(session, ref, viewer, "NEVER_LOG_ENTRIES_ADDED", change)
+            await _record(session, ref, viewer, AuditAction.NEVER_LOG_ENTRIES_ADDED, change)
             await _announce(session, ref, change)
         return change
 
@@ -221,7 +230,7 @@ async def add_entries(
 async def remove_entries(
     db: Database,
     viewer: Viewer,
-    limits: Limits,
+    limits: ListLimits,
     *,
     scope: Scope,
     entry_ids: Sequence[uuid.UUID | None],
@@ -273,12 +282,15 @@ async def remove_entries(
         if problems:
             raise Refusal(problems)
         removed = {e.id: e for e in [*by_id.values(), *by_key.values()]}
-        change = Change(removed=sorted(removed.values(), key=lambda e: e.pattern))
+        change = Change(ref, removed=sorted(removed.values(), key=lambda e: e.pattern))
         await entries.delete_entries(
             session=session, account_id=ref.account_id, entry_ids=list(removed)
         )
+        change.count = await entries.count_entries(
+            session=session, account_id=ref.account_id, owner_id=ref.owner_id
+        )
         if change.removed:
-            await _record(session, ref, viewer, "NEVER_LOG_ENTRIES_REMOVED", change)
+            await _record(session, ref, viewer, AuditAction.NEVER_LOG_ENTRIES_REMOVED, change)
             await _announce(session, ref, change)
         return change
 
@@ -293,7 +305,7 @@ class _DryRun(Exception):
 async def import_list(
     db: Database,
     viewer: Viewer,
-    limits: Limits,
+    limits: ListLimits,
     *,
     scope: Scope,
     csv_text: str,
@@ -340,27 +352,28 @@ async def import_list(
             if dry_run:
                 raise _DryRun(change)
             if change.added or change.removed:
-                await _record(session, ref, viewer, "NEVER_LOG_LIST_IMPORTED", change)
+                await _record(session, ref, viewer, AuditAction.NEVER_LOG_LIST_IMPORTED, change)
                 await _announce(session, ref, change)
             return change
     except _DryRun as dry:
+        dry.change.count = dry.change.count_before
         return dry.change
 
 
 async def _record(
-    session: AsyncSession, ref: ListRef, viewer: Viewer, action: str, change: Change
+    session: AsyncSession, ref: ListRef, viewer: Viewer, action: AuditAction, change: Change
 ) -> None:
     parts = []
     if change.added:
         parts.append(f"added {_entries(len(change.added))}")
     if change.removed:
         parts.append(f"removed {_entries(len(change.removed))}")
-    verb = "Imported a file into" if action == "NEVER_LOG_LIST_IMPORTED" else "Changed"
+    verb = "Imported a file into" if action is AuditAction.NEVER_LOG_LIST_IMPORTED else "Changed"
     whose = "the account-wide list" if ref.scope is Scope.ACCOUNT else "their personal list"
     await audit.record(
         session=session,
         account_id=ref.account_id,
-        action=action,
+        action=action.value,
         actor_id=viewer.user_id,
         scope=ref.scope.value,
         patterns=[e.pattern for e in change.added] + [e.pattern for e in change.removed],

@@ -13,10 +13,10 @@ import strawberry
 from graphql import ExecutionResult, GraphQLSchema, execute, parse
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from api.app import SCHEMA
+from schema import build_schema
 from schema.context import Context
 from schema.execution import ExecutionContext, is_awaitable
-from tenancy.limits import Limits
+from tenancy.list_limits import ListLimits
 from tenancy.tokens import authenticate
 from tests.api.decision_helpers import EVALUATE, email
 from tests.helpers import Api, add_entries, assert_no_user_errors
@@ -141,14 +141,14 @@ async def _decision(api: Api, executor: type) -> ExecutionResult:
     admin = await api.new_account()
     assert_no_user_errors(await add_entries(api, admin, ["*@lawfirm.com"], scope="ACCOUNT"))
     viewer = await authenticate(api.db, admin.token)
-    context = Context(db=api.db, limits=Limits(), viewer=viewer)
+    context = Context(db=api.db, limits=ListLimits(), viewer=viewer)
     variables = {
         "email": email(
             "CRM", to=["jane@lawfirm.com", "bob@customer.com", "not an address"], cc=["x@y.com"]
         )
     }
     return await _run(
-        SCHEMA._schema, EVALUATE, executor, context_value=context, variable_values=variables
+        build_schema()._schema, EVALUATE, executor, context_value=context, variable_values=variables
     )
 
 
