@@ -11,6 +11,7 @@ from tenancy.errors import ErrorCode
 from tenancy.internal_domains import InternalDomainSource
 from tenancy.lists import ImportMode
 from tenancy.roles import Role
+from tenancy.webhooks import WebhookDeliveryStatus, WebhookEventType
 
 # strawberry.enum(C) returns C itself, marked as a GraphQL enum of that name.
 for domain_enum, name in (
@@ -23,8 +24,15 @@ for domain_enum, name in (
     (Channel, "EmailChannel"),
     (RecipientField, "RecipientField"),
     (Outcome, "RecipientOutcome"),
+    (WebhookDeliveryStatus, "WebhookDeliveryStatus"),
 ):
     strawberry.enum(domain_enum, name=name)
+strawberry.enum(
+    WebhookEventType,
+    name="WebhookEventType",
+    description='What a webhook endpoint is told about. The event body\'s "type" is given '
+    "beside each value.",
+)
 
 __all__ = [
     "AuditAction",
@@ -37,4 +45,6 @@ __all__ = [
     "RecipientField",
     "Role",
     "Scope",
+    "WebhookDeliveryStatus",
+    "WebhookEventType",
 ]

@@ -11,20 +11,13 @@ import strawberry
 from strawberry.types import Info
 
 from schema.connections import Connection, page_size
+from schema.enums import WebhookDeliveryStatus, WebhookEventType
 from schema.errors import UserError, signed_in_mutation
 from schema.ids import decode_id, to_global_id
 from schema.permissions import SIGNED_IN
 from schema.types import Node
 from tenancy import webhooks
-from tenancy.webhooks import DeliveryView, WebhookDeliveryStatus, WebhookEventType
-
-WebhookEventTypeEnum = strawberry.enum(
-    WebhookEventType,
-    name="WebhookEventType",
-    description='What a webhook endpoint is told about. The event body\'s "type" is given '
-    "beside each value.",
-)
-WebhookDeliveryStatusEnum = strawberry.enum(WebhookDeliveryStatus, name="WebhookDeliveryStatus")
+from tenancy.webhooks import DeliveryView
 
 
 def _describe(enum: type, descriptions: dict[str, str]) -> None:
@@ -65,9 +58,9 @@ class WebhookDelivery(Node):
         description="The event's id: the webhook-id header, the same in every attempt, so "
         "that a receiver can drop repeats."
     )
-    event_type: WebhookEventTypeEnum  # type: ignore[valid-type]
+    event_type: WebhookEventType
     created_at: dt.datetime
-    status: WebhookDeliveryStatusEnum  # type: ignore[valid-type]
+    status: WebhookDeliveryStatus
     attempts: int
     last_attempt_at: dt.datetime | None
     last_response_status: int | None = strawberry.field(
@@ -106,7 +99,7 @@ class WebhookEndpoint(Node):
     id: strawberry.ID
     url: str
     description: str | None
-    event_types: list[WebhookEventTypeEnum]  # type: ignore[valid-type]
+    event_types: list[WebhookEventType]
     enabled: bool = strawberry.field(
         description="False once a super admin disabled it, or it answered 410 Gone."
     )
@@ -161,7 +154,7 @@ class CreateWebhookEndpointInput:
         description="https://…; plain http only to loopback addresses outside production."
     )
     description: str | None = None
-    event_types: list[WebhookEventTypeEnum] | None = strawberry.field(  # type: ignore[valid-type]
+    event_types: list[WebhookEventType] | None = strawberry.field(
         default=None, description="What to send; every type when omitted."
     )
 
@@ -180,7 +173,7 @@ class UpdateWebhookEndpointInput:
     id: strawberry.ID
     url: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
-    event_types: list[WebhookEventTypeEnum] | None = strawberry.UNSET  # type: ignore[valid-type]
+    event_types: list[WebhookEventType] | None = strawberry.UNSET
     enabled: bool | None = strawberry.UNSET
 
 
