@@ -13,8 +13,8 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.middleware import REQUEST_ID
-from persistence.database import is_unavailable
 from schema.errors import UNAVAILABLE_MESSAGE
+from tenancy.records import is_unavailable
 
 log = logging.getLogger("neverlog.http")
 RETRY_AFTER_SECONDS = 5
