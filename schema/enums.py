@@ -34,6 +34,38 @@ strawberry.enum(
     "beside each value.",
 )
 
+
+def _describe(enum: type, descriptions: dict[str, str]) -> None:
+    """Describe an enum's values in the schema, where the domain's enum (which imports no
+    Strawberry) cannot."""
+    for value in enum.__strawberry_definition__.values:  # type: ignore[attr-defined]
+        value.description = descriptions[value.name]
+
+
+_describe(
+    WebhookEventType,
+    {
+        "NEVER_LOG_ENTRIES_ADDED": "never_log.entries_added: entries were added to a list "
+        "(by a call or an import).",
+        "NEVER_LOG_ENTRIES_REMOVED": "never_log.entries_removed: entries were removed from a "
+        "list (by a call or an import).",
+        "NEVER_LOG_ENTRIES_EXPIRED": "never_log.entries_expired: entries reached their "
+        "expiresAt and stopped applying.",
+        "INTERNAL_DOMAINS_CHANGED": "internal_domains.changed: the account's internal "
+        "domains changed.",
+    },
+)
+_describe(
+    WebhookDeliveryStatus,
+    {
+        "PENDING": "Not yet accepted by the endpoint; nextAttemptAt says when it is tried again.",
+        "DELIVERED": "The endpoint answered 2xx.",
+        "FAILED": "Every attempt failed, or the endpoint was disabled or answered 410 Gone: "
+        "no more attempts.",
+    },
+)
+
+
 __all__ = [
     "AuditAction",
     "Channel",
