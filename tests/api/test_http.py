@@ -292,17 +292,17 @@ async def test_a_database_error_is_masked_and_logged_with_the_request_id(
     # given a data-access function that runs broken SQL
     import sqlalchemy as sa
 
-    import persistence.accounts
+    import persistence.tokens
 
     admin = await api.new_account()
 
-    async def broken(*, session: Any, account_id: Any) -> Any:
+    async def broken(*, session: Any, account_id: Any, user_id: Any) -> Any:
         await session.execute(sa.text("SELECT secret_column FROM no_such_table"))
 
-    monkeypatch.setattr(persistence.accounts, "get_account", broken)
+    monkeypatch.setattr(persistence.tokens, "list_tokens", broken)
     # when
     with caplog.at_level(logging.ERROR, logger="neverlog.errors"):
-        response = await api.post("{ viewer { account { name } } }", token=admin.token)
+        response = await api.post("{ apiTokens { id } }", token=admin.token)
     # then the client sees nothing internal
     body = response.json()
     error = body["errors"][0]
