@@ -71,6 +71,27 @@ async def count_simulations(*, session: AsyncSession, account_id: uuid.UUID) -> 
     return int((await session.scalars(stmt)).one())
 
 
+async def stored_addresses(
+    *,
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    simulation_ids: list[uuid.UUID],
+    created_by_id: uuid.UUID | None,
+) -> int:
+    """How many addresses these simulations hold together (those of ``created_by_id`` only,
+    where given), counted without reading them."""
+    if not simulation_ids:
+        return 0
+    conditions = [
+        EmailSimulation.account_id == account_id,
+        EmailSimulation.id.in_(simulation_ids),  # type: ignore[attr-defined]
+    ]
+    if created_by_id is not None:
+        conditions.append(EmailSimulation.created_by_id == created_by_id)
+    size = sa.func.coalesce(sa.func.sum(_addresses(session.get_bind().dialect.name)), 0)
+    return int((await session.scalars(sa.select(size).where(*conditions))).one())
+
+
 async def get_simulation(
     *, session: AsyncSession, account_id: uuid.UUID, simulation_id: uuid.UUID
 ) -> EmailSimulation | None:

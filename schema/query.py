@@ -8,6 +8,7 @@ from strawberry.types import Info
 from schema.connections import Connection, page_size
 from schema.enums import Role, Scope
 from schema.errors import bad_input
+from schema.ids import from_global_id
 from schema.nodes import resolve_node
 from schema.permissions import SIGNED_IN
 from schema.types import Account, ApiToken, AuditEvent, NeverLogList, Node, User, Viewer
@@ -32,6 +33,14 @@ class CoreQuery:
                 argument="ids",
                 limit=MAX_NODES,
             )
+        simulations = [
+            decoded[1]
+            for decoded in map(from_global_id, ids)
+            if decoded is not None and decoded[0] == "EmailLoggingSimulation"
+        ]
+        await reads.refuse_large_simulations(
+            info.context.db, info.context.signed_in, simulations, argument="ids"
+        )
         return [await resolve_node(info, global_id) for global_id in ids]
 
     @strawberry.field(permission_classes=SIGNED_IN)

@@ -23,6 +23,7 @@ from persistence.tables import ApiToken, EmailSimulation, User
 from policy import Scope
 from tenancy import audit as tenancy_audit
 from tenancy import webhooks
+from tenancy.errors import ErrorCode, Refusal
 from tenancy.lists import ListRef
 from tenancy.roles import Role, Viewer
 
@@ -101,6 +102,31 @@ async def page_simulations(
             created_by_id=None if viewer.sees_all_of_account() else viewer.user_id,
             first=first,
             after=after,
+        )
+
+
+async def refuse_large_simulations(
+    db: Database, viewer: Viewer, simulation_ids: list[uuid.UUID], *, argument: str
+) -> None:
+    """``nodes`` reads whole simulations: like a page of them, at most
+    ``simulations.PAGE_ADDRESSES`` stored addresses at once, counted before any is read
+    (only those the viewer may see count, so the refusal tells nothing of others')."""
+    if len(simulation_ids) < 2:
+        return
+    async with db.transaction(viewer.account_id) as session:
+        held = await simulations.stored_addresses(
+            session=session,
+            account_id=viewer.account_id,
+            simulation_ids=simulation_ids,
+            created_by_id=None if viewer.sees_all_of_account() else viewer.user_id,
+        )
+    if held > simulations.PAGE_ADDRESSES:
+        raise Refusal.one(
+            ErrorCode.LIMIT_EXCEEDED,
+            f"These {len(simulation_ids)} simulations hold {held} addresses; one request reads "
+            f"at most {simulations.PAGE_ADDRESSES}: ask for fewer at a time, or page through "
+            "emailLoggingSimulations.",
+            [argument],
         )
 
 

@@ -375,6 +375,27 @@ async def test_a_page_of_simulations_is_bounded_by_the_addresses_it_holds(api: A
     assert len(set(seen)) == 8
 
 
+async def test_nodes_reads_at_most_as_many_stored_addresses_as_a_page(api: Api) -> None:
+    # given 8 simulations of 1,500 addresses each (500 recipients, excluded, existing)
+    admin = await api.new_account()
+    addresses = [f"r{n}@acme-corp.com" for n in range(500)]
+    big = email("CRM", to=addresses, excludedRecipients=addresses, existingContacts=addresses)
+    ids = [(await run_simulation(api, admin, big))["simulation"]["id"] for _ in range(8)]
+    nodes = """query($ids: [ID!]!) { nodes(ids: $ids) {
+        ... on EmailLoggingSimulation { id email { to } } } }"""
+    # when all 8 are asked for at once (12,000 addresses), and then 6 (9,000)
+    refused = await api.gql(nodes, {"ids": ids}, token=admin.token)
+    answered = await api.data(nodes, {"ids": ids[:6]}, token=admin.token)
+    # then the 8 are refused before any is read, saying how many they hold and the limit
+    assert refused["data"] is None
+    assert error_codes(refused) == ["BAD_USER_INPUT"]
+    message = refused["errors"][0]["message"]
+    assert "12000 addresses" in message and "at most 10000" in message
+    # and the 6 are answered whole
+    assert [n["id"] for n in answered["nodes"]] == ids[:6]
+    assert all(len(n["email"]["to"]) == 500 for n in answered["nodes"])
+
+
 async def test_an_answer_larger_than_its_calculated_cost_is_charged_its_objects(
     api: Api,
 ) -> None:
