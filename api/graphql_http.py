@@ -62,7 +62,7 @@ from schema.limits import (
     query_too_long,
     string_too_long,
 )
-from tenancy.list_limits import ListLimits
+from tenancy.account_limits import AccountLimits
 from tenancy.records import Database
 
 JSON = "application/json"
@@ -115,7 +115,7 @@ class GraphQLHTTP:
         schema: GraphQLSchema,
         *,
         db: Database,
-        limits: ListLimits,
+        limits: AccountLimits,
         query_limits: QueryLimits,
         buckets: Buckets,
         options: HttpOptions,

@@ -8,8 +8,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schema.limits import QueryLimits
+from tenancy.account_limits import DEFAULT_LIST_LIMIT, AccountLimits
 from tenancy.delivery import Schedule
-from tenancy.list_limits import DEFAULT_LIST_LIMIT, ListLimits
 from tenancy.records import Database
 
 
@@ -158,8 +158,8 @@ class Settings(BaseSettings):
         return self.environment == "production" and not self.webhook_allow_private
 
     @property
-    def limits(self) -> ListLimits:
-        return ListLimits(
+    def limits(self) -> AccountLimits:
+        return AccountLimits(
             account_list=self.account_list_limit,
             personal_list=self.personal_list_limit,
             simulations=self.simulation_limit,

@@ -18,22 +18,20 @@ from persistence.internal_domains import domain_parameters, keyed_domains
 from persistence.pages import Page, decode_cursor, encode_cursor, fetch_page
 from persistence.tables import NeverLogEntry, utcnow
 
-Entry = NeverLogEntry
-
 
 def live(now: Any = None) -> Any:
     """Entries that still apply: those without an expiry, or whose expiry is still to come.
     Every read filters by it, so that an entry stops applying at its expiresAt exactly,
     whenever the sweep removes it. ``now`` is a bound parameter where given."""
     at = utcnow() if now is None else now
-    return sa.or_(Entry.expires_at.is_(None), Entry.expires_at > at)  # type: ignore[union-attr,operator]
+    return sa.or_(NeverLogEntry.expires_at.is_(None), NeverLogEntry.expires_at > at)  # type: ignore[union-attr,operator]
 
 
 async def count_entries(
     *, session: AsyncSession, account_id: uuid.UUID, owner_id: uuid.UUID
 ) -> int:
     stmt = sa.select(sa.func.count()).where(
-        Entry.account_id == account_id, Entry.owner_id == owner_id, live()
+        NeverLogEntry.account_id == account_id, NeverLogEntry.owner_id == owner_id, live()
     )
     return int((await session.scalars(stmt)).one())
 
@@ -49,10 +47,10 @@ async def entries_with_keys(
     whose cost follows the number of keys, not the size of the lists."""
     if not keys or not owner_ids:
         return []
-    stmt = sa.select(Entry).where(
-        Entry.account_id == account_id,
-        Entry.owner_id.in_(list(owner_ids)),  # type: ignore[attr-defined]
-        _one_of(Entry.match_key, keys, session.get_bind().dialect.name),
+    stmt = sa.select(NeverLogEntry).where(
+        NeverLogEntry.account_id == account_id,
+        NeverLogEntry.owner_id.in_(list(owner_ids)),  # type: ignore[attr-defined]
+        _one_of(NeverLogEntry.match_key, keys, session.get_bind().dialect.name),
         live(),
     )
     return list(await session.scalars(stmt))
@@ -186,7 +184,7 @@ async def insert_entries(*, session: AsyncSession, rows: Sequence[dict[str, Any]
     """Insert many entries in one statement (executemany): the count of statements does not
     grow with the batch."""
     if rows:
-        await session.execute(sa.insert(Entry), list(rows))
+        await session.execute(sa.insert(NeverLogEntry), list(rows))
 
 
 async def get_entries(
@@ -194,9 +192,9 @@ async def get_entries(
 ) -> list[NeverLogEntry]:
     if not entry_ids:
         return []
-    stmt = sa.select(Entry).where(
-        Entry.account_id == account_id,
-        Entry.id.in_(list(entry_ids)),  # type: ignore[attr-defined]
+    stmt = sa.select(NeverLogEntry).where(
+        NeverLogEntry.account_id == account_id,
+        NeverLogEntry.id.in_(list(entry_ids)),  # type: ignore[attr-defined]
         live(),
     )
     return list(await session.scalars(stmt))
@@ -207,9 +205,9 @@ async def delete_entries(
 ) -> None:
     if entry_ids:
         await session.execute(
-            sa.delete(Entry).where(
-                Entry.account_id == account_id,
-                Entry.id.in_(list(entry_ids)),  # type: ignore[attr-defined]
+            sa.delete(NeverLogEntry).where(
+                NeverLogEntry.account_id == account_id,
+                NeverLogEntry.id.in_(list(entry_ids)),  # type: ignore[attr-defined]
             )
         )
 
@@ -218,9 +216,9 @@ async def all_entries(
     *, session: AsyncSession, account_id: uuid.UUID, owner_id: uuid.UUID
 ) -> list[NeverLogEntry]:
     stmt = (
-        sa.select(Entry)
-        .where(Entry.account_id == account_id, Entry.owner_id == owner_id, live())
-        .order_by(Entry.pattern)
+        sa.select(NeverLogEntry)
+        .where(NeverLogEntry.account_id == account_id, NeverLogEntry.owner_id == owner_id, live())
+        .order_by(NeverLogEntry.pattern)
     )
     return list(await session.scalars(stmt))
 
@@ -235,15 +233,19 @@ async def page_entries(
     search: str | None,
 ) -> Page[NeverLogEntry]:
     """Entries in pattern order; ``search`` keeps those whose pattern contains it."""
-    conditions: list[Any] = [Entry.account_id == account_id, Entry.owner_id == owner_id, live()]
+    conditions: list[Any] = [
+        NeverLogEntry.account_id == account_id,
+        NeverLogEntry.owner_id == owner_id,
+        live(),
+    ]
     if search:
-        conditions.append(Entry.pattern.contains(search.strip().lower(), autoescape=True))  # type: ignore[attr-defined]
+        conditions.append(NeverLogEntry.pattern.contains(search.strip().lower(), autoescape=True))  # type: ignore[attr-defined]
     return await fetch_page(
         session,
-        Entry,
+        NeverLogEntry,
         conditions=conditions,
-        after=Entry.pattern > decode_cursor(after, 1)[0] if after else None,
-        order_by=(Entry.pattern,),
+        after=NeverLogEntry.pattern > decode_cursor(after, 1)[0] if after else None,
+        order_by=(NeverLogEntry.pattern,),
         first=first,
         cursor_of=lambda e: encode_cursor([e.pattern]),
         has_previous=after is not None,

@@ -11,8 +11,8 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from tenancy import reads
+from tenancy.account_limits import AccountLimits
 from tenancy.errors import Forbidden
-from tenancy.list_limits import ListLimits
 from tenancy.records import Database, User
 from tenancy.roles import Viewer
 
@@ -28,7 +28,7 @@ def _users_loader(db: Database, viewer: Viewer) -> DataLoader[uuid.UUID, User | 
 @dataclass
 class Context:
     db: Database
-    limits: ListLimits
+    limits: AccountLimits
     viewer: Viewer | None
     request_id: str = ""
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict, repr=False)

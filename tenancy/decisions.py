@@ -34,8 +34,8 @@ from policy import (
     lookup_keys,
 )
 from policy.syntax import LONGEST
+from tenancy.account_limits import DEFAULT_SIMULATION_LIMIT
 from tenancy.errors import ErrorCode, Refusal, not_found
-from tenancy.list_limits import DEFAULT_SIMULATION_LIMIT
 from tenancy.roles import Viewer, actor_now, may_act_as
 from tenancy.text import checked_name, refuse_nul
 

@@ -21,11 +21,11 @@ from persistence.database import Database
 from persistence.tables import NeverLogEntry, new_id, utcnow
 from policy import Pattern, PatternError, Scope, parse_pattern, split_patterns
 from tenancy import entry_details, expiry
+from tenancy.account_limits import AccountLimits
 from tenancy.audit import AuditAction
 from tenancy.csvfiles import details_of, read_rows
 from tenancy.entry_details import EntryDetails
 from tenancy.errors import ErrorCode, Problem, Refusal
-from tenancy.list_limits import ListLimits
 from tenancy.roles import Viewer, actor_now, require_super_admin
 from tenancy.webhooks import WebhookEventType, record_entries_event
 
@@ -49,12 +49,12 @@ class ListRef:
         return "account-wide list" if self.scope is Scope.ACCOUNT else "personal list"
 
 
-def list_for(viewer: Viewer, scope: Scope, limits: ListLimits) -> ListRef:
+def list_for(viewer: Viewer, scope: Scope, limits: AccountLimits) -> ListRef:
     owner = viewer.account_id if scope is Scope.ACCOUNT else viewer.user_id
     return ListRef(viewer.account_id, scope, owner, limits.for_scope(scope))
 
 
-def writable_list(viewer: Viewer, scope: Scope, limits: ListLimits) -> ListRef:
+def writable_list(viewer: Viewer, scope: Scope, limits: AccountLimits) -> ListRef:
     if scope is Scope.ACCOUNT:
         require_super_admin(viewer, "change the account-wide list")
     return list_for(viewer, scope, limits)
@@ -205,7 +205,7 @@ async def _apply(
 async def add_entries(
     db: Database,
     viewer: Viewer,
-    limits: ListLimits,
+    limits: AccountLimits,
     *,
     scope: Scope,
     patterns: Sequence[str],
@@ -230,7 +230,7 @@ async def add_entries(
 async def remove_entries(
     db: Database,
     viewer: Viewer,
-    limits: ListLimits,
+    limits: AccountLimits,
     *,
     scope: Scope,
     entry_ids: Sequence[uuid.UUID | None],
@@ -305,7 +305,7 @@ class _DryRun(Exception):
 async def import_list(
     db: Database,
     viewer: Viewer,
-    limits: ListLimits,
+    limits: AccountLimits,
     *,
     scope: Scope,
     csv_text: str,

@@ -16,7 +16,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from schema import build_schema
 from schema.context import Context
 from schema.execution import ExecutionContext, is_awaitable
-from tenancy.list_limits import ListLimits
+from tenancy.account_limits import AccountLimits
 from tenancy.tokens import authenticate
 from tests.api.decision_helpers import EVALUATE, email
 from tests.helpers import Api, add_entries, assert_no_user_errors
@@ -141,7 +141,7 @@ async def _decision(api: Api, executor: type) -> ExecutionResult:
     admin = await api.new_account()
     assert_no_user_errors(await add_entries(api, admin, ["*@lawfirm.com"], scope="ACCOUNT"))
     viewer = await authenticate(api.db, admin.token)
-    context = Context(db=api.db, limits=ListLimits(), viewer=viewer)
+    context = Context(db=api.db, limits=AccountLimits(), viewer=viewer)
     variables = {
         "email": email(
             "CRM", to=["jane@lawfirm.com", "bob@customer.com", "not an address"], cc=["x@y.com"]

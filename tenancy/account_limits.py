@@ -1,4 +1,5 @@
-"""How much a list may hold: set by the operator, 500 entries each by default."""
+"""What an account may hold and do, as the operator sets it: entries per list (500 each by
+default), saved simulations (10,000), and whether webhook URLs may be plain http."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ DEFAULT_SIMULATION_LIMIT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
-class ListLimits:
+class AccountLimits:
     account_list: int = DEFAULT_LIST_LIMIT
     personal_list: int = DEFAULT_LIST_LIMIT
     # Saved simulations an account may hold.
