@@ -7,14 +7,13 @@ import logging
 import time
 import uuid
 
-import orjson
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.logs import request_log
 from api.metrics import observe_request, operation_label
-from schema.errors import UNAVAILABLE_MESSAGE
-from tenancy.records import Database, is_unavailable
+from api.responses import send_error
+from tenancy.records import Database
 from tenancy.tokens import authenticate
 
 log = logging.getLogger("neverlog.http")
@@ -82,22 +81,6 @@ def _record(scope: Scope, status: int, seconds: float) -> None:
     )
 
 
-async def _unavailable(send: Send, request_id: str | None) -> None:
-    extensions = {"code": "SERVICE_UNAVAILABLE", "requestId": request_id}
-    body = orjson.dumps({"errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": extensions}]})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json; charset=utf-8"),
-                (b"retry-after", b"5"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
 INVALID_TOKEN_MESSAGE = (
     "The token is not valid: it is unknown or revoked, or its user was deactivated. Send a "
     "valid one as 'Authorization: Bearer <token>' (without a token only __typename and "
@@ -108,24 +91,6 @@ INVALID_TOKEN_MESSAGE = (
 def authorization_headers(scope: Scope) -> list[str]:
     """Every ``Authorization`` header of the request, as sent (latin-1, as HTTP has it)."""
     return [value.decode("latin-1") for name, value in scope["headers"] if name == b"authorization"]
-
-
-async def _refuse(send: Send, status: int, code: str, message: str, **headers: str) -> None:
-    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json; charset=utf-8"),
-                *(
-                    (name.replace("_", "-").encode(), value.encode())
-                    for name, value in headers.items()
-                ),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class BearerAuthMiddleware:
@@ -149,28 +114,23 @@ class BearerAuthMiddleware:
         headers = authorization_headers(scope)
         if len(headers) > 1:
             message = f"Send one Authorization header; this request has {len(headers)}."
-            await _refuse(send, 400, "BAD_REQUEST", message)
+            await send_error(send, 400, message, "BAD_REQUEST")
             return
         header = headers[0].strip() if headers else ""
         if header:
             scheme, _, token = header.partition(" ")
             viewer = None
             if scheme.lower() == "bearer" and token.strip():
-                try:
-                    viewer = await authenticate(self.db, token.strip())
-                except Exception as error:
-                    if not is_unavailable(error):
-                        raise
-                    log.warning("database unavailable while signing in: %r", error)
-                    await _unavailable(send, scope.get(REQUEST_ID))
-                    return
+                # A database that cannot serve raises here: api/unavailable.py, outside this
+                # middleware, answers 503 with the request id.
+                viewer = await authenticate(self.db, token.strip())
             if viewer is None:
-                await _refuse(
+                await send_error(
                     send,
                     401,
-                    "UNAUTHENTICATED",
                     INVALID_TOKEN_MESSAGE,
-                    www_authenticate='Bearer error="invalid_token"',
+                    "UNAUTHENTICATED",
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
                 return
             scope[VIEWER] = viewer

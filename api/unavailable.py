@@ -7,12 +7,11 @@ JSON, never the server's bare text."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.middleware import REQUEST_ID
+from api.responses import send_error
 from schema.errors import UNAVAILABLE_MESSAGE
 from tenancy.records import is_unavailable
 
@@ -44,18 +43,16 @@ class CannotServeMiddleware:
             request_id = scope.get(REQUEST_ID)
             if is_unavailable(error):
                 log.warning("database unavailable (request %s): %r", request_id, error)
-                await answer(send, 503, UNAVAILABLE_MESSAGE, "SERVICE_UNAVAILABLE", request_id)
+                await send_error(
+                    send,
+                    503,
+                    UNAVAILABLE_MESSAGE,
+                    "SERVICE_UNAVAILABLE",
+                    request_id=request_id,
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                )
                 return
             log.error("unexpected error (request %s)", request_id, exc_info=error)
-            await answer(send, 500, "Unexpected error.", "INTERNAL_SERVER_ERROR", request_id)
-
-
-async def answer(send: Send, status: int, message: str, code: str, request_id: Any) -> None:
-    body = orjson.dumps(
-        {"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]}
-    )
-    headers = [(b"content-type", b"application/json; charset=utf-8")]
-    if status == 503:
-        headers.append((b"retry-after", str(RETRY_AFTER_SECONDS).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+            await send_error(
+                send, 500, "Unexpected error.", "INTERNAL_SERVER_ERROR", request_id=request_id
+            )
