@@ -543,7 +543,10 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             print("bench: webhooks, delivered by two processes", flush=True)
             for engine, (one, _) in stores.items():
                 try:
-                    engines[engine]["webhooks"] = await bench_webhooks.measure(one.url)
+                    engines[engine]["webhooks"] = await bench_webhooks.measure(
+                        one.url,
+                        owner_url=one.seed_target if one.engine == "postgresql" else None,
+                    )
                 except Exception as error:
                     print(f"bench: webhooks on {engine} failed: {error!r}", flush=True)
                     continue
