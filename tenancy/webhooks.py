@@ -298,6 +298,21 @@ async def create_endpoint(
         return NewEndpoint(secret=secret, endpoint=endpoint)
 
 
+async def _locked_endpoint(
+    session: AsyncSession, viewer: Viewer, endpoint_id: uuid.UUID
+) -> WebhookEndpoint:
+    """The endpoint to change, locked, after the account's lock (which user changes take
+    first too) and the actor's role at this moment (tenancy.roles.actor_now)."""
+    await accounts.lock_account(session=session, account_id=viewer.account_id)
+    await actor_now(session, viewer, super_admin_to="keep webhook endpoints")
+    endpoint = await webhooks.get_endpoint(
+        session=session, account_id=viewer.account_id, endpoint_id=endpoint_id, lock=True
+    )
+    if endpoint is None:
+        raise not_found("webhook endpoint", ["input", "id"])
+    return endpoint
+
+
 async def update_endpoint(
     db: Database,
     viewer: Viewer,
@@ -315,15 +330,7 @@ async def update_endpoint(
     text = _checked_description(description) if not isinstance(description, _Keep) else KEEP
     types = _checked_types(event_types) if event_types is not None else None
     async with db.transaction(viewer.account_id, write=True) as session:
-        await accounts.lock_account(session=session, account_id=viewer.account_id)
-        # The role at the moment of the change, after the account's lock, which user
-        # changes take first too (tenancy.roles.actor_now).
-        await actor_now(session, viewer, super_admin_to="keep webhook endpoints")
-        endpoint = await webhooks.get_endpoint(
-            session=session, account_id=viewer.account_id, endpoint_id=endpoint_id, lock=True
-        )
-        if endpoint is None:
-            raise not_found("webhook endpoint", ["input", "id"])
+        endpoint = await _locked_endpoint(session, viewer, endpoint_id)
         if new_url is not None:
             endpoint.url = new_url
         if not isinstance(text, _Keep):
@@ -344,15 +351,7 @@ async def update_endpoint(
 async def delete_endpoint(db: Database, viewer: Viewer, *, endpoint_id: uuid.UUID) -> uuid.UUID:
     require_super_admin(viewer, "keep webhook endpoints")
     async with db.transaction(viewer.account_id, write=True) as session:
-        await accounts.lock_account(session=session, account_id=viewer.account_id)
-        # The role at the moment of the change, after the account's lock, which user
-        # changes take first too (tenancy.roles.actor_now).
-        await actor_now(session, viewer, super_admin_to="keep webhook endpoints")
-        endpoint = await webhooks.get_endpoint(
-            session=session, account_id=viewer.account_id, endpoint_id=endpoint_id, lock=True
-        )
-        if endpoint is None:
-            raise not_found("webhook endpoint", ["input", "id"])
+        endpoint = await _locked_endpoint(session, viewer, endpoint_id)
         await webhooks.delete_endpoint(
             session=session, account_id=viewer.account_id, endpoint_id=endpoint.id
         )
