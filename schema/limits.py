@@ -12,7 +12,8 @@ The cost of a query follows the work it asks for:
 - a mutation field costs 10 plus its selections;
 - every item of a list argument (an ID, a pattern, a recipient) costs 1, and a text holding
   several items (``"a@x.com, b@y.com"``) costs 1 per item; every line of a ``csv`` costs 1
-  (and 1 per further item where a line holds several);
+  (and 1 per further item where a line holds several); the addresses of
+  ``evaluateEmailLoggingBatch``, decided together, cost 1 per 5;
 - every 100 fields of the document, once its fragments are expanded, cost 1: a document
   whose fragments spread each other exponentially is refused by the cost limit, and so is
   one whose fragments nest more than MAX_FRAGMENT_NESTING deep;
@@ -56,6 +57,11 @@ ENTRIES_PER_CSV_POINT = 10
 # The arguments whose length is the length of the field's list: each item costs its
 # selections.
 ITEMS_OF = {"nodes": "ids"}
+# Fields that decide their items together: one look-up and one pass for all of a batch's
+# recipients (bench: a batch decides an email about 10 to 15 times cheaper than a call of
+# its own), so that its items cost a point per so many. The largest batch allowed (5,000
+# recipients) fits the default cost limit; its answer's objects are charged afterwards.
+ITEMS_PER_POINT = {"evaluateEmailLoggingBatch": 5}
 _SEPARATORS = (",", ";", "\n")
 
 
@@ -271,6 +277,8 @@ class _Walker:
             return _Part(0, 1, alias, 1)
         arguments = {a.name.value: self.argument(a) for a in node.arguments or ()}
         items = sum(_items(value) for value in arguments.values())
+        if name in ITEMS_PER_POINT:
+            items = -(-items // ITEMS_PER_POINT[name])
         extra = MUTATION_COST if mutation else 0
         named = get_named_type(definition.type)
         child = self.selections(node.selection_set, named, visiting)
