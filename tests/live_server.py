@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 @dataclass(frozen=True)
 class LiveServer:
     url: str
+    port: int
     env: dict[str, str]
 
     def create_account(self, name: str, admin_email: str) -> dict[str, str]:
@@ -51,16 +52,20 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def live_server(tmp_path: Path, *serve_args: str) -> Iterator[LiveServer]:
-    """Serve until the block ends; fails with the server's log if it does not come up."""
+def live_server(tmp_path: Path, *serve_args: str, **settings: str) -> Iterator[LiveServer]:
+    """Serve until the block ends; fails with the server's log if it does not come up.
+    ``settings`` are NEVERLOG_ settings by their names (``header_timeout="1"``); none of
+    the caller's own NEVERLOG_ or proxy settings leaks in."""
     backends = os.environ.get("NEVERLOG_TEST_BACKENDS", "sqlite,postgresql").split(",")
     if "sqlite" not in {b.strip() for b in backends}:
         pytest.skip("live-server tests run in the SQLite pass (NEVERLOG_TEST_BACKENDS)")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEVERLOG_")}
+    env.pop("FORWARDED_ALLOW_IPS", None)
     env |= {
         "NEVERLOG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'neverlog.db'}",
         "NEVERLOG_LOG_LEVEL": "WARNING",
+        **{f"NEVERLOG_{name.upper()}": value for name, value in settings.items()},
     }
     url = f"http://127.0.0.1:{port}"
     command = [
@@ -75,7 +80,7 @@ def live_server(tmp_path: Path, *serve_args: str) -> Iterator[LiveServer]:
         *serve_args,
     ]
     with serving(command, env=env, url=url, log_path=tmp_path / "server.log"):
-        yield LiveServer(url=url, env=env)
+        yield LiveServer(url=url, port=port, env=env)
 
 
 @contextlib.contextmanager

@@ -5,8 +5,6 @@ token and the proxy rule hold in development too, and are tested there on SQLite
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import httpx
 import pytest
 
 from tests.helpers import Api, error_codes
-from tests.live_server import free_port, serving
+from tests.live_server import live_server
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
 TYPO = "{ viewr { user { id } } }"
@@ -141,21 +139,6 @@ async def test_a_metrics_token_protects_metrics_outside_production_too(
 ANONYMOUS = "{ __typename }"
 
 
-def _serve_env(tmp_path: Path, **settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEVERLOG_")}
-    env.pop("FORWARDED_ALLOW_IPS", None)
-    env |= {
-        "NEVERLOG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'neverlog.db'}",
-        "NEVERLOG_LOG_LEVEL": "WARNING",
-        # Anonymous requests share a bucket per client address: three requests' worth,
-        # refilled too slowly to matter during the test.
-        "NEVERLOG_RATE_LIMIT_CAPACITY": "3",
-        "NEVERLOG_RATE_LIMIT_RESTORE_RATE": "0.0001",
-    }
-    env |= {f"NEVERLOG_{name}": value for name, value in settings.items()}
-    return env
-
-
 def _statuses_with_forged_addresses(url: str, n: int) -> list[int]:
     """Anonymous requests from this (loopback) peer, each claiming another client address."""
     with httpx.Client(base_url=url, timeout=10) as client:
@@ -178,18 +161,15 @@ def _statuses_with_forged_addresses(url: str, n: int) -> list[int]:
 def test_x_forwarded_for_is_believed_only_from_the_proxies_named(
     tmp_path: Path, trusted: str | None, limited: bool
 ) -> None:
-    if "sqlite" not in os.environ.get("NEVERLOG_TEST_BACKENDS", "sqlite,postgresql"):
-        pytest.skip("live-server tests run in the SQLite pass (NEVERLOG_TEST_BACKENDS)")
-    # given: a server on the loopback, trusting the proxies named (or none)
-    settings = {} if trusted is None else {"FORWARDED_ALLOW_IPS": trusted}
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with serving(
-        command, env=_serve_env(tmp_path, **settings), url=url, log_path=tmp_path / "serve.log"
-    ):
+    # given: a server on the loopback, trusting the proxies named (or none); anonymous
+    # requests share a bucket per client address: three requests' worth, refilled too
+    # slowly to matter during the test
+    settings = {"rate_limit_capacity": "3", "rate_limit_restore_rate": "0.0001"}
+    if trusted is not None:
+        settings["forwarded_allow_ips"] = trusted
+    with live_server(tmp_path, **settings) as server:
         # when: a client on that loopback sends five requests, each with another forged address
-        statuses = _statuses_with_forged_addresses(url, 5)
+        statuses = _statuses_with_forged_addresses(server.url, 5)
     # then: unless this peer is a trusted proxy, they all count against its own address
     if limited:
         assert statuses[:3] == [200, 200, 200] and statuses[3:] == [429, 429], statuses

@@ -5,18 +5,15 @@ process closes idle connections to make room and keeps answering /healthz."""
 from __future__ import annotations
 
 import contextlib
-import os
 import select
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.live_server import free_port, serving
+from tests.live_server import live_server
 
 # The server ends a slow connection after 1 s; the tests wait up to 10 s for it to do so.
 WAIT = 10.0
@@ -24,24 +21,9 @@ WAIT = 10.0
 
 @contextlib.contextmanager
 def guarded_server(tmp_path: Path, **settings: str) -> Iterator[tuple[str, int]]:
-    backends = os.environ.get("NEVERLOG_TEST_BACKENDS", "sqlite,postgresql").split(",")
-    if "sqlite" not in {b.strip() for b in backends}:
-        pytest.skip("live-server tests run in the SQLite pass (NEVERLOG_TEST_BACKENDS)")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEVERLOG_")}
-    env |= {
-        "NEVERLOG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'neverlog.db'}",
-        "NEVERLOG_LOG_LEVEL": "WARNING",
-        "NEVERLOG_HEADER_TIMEOUT": "1",
-        "NEVERLOG_BODY_TIMEOUT": "1",
-        **{f"NEVERLOG_{k.upper()}": v for k, v in settings.items()},
-    }
-    command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1"]
-    url = f"http://127.0.0.1:{port}"
-    with serving(
-        [*command, "--port", str(port)], env=env, url=url, log_path=tmp_path / "server.log"
-    ):
-        yield url, port
+    timeouts = {"header_timeout": "1", "body_timeout": "1"}
+    with live_server(tmp_path, **(timeouts | settings)) as server:
+        yield server.url, server.port
 
 
 def closed_by_server(connection: socket.socket, within: float = WAIT) -> bool:
