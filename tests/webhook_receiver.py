@@ -77,7 +77,15 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
-                receiver._serve(self, body)
+                if len(body) < length:
+                    # the sender went away mid-request (a killed process): nothing was
+                    # delivered, as any HTTP server would see it
+                    self.close_connection = True
+                    return
+                try:
+                    receiver._serve(self, body)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the sender left before its answer
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
