@@ -129,6 +129,38 @@ def _value(plain: _Plain, source: Any) -> Any:
     return _MISS if serialized is None or serialized is Undefined else serialized
 
 
+_SEQUENCES = (list, tuple)
+
+
+def _plain_objects(
+    leaves: tuple[tuple[str, _Plain], ...], items: Any, nullable: bool
+) -> list[Any] | None:
+    """Every item of ``items`` as the object of those plain leaves, or None where one of
+    them needs graphql-core's own path (a null where none may be, a value that does not
+    serialize, an error)."""
+    completed: list[Any] = []
+    append = completed.append
+    for item in items:
+        if item is None:
+            if not nullable:
+                return None
+            append(None)
+            continue
+        results: dict[str, Any] = {}
+        for response_name, plain in leaves:
+            try:
+                value = plain[0](item)
+            except Exception:
+                return None
+            if type(value) is not plain[3]:
+                value = _value(plain, item)
+                if value is _MISS:
+                    return None
+            results[response_name] = value
+        append(results)
+    return completed
+
+
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context, with plain leaf fields read and serialized at once,
     and objects whose selected fields are all plain leaves (a recipient's decision) built
@@ -167,6 +199,41 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     return results
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
+        )
+
+    def complete_list_value(
+        self,
+        return_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """A list of objects whose selected fields are all plain leaves (the recipients of
+        a decision, the decisions of a batch) built in one loop: no path, no completion
+        through the type's wrappers, no grouping of fields for each item. Anything else,
+        and any item that does not complete plainly, take graphql-core's own path for the
+        whole list."""
+        if (
+            position_context is None
+            and self.middleware_manager is None
+            and type(result) in _SEQUENCES
+        ):
+            item_type = return_type.of_type
+            nullable = not isinstance(item_type, GraphQLNonNull)
+            object_type = item_type if nullable else item_type.of_type
+            if isinstance(object_type, GraphQLObjectType) and object_type.is_type_of is None:
+                grouped_field_set, deferred, _ = self.collect_subfields(
+                    object_type, field_details_list
+                )
+                leaves = None if deferred else self._leaves(object_type, grouped_field_set)
+                if leaves is not None:
+                    completed = _plain_objects(leaves, result, nullable)
+                    if completed is not None:
+                        return completed
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
         )
 
     def _leaves(

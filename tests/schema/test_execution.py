@@ -80,6 +80,10 @@ class Query:
         return [SOURCES[case], Plain(name="after")]
 
     @strawberry.field
+    def maybe_items(self, case: str) -> list[Item | None]:
+        return [None, SOURCES[case], None]
+
+    @strawberry.field
     def item(self, case: str) -> Item | None:
         return SOURCES[case]  # type: ignore[no-any-return]
 
@@ -101,7 +105,9 @@ def _answer(result: ExecutionResult) -> tuple[Any, list[dict[str, Any]]]:
 
 
 @pytest.mark.parametrize("case", list(SOURCES))
-@pytest.mark.parametrize("shape", ["items(case: $case)", "item(case: $case)"])
+@pytest.mark.parametrize(
+    "shape", ["items(case: $case)", "maybeItems(case: $case)", "item(case: $case)"]
+)
 async def test_the_fast_path_answers_every_leaf_case_as_graphql_core_does(
     case: str, shape: str
 ) -> None:
