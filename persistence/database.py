@@ -8,7 +8,7 @@ read as a second guard under the account filter that every query of this package
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -28,6 +28,16 @@ def account_gate() -> Any:
     any table is scanned, so row-level security sees the account set (always true)."""
     setting = sa.func.set_config("app.account_id", sa.bindparam("gate_account_id"), True)
     return sa.select(setting).scalar_subquery().is_not(None)
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once the session's transaction has committed, never if it rolls
+    back (for what this process keeps of the state that the transaction changes)."""
+
+    def committed(_session: Any) -> None:
+        callback()
+
+    event.listen(session.sync_session, "after_commit", committed, once=True)
 
 
 class Database:
