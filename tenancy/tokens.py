@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import accounts, audit, tokens
 from persistence.database import Database
 from persistence.tables import Account, ApiToken, User, utcnow
+from tenancy import signin
 from tenancy.audit import AuditAction
 from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Role, Viewer, actor_now, may_act_as
@@ -86,12 +87,24 @@ async def issue_token(
 
 async def authenticate(db: Database, token: str) -> Viewer | None:
     """The viewer a bearer token stands for, or None for a token that is malformed,
-    unknown, revoked or whose user is deactivated."""
+    unknown, revoked or whose user is deactivated.
+
+    Where this process caches sign-ins (tenancy/signin.py: PostgreSQL, with invalidation
+    by LISTEN/NOTIFY), a token signed in a moment ago is not read again, unless its
+    lastUsedAt is due to be written: then it is read and touched as any other."""
     match = _TOKEN.fullmatch(token.strip())
     if match is None:
         return None
     account_id = uuid.UUID(hex=match.group(2))
     token_hash = hash_token(token.strip())
+    cache = signin.cache_of(db)
+    ticket = None
+    if cache is not None:
+        cached = cache.get(token_hash)
+        if cached is not None and not _touch_due(cached.last_used_at, utcnow()):
+            return cached.viewer
+        # Taken before the read: an invalidation during it keeps its result out.
+        ticket = cache.ticket()
     found = await tokens.read_token_and_user(db=db, account_id=account_id, token_hash=token_hash)
     if found is None:
         return None
@@ -101,15 +114,24 @@ async def authenticate(db: Database, token: str) -> Viewer | None:
         return None
     if found.revoked_at is not None or not found.active:
         return None
+    last_used_at = found.last_used_at
     now = utcnow()
-    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
+    if _touch_due(last_used_at, now):
         async with db.transaction(account_id, write=True) as session:
             await tokens.touch_token(
                 session=session, account_id=account_id, token_id=found.token_id, now=now
             )
-    return Viewer(
+        last_used_at = now
+    viewer = Viewer(
         account_id=account_id, user_id=found.user_id, role=Role(found.role), token_id=found.token_id
     )
+    if cache is not None and ticket is not None:
+        cache.store(ticket, token_hash, viewer, last_used_at)
+    return viewer
+
+
+def _touch_due(last_used_at: dt.datetime | None, now: dt.datetime) -> bool:
+    return last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION
 
 
 async def create_token(
@@ -177,6 +199,7 @@ async def revoke_token(db: Database, viewer: Viewer, *, token_id: uuid.UUID | No
                 subject_user_id=api_token.user_id,
                 summary=f'API token "{api_token.name}" ({api_token.prefix}…) was revoked.',
             )
+            await signin.signins_changed(db, session, viewer.account_id)
         return api_token
 
 

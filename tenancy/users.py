@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import accounts, audit
 from persistence.database import Database
 from persistence.tables import Account, User, new_id
-from tenancy import internal_domains
+from tenancy import internal_domains, signin
 from tenancy.audit import AuditAction
 from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Role, Viewer, actor_now, require_super_admin
@@ -168,6 +168,7 @@ async def update_role(
             await _refuse_if_last_super_admin(session, user, "making them a user")
         user.role = role.value
         session.add(user)
+        await signin.signins_changed(db, session, viewer.account_id)
         await audit.record(
             session=session,
             account_id=viewer.account_id,
@@ -188,6 +189,7 @@ async def deactivate_user(db: Database, viewer: Viewer, *, user_id: uuid.UUID | 
         await _refuse_if_last_super_admin(session, user, "deactivating them")
         user.active = False
         session.add(user)
+        await signin.signins_changed(db, session, viewer.account_id)
         await session.flush()
         await internal_domains.users_changed(session, viewer.account_id)
         await audit.record(
