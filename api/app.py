@@ -28,7 +28,7 @@ from api.unavailable import CannotServeMiddleware
 from persistence.database import Database
 from persistence.migrate import upgrade
 from schema import build_schema
-from tenancy import decisions, expiry
+from tenancy import decisions, expiry, signin
 from tenancy.delivery import DeliveryWorker
 
 log = logging.getLogger("neverlog")
@@ -71,7 +71,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         )
         if settings.webhook_worker:
             worker.start()
+        signins = signin.start_caching(db, max_age=settings.signin_cache_seconds)
         yield
+        if signins is not None:
+            await signins.stop()
         await worker.stop()
         sweeps.cancel()
         with contextlib.suppress(asyncio.CancelledError):

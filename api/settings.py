@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     database_pgbouncer: bool = Field(
         False, description="PostgreSQL is reached through PgBouncer in transaction mode"
     )
+    # Each process's cache of sign-ins (tenancy/signin.py): no entry used once this old,
+    # and every entry dropped when a notice of a change arrives. 0 turns it off; it is off
+    # on SQLite and behind PgBouncer whatever this says.
+    signin_cache_seconds: float = Field(30.0, ge=0, le=300)
     log_level: str = "INFO"
 
     # GraphQL over HTTP: what is refused before a query runs.
