@@ -376,14 +376,17 @@ class GraphQLHTTP:
 def _objects(value: Any) -> int:
     """How many objects an answer's data holds (its root aside)."""
     count = 0
-    stack = list(value.values()) if isinstance(value, dict) else []
+    stack = [value] if isinstance(value, dict) else []
+    pop, push = stack.pop, stack.append
     while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            count += 1
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+        item = pop()
+        for inner in item.values() if type(item) is dict else item:
+            kind = type(inner)
+            if kind is dict:
+                count += 1
+                push(inner)
+            elif kind is list:
+                push(inner)
     return count
 
 

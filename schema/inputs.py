@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from strawberry.types.arguments import InputContext
 from strawberry.types.base import StrawberryList, StrawberryOptional, has_object_definition
-from strawberry.types.enum import has_enum_definition
+from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 
 T = TypeVar("T")
 _LEAVES = (str, int, float, bool)
@@ -40,7 +40,11 @@ def _is_leaf(type_: Any) -> bool:
         type_ = type_.of_type
     # strawberry.ID is a NewType of str: its supertype is what graphql-core hands over.
     type_ = getattr(type_, "__supertype__", type_)
-    return type_ in _LEAVES or has_enum_definition(type_)
+    return (
+        type_ in _LEAVES
+        or isinstance(type_, StrawberryEnumDefinition)
+        or has_enum_definition(type_)
+    )
 
 
 def _converter(type_: Any) -> _Convert:
@@ -51,7 +55,7 @@ def _converter(type_: Any) -> _Convert:
         return _copied
 
     def strawberry_s(value: Any, context: InputContext, name: str) -> Any:
-        return context.convert(value, type_, name)
+        return None if value is None else context.convert(value, type_, name)
 
     return strawberry_s
 

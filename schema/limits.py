@@ -126,13 +126,25 @@ def query_too_long(limit: int, value: int) -> GraphQLError:
 
 def longest_string(value: Any) -> int:
     """The length of the longest string in a JSON value (variables)."""
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, dict):
-        return max((longest_string(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return max((longest_string(v) for v in value), default=0)
-    return 0
+    longest = 0
+    stack = [value]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    while stack:
+        item = pop()
+        if isinstance(item, str):
+            if len(item) > longest:
+                longest = len(item)
+        elif isinstance(item, dict):
+            extend(item.values())
+        elif isinstance(item, list):
+            for inner in item:
+                # strings in a list (addresses) are most of a request's variables
+                if type(inner) is str:
+                    if len(inner) > longest:
+                        longest = len(inner)
+                else:
+                    push(inner)
+    return longest
 
 
 def check(measure: Measure, limits: QueryLimits) -> GraphQLError | None:
@@ -326,7 +338,13 @@ def _items(value: Any, *, in_list: bool = False) -> int:
     """How many items an argument's value carries: each element of a list, each item of a
     text that holds several, each line of a CSV."""
     if isinstance(value, list):
-        return sum(_items(v, in_list=True) for v in value)
+        total = 0
+        for inner in value:
+            if type(inner) is str:  # most items: addresses
+                total += 1 + sum(map(inner.count, _SEPARATORS))
+            else:
+                total += _items(inner, in_list=True)
+        return total
     if isinstance(value, dict):
         total = 0
         for key, inner in value.items():

@@ -78,11 +78,16 @@ def _observed(decision: Decision) -> Decision:
 
 
 def decide_with(
-    email: Email, sender_id: uuid.UUID, account_id: uuid.UUID, rows: Sequence[KeyedEntry]
+    email: Email,
+    sender_id: uuid.UUID,
+    account_id: uuid.UUID,
+    rows: Sequence[KeyedEntry],
+    entry: Callable[[KeyedEntry], Entry] = entry_of,
 ) -> Decision:
     """Decide with the rows that belong to this sender's lists (rows may hold other
     senders' entries when fetched in a batch), and the account's internal domains among
-    them (rows of scope INTERNAL, which the same look-up returns)."""
+    them (rows of scope INTERNAL, which the same look-up returns). ``entry`` makes a row's
+    entry (a batch builds each row's once for all its emails)."""
     owners = (account_id, sender_id)
     found: list[Entry] = []
     internal: dict[str, str] = {}
@@ -90,7 +95,7 @@ def decide_with(
         if row.scope == INTERNAL_SCOPE:
             internal[row.match_key.removeprefix("@").removeprefix("*.")] = row.pattern
         elif row.owner_id in owners:
-            found.append(entry_of(row))
+            found.append(entry(row))
     return decide(email, found, internal)
 
 
@@ -260,10 +265,20 @@ async def _evaluate_all(
     by_key: dict[str, list[KeyedEntry]] = {}
     for row in rows:
         by_key.setdefault(row.match_key, []).append(row)
+    # A row's entry is built once, however many emails of the batch it serves (the rows
+    # live until the end, so their ids stay theirs).
+    built: dict[int, Entry] = {}
+
+    def entry(row: KeyedEntry) -> Entry:
+        found = built.get(id(row))
+        if found is None:
+            found = built[id(row)] = entry_of(row)
+        return found
+
     decided: list[Decided] = []
     for (email, _), sender, email_keys in zip(emails, senders, keys, strict=True):
         mine = [row for key in email_keys for row in by_key.get(key, ())]
-        decision = decide_with(email, sender, viewer.account_id, mine)
+        decision = decide_with(email, sender, viewer.account_id, mine, entry)
         decided.append(Decided(_observed(decision), sender))
     return decided
 
