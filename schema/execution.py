@@ -28,6 +28,7 @@ from graphql import (
     Undefined,
     specified_scalar_types,
 )
+from graphql.pyutils import Path, gather_with_cancel
 from graphql.pyutils import is_awaitable as is_awaitable_value
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -130,35 +131,9 @@ def _value(plain: _Plain, source: Any) -> Any:
 
 
 _SEQUENCES = (list, tuple)
-
-
-def _plain_objects(
-    leaves: tuple[tuple[str, _Plain], ...], items: Any, nullable: bool
-) -> list[Any] | None:
-    """Every item of ``items`` as the object of those plain leaves, or None where one of
-    them needs graphql-core's own path (a null where none may be, a value that does not
-    serialize, an error)."""
-    completed: list[Any] = []
-    append = completed.append
-    for item in items:
-        if item is None:
-            if not nullable:
-                return None
-            append(None)
-            continue
-        results: dict[str, Any] = {}
-        for response_name, plain in leaves:
-            try:
-                value = plain[0](item)
-            except Exception:
-                return None
-            if type(value) is not plain[3]:
-                value = _value(plain, item)
-                if value is _MISS:
-                    return None
-            results[response_name] = value
-        append(results)
-    return completed
+# A field of an object in a list: its response name, its plain leaf (None for any other
+# field) and its field details, as graphql-core groups them.
+_Planned = tuple[str, "_Plain | None", Any]
 
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -171,6 +146,8 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # Per execution: the plain leaves of a grouped field set, or None if it has other
         # fields (the set is kept alive with its entry, so that its id is not reused).
         self._leaf_sets: dict[int, tuple[Any, tuple[tuple[str, _Plain], ...] | None]] = {}
+        # Per execution: how the fields of an object in a list complete (complete_list_value).
+        self._plans: dict[int, tuple[Any, tuple[_Planned, ...]]] = {}
 
     def execute_fields(
         self,
@@ -210,31 +187,170 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> Any:
-        """A list of objects whose selected fields are all plain leaves (the recipients of
-        a decision, the decisions of a batch) built in one loop: no path, no completion
-        through the type's wrappers, no grouping of fields for each item. Anything else,
-        and any item that does not complete plainly, take graphql-core's own path for the
-        whole list."""
+        """A list of objects (the recipients of a decision, the decisions of a batch)
+        completed in one loop, as graphql-core completes each item (complete_value, then
+        execute_fields), without its machinery per item: a plain leaf is read and
+        serialized at once, and only another field (or a leaf that does not complete
+        plainly) goes through execute_field, with the path graphql-core would give it.
+        Lists of anything else, and objects with is_type_of or deferred fields, take
+        graphql-core's own path."""
         if (
             position_context is None
             and self.middleware_manager is None
             and type(result) in _SEQUENCES
         ):
             item_type = return_type.of_type
-            nullable = not isinstance(item_type, GraphQLNonNull)
-            object_type = item_type if nullable else item_type.of_type
+            object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
             if isinstance(object_type, GraphQLObjectType) and object_type.is_type_of is None:
                 grouped_field_set, deferred, _ = self.collect_subfields(
                     object_type, field_details_list
                 )
-                leaves = None if deferred else self._leaves(object_type, grouped_field_set)
-                if leaves is not None:
-                    completed = _plain_objects(leaves, result, nullable)
-                    if completed is not None:
-                        return completed
+                if not deferred:
+                    plan = self._plan(object_type, grouped_field_set)
+                    return self._objects(
+                        object_type, item_type, field_details_list, info, path, result, plan
+                    )
         return super().complete_list_value(
             return_type, field_details_list, info, path, result, position_context
         )
+
+    def _objects(
+        self,
+        object_type: GraphQLObjectType,
+        item_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        items: Any,
+        plan: tuple[_Planned, ...],
+    ) -> Any:
+        completed: list[Any] = []
+        waiting: list[tuple[int, dict[str, Any], list[str], Any]] = []
+        try:
+            self._complete_objects(
+                object_type,
+                item_type,
+                field_details_list,
+                info,
+                path,
+                items,
+                plan,
+                completed,
+                waiting,
+            )
+        except Exception:
+            # As graphql-core does: what other items were awaiting is settled, not dropped.
+            if waiting:
+                self.settle_in_background(
+                    [r[name] for _, r, pending, _ in waiting for name in pending]
+                )
+            raise
+        if not waiting:
+            return completed
+        return self._await_objects(completed, waiting, item_type, field_details_list)
+
+    def _complete_objects(
+        self,
+        object_type: GraphQLObjectType,
+        item_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        items: Any,
+        plan: tuple[_Planned, ...],
+        completed: list[Any],
+        waiting: list[tuple[int, dict[str, Any], list[str], Any]],
+    ) -> None:
+        append = completed.append
+        nullable = not isinstance(item_type, GraphQLNonNull)
+        type_name = object_type.name
+        for index, item in enumerate(items):
+            if item is None:
+                if nullable:
+                    append(None)
+                    continue
+                # graphql-core's own error for a null where none may be
+                item_path = Path(path, index, None)
+                try:
+                    self.complete_value(item_type, field_details_list, info, item_path, item, None)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                append(None)
+                continue
+            results: dict[str, Any] = {}
+            pending: list[str] = []
+            try:
+                for response_name, plain, field_details in plan:
+                    if plain is not None:
+                        try:
+                            value = plain[0](item)
+                        except Exception:
+                            value = _MISS
+                        else:
+                            if type(value) is not plain[3]:
+                                value = _value(plain, item)
+                        if value is not _MISS:
+                            results[response_name] = value
+                            continue
+                    field_path = Path(Path(path, index, None), response_name, type_name)
+                    value = self.execute_field(object_type, item, field_details, field_path, None)
+                    if value is Undefined:
+                        continue
+                    results[response_name] = value
+                    if self.is_awaitable(value):
+                        pending.append(response_name)
+            except Exception as raw_error:
+                if pending:
+                    self.settle_in_background([results[name] for name in pending])
+                item_path = Path(path, index, None)
+                # raises where the item may not be null: the list's own error then
+                self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                append(None)
+                continue
+            if pending:
+                waiting.append((index, results, pending, Path(path, index, None)))
+            append(results)
+
+    async def _await_objects(
+        self,
+        completed: list[Any],
+        waiting: list[tuple[int, dict[str, Any], list[str], Any]],
+        item_type: Any,
+        field_details_list: Any,
+    ) -> list[Any]:
+        """The objects whose fields had to be awaited, each as graphql-core awaits an
+        item: an error of the item nulls it where it may be null, else the list's."""
+
+        async def item(results: dict[str, Any], pending: list[str], item_path: Any) -> Any:
+            try:
+                values = await gather_with_cancel(*(results[name] for name in pending))
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                return None
+            results.update(zip(pending, values, strict=True))
+            return results
+
+        done = await gather_with_cancel(*(item(r, p, at) for _, r, p, at in waiting))
+        for (index, *_), value in zip(waiting, done, strict=True):
+            completed[index] = value
+        return completed
+
+    def _plan(self, object_type: GraphQLObjectType, grouped_field_set: Any) -> tuple[_Planned, ...]:
+        known = self._plans.get(id(grouped_field_set))
+        if known is not None:
+            return known[1]
+        plan = tuple(
+            (
+                response_name,
+                None
+                if details[0].node.arguments
+                else _plain_of(object_type, details[0].node.name.value),
+                details,
+            )
+            for response_name, details in grouped_field_set.items()
+        )
+        self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
+        return plan
 
     def _leaves(
         self, parent_type: GraphQLObjectType, grouped_field_set: Any

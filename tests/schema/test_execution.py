@@ -38,6 +38,25 @@ class Item:
     note: str | None
     ok: bool
 
+    @strawberry.field
+    def shout(self) -> str:
+        """A resolver of its own, raising for a name it cannot shout."""
+        if self.name == "after":
+            return "AFTER"
+        raise ValueError(f"cannot shout {self.name!r}")
+
+    @strawberry.field
+    async def later(self) -> str | None:
+        """An awaited resolver, null for some."""
+        return None if self.name == "plain" else f"later {self.name}"
+
+    @strawberry.field
+    async def must(self) -> str:
+        """An awaited resolver of a non-null field that fails for one source."""
+        if self.name == "plain":
+            raise ValueError("must failed")
+        return "must"
+
 
 class Raising:
     """A source whose ``name`` raises when read, as a broken property would."""
@@ -84,6 +103,10 @@ class Query:
         return [None, SOURCES[case], None]
 
     @strawberry.field
+    def with_a_null(self, case: str) -> list[Item]:
+        return [SOURCES[case], None, Plain(name="after")]
+
+    @strawberry.field
     def item(self, case: str) -> Item | None:
         return SOURCES[case]  # type: ignore[no-any-return]
 
@@ -100,19 +123,30 @@ async def _run(schema: GraphQLSchema, query: str, executor: type, **kwargs: Any)
     return result
 
 
-def _answer(result: ExecutionResult) -> tuple[Any, list[dict[str, Any]]]:
+def _answer(result: ExecutionResult) -> tuple[Any, list[Any]]:
     return result.data, [e.formatted for e in result.errors or ()]
 
 
 @pytest.mark.parametrize("case", list(SOURCES))
 @pytest.mark.parametrize(
-    "shape", ["items(case: $case)", "maybeItems(case: $case)", "item(case: $case)"]
+    "shape",
+    [
+        "items(case: $case)",
+        "maybeItems(case: $case)",
+        "withANull(case: $case)",
+        "item(case: $case)",
+    ],
+)
+@pytest.mark.parametrize(
+    "fields",
+    ["name count colour note ok", "name shout count", "later name must", "ok later note"],
 )
 async def test_the_fast_path_answers_every_leaf_case_as_graphql_core_does(
-    case: str, shape: str
+    case: str, shape: str, fields: str
 ) -> None:
-    # given a query for every leaf field of a source that is wrong in one way
-    query = f"query($case: String!) {{ {shape} {{ name count colour note ok }} }}"
+    # given a query for leaf fields of a source that is wrong in one way, with fields of
+    # their own resolvers (raising, awaited, failing where they may not be null)
+    query = f"query($case: String!) {{ {shape} {{ {fields} }} }}"
     variables = {"case": case}
     # when it runs through the stock executor and through the fast one
     stock = await _run(
