@@ -43,6 +43,7 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     Undefined,
+    VariableNode,
     get_named_type,
     value_from_ast_untyped,
 )
@@ -215,6 +216,7 @@ class _Walker:
         self.limits = limits
         # Variables as given, else as their default value.
         self.variables: dict[str, Any] = {}
+        self.given = variables
         self.defaulted: set[str] = set()
         for definition in operation.variable_definitions or ():
             name = definition.variable.name.value
@@ -315,7 +317,11 @@ class _Walker:
         if _reads_variables(argument.value):
             self.uses_variables = True
         value = value_from_ast_untyped(argument.value, self.variables)
-        self.longest_string = max(self.longest_string, longest_string(value))
+        given = isinstance(argument.value, VariableNode) and argument.value.name.value in self.given
+        if not given:
+            # A variable's value as sent was measured before the query was parsed
+            # (longest_string of the request's variables): literals and defaults only here.
+            self.longest_string = max(self.longest_string, longest_string(value))
         return value
 
     def first(self, arguments: Mapping[str, Any]) -> int:
