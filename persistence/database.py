@@ -7,17 +7,21 @@ read as a second guard under the account filter that every query of this package
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+# How long a request waits for a pooled connection before it is answered 503.
+POOL_TIMEOUT = 5
 _SET_ACCOUNT = sa.text("select set_config('app.account_id', :account_id, true)")
 
 
@@ -58,8 +62,8 @@ class Database:
         if self.is_postgresql:
             # No pre-ping: a connection that died while it sat idle is replaced when the
             # first statement of a transaction finds it dead (_begin).
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=5)
-            kwargs["connect_args"] = {"timeout": 5, "command_timeout": 30}
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=POOL_TIMEOUT)
+            kwargs["connect_args"] = {"timeout": POOL_TIMEOUT, "command_timeout": 30}
             if pgbouncer:
                 # Behind PgBouncer in transaction mode a session's prepared statements may
                 # land on another server connection: turn asyncpg's statement cache off and
@@ -81,6 +85,11 @@ class Database:
             self._write_engine = self._read_engine = self.engine
         # read_once's statements, compiled for asyncpg (a few, each built once).
         self._compiled_statements: dict[Any, tuple[str, list[str], dict[str, Any]]] = {}
+        # read_once's connections on PostgreSQL: asyncpg's own pool, opened at the first
+        # read (see _reads).
+        self._pool_size = pool_size
+        self._reads: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
 
     @property
     def is_postgresql(self) -> bool:
@@ -145,14 +154,16 @@ class Database:
     ) -> list[Any]:
         """The rows of one read statement for one account, in a transaction of its own.
 
-        On PostgreSQL that is one round trip, straight through asyncpg: no BEGIN, set_config
-        or COMMIT of their own (autocommit), no SQLAlchemy execution (its compiling of
-        parameters and building of rows cost as much as the rest of a decision); the
+        On PostgreSQL that is one round trip, straight through asyncpg and its own pool
+        (_open_reads): no BEGIN, set_config or COMMIT of their own (autocommit), no
+        SQLAlchemy execution or checkout (its compiling of parameters, building of rows and
+        checking a connection out and in cost more than the read itself); the
         statement, compiled once, carries ``account_gate()``, which sets the account for
         it. A statement sees one consistent state, as each statement of a READ COMMITTED
         transaction does. Rows are asyncpg's records, whose values are the driver's own
-        (no result processing: fit for plain columns). A connection found dead is dropped
-        from the pool and the read runs once more on a new one, as in _begin. On SQLite, a
+        (no result processing: fit for plain columns). A connection found dead has the
+        pool's connections replaced and the read runs once more on a new one, as in _begin.
+        On SQLite, a
         reader of ``transaction``. Behind PgBouncer in transaction mode a statement outside a
         transaction could be prepared on one server connection and run on another: there it
         runs in a transaction of ``transaction`` (its gate sets the same account again)."""
@@ -163,26 +174,44 @@ class Database:
         sql, names, defaults = self._compiled(statement)
         bound = {**defaults, **params, "gate_account_id": str(account_id)}
         arguments = [bound[name] for name in names]
+        pool = self._reads or await self._open_reads()
+        self._announce(sql, arguments)
         for attempt in (1, 2):
-            async with self.engine.connect() as connection:
-                raw = await connection.get_raw_connection()
-                driver: Any = raw.driver_connection
-                self._announce(connection, sql, arguments)
+            async with pool.acquire(timeout=POOL_TIMEOUT) as connection:
                 try:
-                    return list(await driver.fetch(sql, *arguments))
+                    return list(await connection.fetch(sql, *arguments))
                 except Exception as error:
-                    if not (isinstance(error, OSError) or driver.is_closed()):
+                    if not (
+                        isinstance(error, OSError | asyncpg.ConnectionDoesNotExistError)
+                        or connection.is_closed()
+                    ):
                         raise  # the statement failed, not the connection
                     # The connection died (a database restart, a failover): so did the
-                    # pool's others. Drop them all, as SQLAlchemy does on a disconnect, and
-                    # read again, once, on a new connection.
-                    await connection.invalidate(error)
-                    await self.engine.dispose(close=False)
+                    # pool's others. Have them all replaced, and read again, once, on a
+                    # new connection.
+                    await pool.expire_connections()
                     if attempt == 2:
                         raise ConnectionError(
                             f"the database connection was lost: {error}"
                         ) from error
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _open_reads(self) -> asyncpg.Pool:
+        """read_once's pool, opened once: asyncpg's own, beside SQLAlchemy's (a pooled
+        connection of SQLAlchemy's costs more to check out and in than the read itself),
+        with the engine's connection settings and at most as many connections as the
+        engine keeps open. Connections open as reads need them."""
+        async with self._opening:
+            if self._reads is None:
+                _, params = self.engine.dialect.create_connect_args(self.url)
+                self._reads = await asyncpg.create_pool(
+                    **params,
+                    min_size=0,
+                    max_size=self._pool_size,
+                    timeout=POOL_TIMEOUT,
+                    command_timeout=30,
+                )
+            return self._reads
 
     def _compiled(self, statement: sa.Executable) -> tuple[str, list[str], dict[str, Any]]:
         """The statement's SQL for asyncpg, the names of its parameters in order, and the
@@ -194,19 +223,32 @@ class Database:
             self._compiled_statements[statement] = found
         return found
 
-    def _announce(self, connection: Any, sql: str, arguments: list[Any]) -> None:
+    def _announce(self, sql: str, arguments: list[Any]) -> None:
         """Tell the engine's listeners of statements (before_cursor_execute) about one that
-        bypasses SQLAlchemy's execution, so that whatever counts statements still sees it."""
+        bypasses SQLAlchemy, so that whatever counts or traces statements still sees it."""
         listeners = self.engine.sync_engine.dispatch.before_cursor_execute
-        for listener in listeners:
-            listener(connection.sync_connection, None, sql, arguments, None, False)
+        if listeners:
+            stand_in = _Bypassing(self.engine.sync_engine)
+            for listener in listeners:
+                listener(stand_in, None, sql, arguments, None, False)
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(sa.text("select 1"))
 
     async def dispose(self) -> None:
+        if self._reads is not None:
+            reads, self._reads = self._reads, None
+            await reads.close()
         await self.engine.dispose()
+
+
+class _Bypassing:
+    """What a statement listener is given for the connection of a read that bypasses
+    SQLAlchemy: its engine (the listener's way to the URL and the dialect)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
 
 
 def _unique_statement_name() -> str:
