@@ -210,6 +210,7 @@ class Database:
                     max_size=self._pool_size,
                     timeout=POOL_TIMEOUT,
                     command_timeout=30,
+                    reset=_nothing_to_reset,
                 )
             return self._reads
 
@@ -241,6 +242,14 @@ class Database:
             reads, self._reads = self._reads, None
             await reads.close()
         await self.engine.dispose()
+
+
+async def _nothing_to_reset(connection: Any) -> None:
+    """How read_once's pool resets a connection it takes back: not at all. asyncpg's
+    default runs a statement of its own (RESET ALL, UNLISTEN, unlocking, closing cursors)
+    at every release, a round trip as long as the read; a read leaves none of that behind
+    (its account is set for its own statement's transaction). asyncpg still rolls back a
+    transaction left open, which none is."""
 
 
 class _Bypassing:
