@@ -15,7 +15,7 @@ from types import FrameType
 from starlette.types import ASGIApp
 
 from api.logs import configure as configure_logs
-from api.server import GuardedHttpToolsProtocol, raise_open_files_limit
+from api.server import GuardedHttpToolsProtocol, raise_open_files_limit, tune_collector
 from api.settings import Settings
 from persistence.migrate import grant_app_role, upgrade
 
@@ -55,13 +55,22 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         if settings.is_sqlite:
             asyncio.run(_migrate(settings, None))
         serve_app(
-            "api.app:create_app", settings, host=args.host, port=args.port, workers=args.workers
+            "api.cli:worker_app", settings, host=args.host, port=args.port, workers=args.workers
         )
         return 0
     from api.app import create_app
 
     serve_app(create_app(settings), settings, host=args.host, port=args.port)
     return 0
+
+
+def worker_app() -> ASGIApp:
+    """The app of one worker of ``neverlog serve --workers N`` (uvicorn calls it in each)."""
+    from api.app import create_app
+
+    app = create_app()
+    tune_collector()
+    return app
 
 
 def serve_app(
@@ -81,6 +90,8 @@ def serve_app(
     os.environ["NEVERLOG_MAX_CONNECTIONS"] = str(settings.max_connections)
     # A connection is a file descriptor: room for the cap, the pool and the files.
     raise_open_files_limit(settings.max_connections + 1_000)
+    if not isinstance(app, str):
+        tune_collector()  # several workers: each tunes its own (worker_app)
     uvicorn.run(
         app,
         host=host,

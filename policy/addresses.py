@@ -42,13 +42,21 @@ def parse_address(raw: str) -> Address | None:
     return _parse(raw.strip())
 
 
-@cached
-def _parse(text: str) -> Address | None:
+def parse_address_uncached(raw: str) -> Address | None:
+    """``parse_address`` without its cache, for a caller that keeps what it makes of the
+    result in a cache of its own (one look-up where there would be two)."""
+    return _parse_text(raw.strip())
+
+
+def _parse_text(text: str) -> Address | None:
     lowered = text.lower()
     fast = _fast_parse(lowered)
     if fast is not _UNSURE:
         return fast
     return _validated(lowered)
+
+
+_parse = cached(_parse_text)
 
 
 def _validated(lowered: str) -> Address | None:

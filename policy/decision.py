@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 from policy import explanations as explain
-from policy.addresses import Address, parse_address
+from policy.addresses import Address, parse_address, parse_address_uncached
 from policy.caching import LONGEST_CACHED, cached
 from policy.patterns import Pattern
 from policy.records import (
@@ -206,7 +206,7 @@ def _distinct(*fields: tuple[str, ...], original: bool = False) -> list[_Recipie
 @cached
 def _recipient(raw: str) -> tuple[str, Address | None, tuple[str, ...]]:
     """A recipient as given, trimmed; its address and lookup keys where valid."""
-    address = parse_address(raw)
+    address = parse_address_uncached(raw)
     return raw.strip(), address, address.lookup_keys() if address else ()
 
 
