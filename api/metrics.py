@@ -8,9 +8,11 @@ writes its samples there and /metrics adds them up.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import threading
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -85,9 +87,21 @@ def observe_request(operation: str, result: str, seconds: float) -> None:
 
 
 def observe_decision(decision: Decision) -> None:
-    channel = decision.channel.value
+    """Count the decision's recipients by channel and outcome: one increment per outcome
+    that it holds (a batch's hundred decisions of ten recipients each were a thousand
+    look-ups of a labelled child, which took a lock each)."""
+    outcomes: dict[Any, int] = {}
     for recipient in decision.recipients:
-        DECISIONS.labels(channel, recipient.outcome.value).inc()
+        outcomes[recipient.outcome] = outcomes.get(recipient.outcome, 0) + 1
+    for outcome, count in outcomes.items():
+        _decisions_of(decision.channel, outcome).inc(count)
+
+
+@functools.cache
+def _decisions_of(channel: Any, outcome: Any) -> Any:
+    """The counter of one channel and outcome (few of each; prometheus_client keeps each
+    labelled child for the life of the process)."""
+    return DECISIONS.labels(channel.value, outcome.value)
 
 
 def observe_pool(db: Database) -> None:
