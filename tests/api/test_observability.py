@@ -34,10 +34,11 @@ async def test_metrics_count_requests_decisions_and_refusals(make_api: Callable[
     try:
         admin = await api.new_account()
         before = (await api.client.get("/metrics")).text
-        # when: a named query, a decision of two recipients, and a refused query
+        # when: a named query, a decision of three recipients, and a refused query
         await api.data("query WhoAmI { viewer { user { id } } }", token=admin.token)
         await api.data(
-            '{ evaluateEmailLogging(email: {channel: CRM, to: ["a@customer.com", "not an address"]}) '
+            '{ evaluateEmailLogging(email: {channel: CRM, to: ["a@customer.com", "not an address", '
+            '"b@customer.com"]}) '
             "{ loggedCount } }",
             token=admin.token,
         )
@@ -55,7 +56,7 @@ async def test_metrics_count_requests_decisions_and_refusals(make_api: Callable[
 
     assert grew("neverlog_requests_total", operation="WhoAmI", result="ok") == 1
     assert grew("neverlog_request_duration_seconds_count", operation="WhoAmI") == 1
-    assert grew("neverlog_recipient_decisions_total", channel="CRM", outcome="LOGGED") == 1
+    assert grew("neverlog_recipient_decisions_total", channel="CRM", outcome="LOGGED") == 2
     assert grew("neverlog_recipient_decisions_total", channel="CRM", outcome="INVALID_ADDRESS") == 1
     assert grew("neverlog_refusals_total", limit="MAX_DEPTH_EXCEEDED") == 1
     assert grew("neverlog_requests_total", operation="neverLogList", result="refused") == 1
