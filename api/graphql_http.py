@@ -284,7 +284,7 @@ class GraphQLHTTP:
         # An answer holding more objects than its calculated cost (the decisions of large
         # saved simulations, whose size no static measure knows) is charged the difference,
         # as far as the bucket holds it: the bucket then throttles what follows.
-        extra = _objects(result.data) - measured.cost
+        extra = context.objects - measured.cost
         if extra > 0:
             taken = min(extra, math.floor(throttle.remaining))
             if taken >= 1:
@@ -371,23 +371,6 @@ class GraphQLHTTP:
             # As the middleware answers when the database fails at sign-in: retry shortly.
             return _respond(body, media, 503, {"Retry-After": "5"})
         return _respond(body, media, 200)
-
-
-def _objects(value: Any) -> int:
-    """How many objects an answer's data holds (its root aside)."""
-    count = 0
-    stack = [value] if isinstance(value, dict) else []
-    pop, push = stack.pop, stack.append
-    while stack:
-        item = pop()
-        for inner in item.values() if type(item) is dict else item:
-            kind = type(inner)
-            if kind is dict:
-                count += 1
-                push(inner)
-            elif kind is list:
-                push(inner)
-    return count
 
 
 def _operation_name(operation: OperationDefinitionNode) -> str:

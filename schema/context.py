@@ -31,6 +31,10 @@ class Context:
     limits: AccountLimits
     viewer: Viewer | None
     request_id: str = ""
+    # The objects of the answer built so far (its root aside), counted by the executor
+    # (schema/execution.py) as it builds them: what an answer larger than its calculated
+    # cost is charged for. An object an error then nulls was built all the same.
+    objects: int = 0
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict, repr=False)
 
     def loader(self, name: str, make: Callable[[], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:

@@ -34,6 +34,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from schema.context import Context
+
 # A plain leaf field: how to read its value, how to serialize it, whether it may be null,
 # and the Python type that serializes to itself (str for String and ID, bool for Boolean,
 # as graphql-core's serializers do); None for any other field. Known fields by parent type
@@ -148,6 +150,8 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._leaf_sets: dict[int, tuple[Any, tuple[tuple[str, _Plain], ...] | None]] = {}
         # Per execution: how the fields of an object in a list complete (complete_list_value).
         self._plans: dict[int, tuple[Any, tuple[_Planned, ...]]] = {}
+        # Where the objects built are counted (Context.objects), if the context counts them.
+        self._counted = self.context_value if isinstance(self.context_value, Context) else None
 
     def execute_fields(
         self,
@@ -157,6 +161,8 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
+        if path is not None and self._counted is not None:
+            self._counted.objects += 1  # an object below the root
         if position_context is None and self.middleware_manager is None:
             leaves = self._leaves(parent_type, grouped_field_set)
             if leaves is not None:
@@ -310,6 +316,8 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if pending:
                 waiting.append((index, results, pending, Path(path, index, None)))
             append(results)
+            if self._counted is not None:
+                self._counted.objects += 1
 
     async def _await_objects(
         self,

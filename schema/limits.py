@@ -346,8 +346,10 @@ def _items(value: Any, *, in_list: bool = False) -> int:
     if isinstance(value, list):
         total = 0
         for inner in value:
-            if type(inner) is str:  # most items: addresses
-                total += 1 + sum(map(inner.count, _SEPARATORS))
+            if type(inner) is str:  # most items: addresses, which hold none of _SEPARATORS
+                total += 1
+                if "," in inner or ";" in inner or "\n" in inner:
+                    total += sum(map(inner.count, _SEPARATORS))
             else:
                 total += _items(inner, in_list=True)
         return total
