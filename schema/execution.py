@@ -37,10 +37,12 @@ from strawberry.types.field import StrawberryField
 from schema.context import Context
 
 # A plain leaf field: how to read its value, how to serialize it, whether it may be null,
-# and the Python type that serializes to itself (str for String and ID, bool for Boolean,
-# as graphql-core's serializers do); None for any other field. Known fields by parent type
-# and name.
-_Plain = tuple[Callable[[Any], Any], Callable[[Any], Any], bool, type | None]
+# the Python type that serializes to itself (str for String and ID, bool for Boolean, as
+# graphql-core's serializers do), and for an enum what its members serialized to so far;
+# None for any other field. Known fields by parent type and name.
+_Plain = tuple[
+    Callable[[Any], Any], Callable[[Any], Any], bool, type | None, dict[Any, Any] | None
+]
 _AS_IS: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
 _PLAINS: dict[GraphQLObjectType, dict[str, _Plain | None]] = {}
 _UNKNOWN: Any = object()
@@ -77,15 +79,18 @@ def _plain_leaf(field: GraphQLField | None) -> _Plain | None:
             return get_result(source, None, [], {})
 
     serialize = leaf.coerce_output_value
+    known = None
     if isinstance(leaf, GraphQLEnumType):
-        serialize = _remembered(serialize)
+        serialize, known = _remembered(serialize)
     as_is = _AS_IS.get(leaf.name) if leaf is specified_scalar_types.get(leaf.name) else None
-    return read, serialize, nullable, as_is
+    return read, serialize, nullable, as_is, known
 
 
-def _remembered(serialize: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _remembered(
+    serialize: Callable[[Any], Any],
+) -> tuple[Callable[[Any], Any], dict[Any, Any]]:
     """An enum's serializer that remembers what each member serializes to (an enum has
-    few members, and Strawberry's serializer searches them all)."""
+    few members, and Strawberry's serializer searches them all), and what it remembers."""
     known: dict[Any, Any] = {}
 
     def remembered(value: Any) -> Any:
@@ -98,7 +103,7 @@ def _remembered(serialize: Callable[[Any], Any]) -> Callable[[Any], Any]:
                     known[value] = serialized
             return serialized
 
-    return remembered
+    return remembered, known
 
 
 _MISS: Any = object()
@@ -117,7 +122,7 @@ def _plain_of(parent_type: GraphQLObjectType, name: str) -> _Plain | None:
 def _value(plain: _Plain, source: Any) -> Any:
     """The serialized value of a plain leaf field, or _MISS where graphql-core's own path
     must decide (an error, a null where none may be, a value that does not serialize)."""
-    read, serialize, nullable, as_is = plain
+    read, serialize, nullable, as_is, _ = plain
     try:
         value = read(source)
         if type(value) is as_is:
@@ -288,13 +293,20 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
             try:
                 for response_name, plain, field_details in plan:
                     if plain is not None:
+                        # _value, inlined for what most values are: their own form, a
+                        # null where one may be, an enum member serialized before
                         try:
                             value = plain[0](item)
+                            if type(value) is not plain[3]:
+                                if value is None:
+                                    if not plain[2]:
+                                        value = _MISS
+                                elif plain[4] is not None and value in plain[4]:
+                                    value = plain[4][value]
+                                else:
+                                    value = _value(plain, item)
                         except Exception:
                             value = _MISS
-                        else:
-                            if type(value) is not plain[3]:
-                                value = _value(plain, item)
                         if value is not _MISS:
                             results[response_name] = value
                             continue
