@@ -81,10 +81,16 @@ def _validated(lowered: str) -> Address | None:
 # special-use domain, anything too long.
 _UNSURE: Final[Address] = Address("", "", "")
 _ATEXT = r"a-z0-9!#$%&'*+/=?^_`{|}~-"
-# The characters come first (one pass of the regular expression engine, no backtracking),
-# then where the periods and hyphens are (string methods).
-_BARE = re.compile(rf"([.{_ATEXT}]+)@([a-z0-9.-]+)")
-_NAMED = re.compile(rf"[a-z0-9 ]*<([.{_ATEXT}]+)@([a-z0-9.-]+)>")
+# One pass of the regular expression engine says where the periods and hyphens may be: a
+# dot-atom before the @-sign (no period first, last or twice), and after it labels of
+# letters and digits with single inner hyphens (so no "--", which Punycode and IDNA rules
+# concern), a period between labels, and a top-level domain of letters. Each character
+# can belong to one place only (periods and hyphens separate what they may follow), so a
+# text that fails is given up in time linear in its length, which is at most 254 here.
+_LOCAL = rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*"
+_DOMAIN = r"(?:[a-z0-9]+(?:-[a-z0-9]+)*\.)+([a-z]+)"
+_BARE = re.compile(rf"({_LOCAL})@({_DOMAIN})")
+_NAMED = re.compile(rf"[a-z0-9 ]*<({_LOCAL})@({_DOMAIN})>")
 _LONGEST_ADDRESS = 254  # email-validator's limits (RFC 5321), where _fast_parse stops
 _LONGEST_LOCAL = 64
 _LONGEST_LABEL = 63
@@ -104,24 +110,11 @@ def _fast_parse(text: str) -> Address | None:
     found = (_NAMED if text[-1] == ">" else _BARE).fullmatch(text)
     if found is None:
         return _UNSURE
-    local, domain = found.groups()
-    tld = domain.rpartition(".")[2]
+    local, domain, tld = found.groups()
     if (
-        # the part before the @-sign: a dot-atom of 64 characters at most
+        # a dot-atom of 64 characters at most before the @-sign, labels of 63 at most, a
+        # top-level domain that is not special-use
         len(local) > _LONGEST_LOCAL
-        or local[0] == "."
-        or local[-1] == "."
-        or ".." in local
-        # the domain: labels of letters, digits and inner hyphens (no "--", which Punycode
-        # and IDNA rules concern), a top-level domain of letters, not special-use
-        or domain[0] in ".-"
-        or domain[-1] in ".-"
-        or ".." in domain
-        or ".-" in domain
-        or "-." in domain
-        or "--" in domain
-        or not tld.isalpha()
-        or tld == domain
         or (len(domain) > _LONGEST_LABEL and _has_long_label(domain))
         or tld in _SPECIAL_LABELS
         or (_SPECIAL_DOTTED and domain.endswith(_SPECIAL_DOTTED))
