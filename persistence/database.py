@@ -44,6 +44,16 @@ def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     event.listen(session.sync_session, "after_commit", committed, once=True)
 
 
+def lazy_commit() -> Any:
+    """A condition for a write that ``Database.write_once`` runs on its own and that may be
+    lost in a crash of the database server (a token's lastUsedAt, kept to the minute): its
+    transaction commits without waiting for the write-ahead log to reach the disk
+    (``synchronous_commit`` off for that transaction only, as SET LOCAL would). A one-time
+    filter, as ``account_gate``; never lost in any other way, never out of order."""
+    setting = sa.func.set_config("synchronous_commit", "off", True)
+    return sa.select(setting).scalar_subquery().is_not(None)
+
+
 class Database:
     """One async engine (SQLite through aiosqlite, or PostgreSQL through asyncpg)."""
 
@@ -148,6 +158,20 @@ class Database:
                 raise
             return session
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def write_once(
+        self, account_id: uuid.UUID, statement: sa.Executable, params: dict[str, Any]
+    ) -> None:
+        """One write statement for one account, in a transaction of its own, for a write
+        that nothing else goes with (a token's lastUsedAt). On PostgreSQL, as read_once
+        runs a read: one round trip, the statement carrying ``account_gate()`` (and, where
+        it may, ``lazy_commit()``). Elsewhere a transaction of ``transaction``."""
+        if not self.is_postgresql or self.pgbouncer:
+            bound = {**params, "gate_account_id": str(account_id)} if self.pgbouncer else params
+            async with self.transaction(account_id, write=True) as session:
+                await session.execute(statement, bound)
+            return
+        await self.read_once(account_id, statement, params)
 
     async def read_once(
         self, account_id: uuid.UUID, statement: sa.Executable, params: dict[str, Any]

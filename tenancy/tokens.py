@@ -117,10 +117,7 @@ async def authenticate(db: Database, token: str) -> Viewer | None:
     last_used_at = found.last_used_at
     now = utcnow()
     if _touch_due(last_used_at, now):
-        async with db.transaction(account_id, write=True) as session:
-            await tokens.touch_token(
-                session=session, account_id=account_id, token_id=found.token_id, now=now
-            )
+        await tokens.touch_token(db=db, account_id=account_id, token_id=found.token_id, now=now)
         last_used_at = now
     viewer = Viewer(
         account_id=account_id, user_id=found.user_id, role=Role(found.role), token_id=found.token_id
