@@ -40,9 +40,7 @@ from schema.context import Context
 # the Python type that serializes to itself (str for String and ID, bool for Boolean, as
 # graphql-core's serializers do), and for an enum what its members serialized to so far;
 # None for any other field. Known fields by parent type and name.
-_Plain = tuple[
-    Callable[[Any], Any], Callable[[Any], Any], bool, type | None, dict[Any, Any] | None
-]
+_Plain = tuple[Callable[[Any], Any], Callable[[Any], Any], bool, type | None, dict[Any, Any] | None]
 _AS_IS: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
 _PLAINS: dict[GraphQLObjectType, dict[str, _Plain | None]] = {}
 _UNKNOWN: Any = object()
