@@ -236,17 +236,68 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         completed: list[Any] = []
         waiting: list[tuple[int, dict[str, Any], list[str], Any]] = []
         try:
-            self._complete_objects(
-                object_type,
-                item_type,
-                field_details_list,
-                info,
-                path,
-                items,
-                plan,
-                completed,
-                waiting,
-            )
+            append = completed.append
+            nullable = not isinstance(item_type, GraphQLNonNull)
+            type_name = object_type.name
+            for index, item in enumerate(items):
+                if item is None:
+                    if nullable:
+                        append(None)
+                        continue
+                    # graphql-core's own error for a null where none may be
+                    item_path = Path(path, index, None)
+                    try:
+                        self.complete_value(
+                            item_type, field_details_list, info, item_path, item, None
+                        )
+                    except Exception as raw_error:
+                        self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    append(None)
+                    continue
+                results: dict[str, Any] = {}
+                pending: list[str] = []
+                try:
+                    for response_name, plain, field_details in plan:
+                        if plain is not None:
+                            # _value, inlined for what most values are: their own form, a
+                            # null where one may be, an enum member serialized before
+                            try:
+                                value = plain[0](item)
+                                if type(value) is not plain[3]:
+                                    if value is None:
+                                        if not plain[2]:
+                                            value = _MISS
+                                    elif plain[4] is not None and value in plain[4]:
+                                        value = plain[4][value]
+                                    else:
+                                        value = _value(plain, item)
+                            except Exception:
+                                value = _MISS
+                            if value is not _MISS:
+                                results[response_name] = value
+                                continue
+                        field_path = Path(Path(path, index, None), response_name, type_name)
+                        value = self.execute_field(
+                            object_type, item, field_details, field_path, None
+                        )
+                        if value is Undefined:
+                            continue
+                        results[response_name] = value
+                        if self.is_awaitable(value):
+                            pending.append(response_name)
+                except Exception as raw_error:
+                    if pending:
+                        self.settle_in_background([results[name] for name in pending])
+                    item_path = Path(path, index, None)
+                    # raises where the item may not be null: the list's own error then
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    append(None)
+                    continue
+                if pending:
+                    waiting.append((index, results, pending, Path(path, index, None)))
+                append(results)
+                if self._counted is not None:
+                    self._counted.objects += 1
         except Exception:
             # As graphql-core does: what other items were awaiting is settled, not dropped.
             if waiting:
@@ -257,77 +308,6 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not waiting:
             return completed
         return self._await_objects(completed, waiting, item_type, field_details_list)
-
-    def _complete_objects(
-        self,
-        object_type: GraphQLObjectType,
-        item_type: Any,
-        field_details_list: Any,
-        info: Any,
-        path: Any,
-        items: Any,
-        plan: tuple[_Planned, ...],
-        completed: list[Any],
-        waiting: list[tuple[int, dict[str, Any], list[str], Any]],
-    ) -> None:
-        append = completed.append
-        nullable = not isinstance(item_type, GraphQLNonNull)
-        type_name = object_type.name
-        for index, item in enumerate(items):
-            if item is None:
-                if nullable:
-                    append(None)
-                    continue
-                # graphql-core's own error for a null where none may be
-                item_path = Path(path, index, None)
-                try:
-                    self.complete_value(item_type, field_details_list, info, item_path, item, None)
-                except Exception as raw_error:
-                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
-                append(None)
-                continue
-            results: dict[str, Any] = {}
-            pending: list[str] = []
-            try:
-                for response_name, plain, field_details in plan:
-                    if plain is not None:
-                        # _value, inlined for what most values are: their own form, a
-                        # null where one may be, an enum member serialized before
-                        try:
-                            value = plain[0](item)
-                            if type(value) is not plain[3]:
-                                if value is None:
-                                    if not plain[2]:
-                                        value = _MISS
-                                elif plain[4] is not None and value in plain[4]:
-                                    value = plain[4][value]
-                                else:
-                                    value = _value(plain, item)
-                        except Exception:
-                            value = _MISS
-                        if value is not _MISS:
-                            results[response_name] = value
-                            continue
-                    field_path = Path(Path(path, index, None), response_name, type_name)
-                    value = self.execute_field(object_type, item, field_details, field_path, None)
-                    if value is Undefined:
-                        continue
-                    results[response_name] = value
-                    if self.is_awaitable(value):
-                        pending.append(response_name)
-            except Exception as raw_error:
-                if pending:
-                    self.settle_in_background([results[name] for name in pending])
-                item_path = Path(path, index, None)
-                # raises where the item may not be null: the list's own error then
-                self.handle_field_error(raw_error, item_type, field_details_list, item_path)
-                append(None)
-                continue
-            if pending:
-                waiting.append((index, results, pending, Path(path, index, None)))
-            append(results)
-            if self._counted is not None:
-                self._counted.objects += 1
 
     async def _await_objects(
         self,
