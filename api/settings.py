@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     # GraphiQL, introspection and field suggestions: on by default, off by default in
     # production (each may be turned on there explicitly); see _production_defaults.
     graphiql: bool = True
-    database_pool_size: int = Field(20, ge=1, le=200)
+    database_pool_size: int = Field(10, ge=1, le=200)
     database_pgbouncer: bool = Field(
         False, description="PostgreSQL is reached through PgBouncer in transaction mode"
     )

@@ -58,7 +58,7 @@ class Database:
     """One async engine (SQLite through aiosqlite, or PostgreSQL through asyncpg)."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 20, pgbouncer: bool = False, echo: bool = False
+        self, url: str, *, pool_size: int = 10, pgbouncer: bool = False, echo: bool = False
     ) -> None:
         self.url = make_url(url)
         self.pgbouncer = pgbouncer
