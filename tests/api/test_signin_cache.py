@@ -27,6 +27,7 @@ from persistence.tables import utcnow
 from tenancy import signin
 from tenancy.roles import Role, Viewer
 from tenancy.tokens import authenticate, hash_token
+from tests.api.decision_helpers import add_patterns, email
 from tests.helpers import Api, Member, assert_no_user_errors
 
 VIEWER = "{ viewer { user { id } } }"
@@ -312,6 +313,34 @@ async def test_a_cached_sign_in_runs_no_statement_of_sign_in(two: tuple[Api, Api
     assert len(first) == 1
     assert again == []
     assert len(cache_of(b)) == 1
+
+
+# A decision as a logging pipeline asks for it (no sender: naming it reads the user).
+DECIDE = """query($email: EmailInput!) { evaluateEmailLogging(email: $email) {
+    loggedCount neverLogCount recipients { address outcome matchedPattern explanation } } }"""
+
+
+@pytest.mark.postgresql
+async def test_a_decision_of_a_token_signed_in_a_moment_ago_is_one_round_trip(
+    two: tuple[Api, Api],
+) -> None:
+    # given entries on both of a super admin's lists, and the token signed in once on B
+    _, b = two
+    admin = await b.new_account()
+    await add_patterns(b, admin, ["*@initech.de"], scope="ACCOUNT")
+    await add_patterns(b, admin, ["jane@brightpath.io"])
+    to = ["bob@initech.de", "jane@brightpath.io", "anna@globex-partners.com"]
+    variables = {"email": email("SALES_EXTENSION", to=to)}
+    await b.data(DECIDE, variables, token=admin.token)
+    # when it decides again
+    with counting(b.db) as statements:
+        decided = await b.data(DECIDE, variables, token=admin.token)
+    # then one statement reached the database, the look-up of the entries, and the
+    # decision is whole
+    assert len(statements) == 1, statements
+    assert "never_log_entries" in statements[0]
+    outcomes = [r["outcome"] for r in decided["evaluateEmailLogging"]["recipients"]]
+    assert outcomes == ["NEVER_LOG", "NEVER_LOG", "LOGGED"]
 
 
 @pytest.mark.postgresql
