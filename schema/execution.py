@@ -38,9 +38,13 @@ from schema.context import Context
 
 # A plain leaf field: how to read its value, how to serialize it, whether it may be null,
 # the Python type that serializes to itself (str for String and ID, bool for Boolean, as
-# graphql-core's serializers do), and for an enum what its members serialized to so far;
-# None for any other field. Known fields by parent type and name.
-_Plain = tuple[Callable[[Any], Any], Callable[[Any], Any], bool, type | None, dict[Any, Any] | None]
+# graphql-core's serializers do), for an enum what its members serialized to so far, and
+# whether it is an Int (an int within 32 bits serializes to itself); None for any other
+# field. Known fields by parent type and name.
+_Plain = tuple[
+    Callable[[Any], Any], Callable[[Any], Any], bool, type | None, dict[Any, Any] | None, bool
+]
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _AS_IS: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
 _PLAINS: dict[GraphQLObjectType, dict[str, _Plain | None]] = {}
 _UNKNOWN: Any = object()
@@ -81,7 +85,8 @@ def _plain_leaf(field: GraphQLField | None) -> _Plain | None:
     if isinstance(leaf, GraphQLEnumType):
         serialize, known = _remembered(serialize)
     as_is = _AS_IS.get(leaf.name) if leaf is specified_scalar_types.get(leaf.name) else None
-    return read, serialize, nullable, as_is, known
+    is_int = leaf is specified_scalar_types.get("Int")
+    return read, serialize, nullable, as_is, known, is_int
 
 
 def _remembered(
@@ -120,7 +125,7 @@ def _plain_of(parent_type: GraphQLObjectType, name: str) -> _Plain | None:
 def _value(plain: _Plain, source: Any) -> Any:
     """The serialized value of a plain leaf field, or _MISS where graphql-core's own path
     must decide (an error, a null where none may be, a value that does not serialize)."""
-    read, serialize, nullable, as_is, _ = plain
+    read, serialize, nullable, as_is, _, _ = plain
     try:
         value = read(source)
         if type(value) is as_is:
@@ -260,7 +265,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     for response_name, plain, field_details in plan:
                         if plain is not None:
                             # _value, inlined for what most values are: their own form, a
-                            # null where one may be, an enum member serialized before
+                            # null where one may be, an enum member serialized before, an Int
                             try:
                                 value = plain[0](item)
                                 if type(value) is not plain[3]:
@@ -269,7 +274,11 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                                             value = _MISS
                                     elif plain[4] is not None and value in plain[4]:
                                         value = plain[4][value]
-                                    else:
+                                    elif not (
+                                        plain[5]
+                                        and type(value) is int
+                                        and _INT_MIN <= value <= _INT_MAX
+                                    ):
                                         value = _value(plain, item)
                             except Exception:
                                 value = _MISS

@@ -87,6 +87,8 @@ SOURCES: dict[str, Any] = {
     "a raising property": Raising(),
     "a string for an Int": Plain(count="three"),
     "a float that is no Int": Plain(count=2.5),
+    "an Int past 32 bits": Plain(count=2**31),
+    "an Int at the bottom of 32 bits": Plain(count=-(2**31)),
     "a wrong type for Boolean": Plain(ok="yes"),
     "a number for a nullable String": Plain(note=12),
 }
