@@ -143,12 +143,9 @@ _VIEWER = (
         *(column.label(f"u_{column.name}") for column in _USERS.c),
     )
     .join_from(_ACCOUNTS, _USERS, _USERS.c.account_id == _ACCOUNTS.c.id)
-    .where(
-        _ACCOUNTS.c.id == sa.bindparam("account_id"),
-        _USERS.c.id == sa.bindparam("user_id"),
-        account_gate(),
-    )
+    .where(_ACCOUNTS.c.id == sa.bindparam("account_id"), _USERS.c.id == sa.bindparam("user_id"))
 )
+_VIEWER_GATED = _VIEWER.where(account_gate())
 
 
 async def read_account_and_user(
@@ -156,13 +153,9 @@ async def read_account_and_user(
 ) -> tuple[Account, User] | None:
     """The account and one of its users, read in one statement of its own
     (``Database.read_once``: one round trip on PostgreSQL), as rows detached from any
-    session, every column read."""
-    if not db.is_postgresql:
-        async with db.transaction(account_id) as session:
-            account = await session.get(Account, account_id)
-            user = await session.get(User, (account_id, user_id))
-        return (account, user) if account is not None and user is not None else None
-    rows = await db.read_once(account_id, _VIEWER, {"account_id": account_id, "user_id": user_id})
+    session, every column read (on SQLite too: one statement, not a look-up of each)."""
+    statement = _VIEWER_GATED if db.is_postgresql else _VIEWER
+    rows = await db.read_once(account_id, statement, {"account_id": account_id, "user_id": user_id})
     if not rows:
         return None
     values = list(rows[0])
