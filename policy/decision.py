@@ -67,7 +67,10 @@ def lookup_keys(email: Email) -> frozenset[str]:
     recipients = _distinct(email.to, email.cc, email.bcc) + _originals(email)
     if email.channel not in LISTS_APPLY:
         return frozenset()
-    return frozenset(key for *_, keys in recipients for key in keys)
+    keys: set[str] = set()
+    for recipient in recipients:
+        keys.update(recipient[3])
+    return frozenset(keys)
 
 
 def decide(

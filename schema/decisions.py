@@ -136,13 +136,15 @@ class EmailLoggingDecision:
 
     @classmethod
     def of(cls, decision: Decision, sender_id: uuid.UUID) -> EmailLoggingDecision:
+        # Decision's counts, from one pass over its recipients (a batch makes a hundred)
+        outcomes = [r.outcome for r in decision.recipients]
         return cls(
             channel=decision.channel,
             never_log_applies=decision.never_log_applies,
             email_sent=decision.email_sent,
-            logged_count=decision.logged_count,
-            never_log_count=decision.never_log_count,
-            internal_count=decision.internal_count,
+            logged_count=outcomes.count(Outcome.LOGGED),
+            never_log_count=outcomes.count(Outcome.NEVER_LOG),
+            internal_count=outcomes.count(Outcome.INTERNAL),
             sender_id=sender_id,
             decision=decision,
         )
