@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from persistence.database import Database
 from tests.helpers import Api, Member, assert_no_user_errors
 
 RECIPIENT = """address field outcome loggedToContact contactCreated timelineTracking
@@ -147,15 +148,16 @@ async def totals(api: Api, member: Member) -> dict[str, Any]:
 
 
 @contextmanager
-def counting_statements(api: Api) -> Iterator[list[str]]:
-    """Every SQL statement that the API's engine runs inside the block (an executemany
-    counts as one)."""
+def counting_statements(api: Api | Database) -> Iterator[list[str]]:
+    """Every SQL statement that the API's (or the database's) engine runs inside the
+    block (an executemany counts as one; the reads that bypass SQLAlchemy announce
+    theirs)."""
     statements: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)
 
-    engine = api.db.engine.sync_engine
+    engine = (api if isinstance(api, Database) else api.db).engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements

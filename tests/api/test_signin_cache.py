@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -27,7 +27,7 @@ from persistence.tables import utcnow
 from tenancy import signin
 from tenancy.roles import Role, Viewer
 from tenancy.tokens import authenticate, hash_token
-from tests.api.decision_helpers import add_patterns, email
+from tests.api.decision_helpers import add_patterns, counting_statements, email
 from tests.helpers import Api, Member, assert_no_user_errors
 
 VIEWER = "{ viewer { user { id } } }"
@@ -173,21 +173,6 @@ def _settings(db: Database, **overrides: Any) -> Settings:
     return Settings(database_url=_url(db), webhook_worker=False, **overrides)
 
 
-@contextlib.contextmanager
-def counting(db: Database) -> Iterator[list[str]]:
-    """Every statement the engine runs in the block (read_once announces its own)."""
-    statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
-
-
 def _sign_ins(statements: list[str]) -> list[str]:
     """The statements that read a token (sign-in's one)."""
     return [s for s in statements if "token_hash" in s and "api_tokens" in s]
@@ -198,7 +183,7 @@ def _touches(statements: list[str]) -> list[str]:
 
 
 async def _sign_in_statements(api: Api, token: str, query: str = VIEWER) -> list[str]:
-    with counting(api.db) as statements:
+    with counting_statements(api.db) as statements:
         await api.data(query, token=token)
     return _sign_ins(statements)
 
@@ -333,7 +318,7 @@ async def test_a_decision_of_a_token_signed_in_a_moment_ago_is_one_round_trip(
     variables = {"email": email("SALES_EXTENSION", to=to)}
     await b.data(DECIDE, variables, token=admin.token)
     # when it decides again
-    with counting(b.db) as statements:
+    with counting_statements(b.db) as statements:
         decided = await b.data(DECIDE, variables, token=admin.token)
     # then one statement reached the database, the look-up of the entries, and the
     # decision is whole
@@ -567,7 +552,7 @@ async def test_a_cached_sign_in_due_for_last_used_at_touches_its_token(
         )
     cache.store(cache.ticket(), token_hash, cached.viewer, old)
     # when it signs in again
-    with counting(b.db) as statements:
+    with counting_statements(b.db) as statements:
         await b.data(VIEWER, token=admin.token)
     # then the token is touched, and the cache holds the new lastUsedAt
     assert len(_touches(statements)) == 1
@@ -581,6 +566,6 @@ async def test_a_cached_sign_in_due_for_last_used_at_touches_its_token(
         )
     assert stored == again.last_used_at
     # and the next request runs no statement of sign-in
-    with counting(b.db) as statements:
+    with counting_statements(b.db) as statements:
         await b.data(VIEWER, token=admin.token)
     assert _sign_ins(statements) == [] and _touches(statements) == []
