@@ -166,12 +166,7 @@ class Database:
         that nothing else goes with (a token's lastUsedAt). On PostgreSQL, as read_once
         runs a read: one round trip, the statement carrying ``account_gate()`` (and, where
         it may, ``lazy_commit()``). Elsewhere a transaction of ``transaction``."""
-        if not self.is_postgresql or self.pgbouncer:
-            bound = {**params, "gate_account_id": str(account_id)} if self.pgbouncer else params
-            async with self.transaction(account_id, write=True) as session:
-                await session.execute(statement, bound)
-            return
-        await self.read_once(account_id, statement, params)
+        await self._once(account_id, statement, params, write=True)
 
     async def read_once(
         self, account_id: uuid.UUID, statement: sa.Executable, params: dict[str, Any]
@@ -191,10 +186,21 @@ class Database:
         reader of ``transaction``. Behind PgBouncer in transaction mode a statement outside a
         transaction could be prepared on one server connection and run on another: there it
         runs in a transaction of ``transaction`` (its gate sets the same account again)."""
+        return await self._once(account_id, statement, params, write=False)
+
+    async def _once(
+        self,
+        account_id: uuid.UUID,
+        statement: sa.Executable,
+        params: dict[str, Any],
+        *,
+        write: bool,
+    ) -> list[Any]:
         if not self.is_postgresql or self.pgbouncer:
             bound = {**params, "gate_account_id": str(account_id)} if self.pgbouncer else params
-            async with self.transaction(account_id) as session:
-                return list(await session.execute(statement, bound))
+            async with self.transaction(account_id, write=write) as session:
+                result = await session.execute(statement, bound)
+                return list(result) if result.returns_rows else []
         sql, names, defaults = self._compiled(statement)
         bound = {**defaults, **params, "gate_account_id": str(account_id)}
         arguments = [bound[name] for name in names]

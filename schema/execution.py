@@ -148,15 +148,12 @@ _Planned = tuple[str, "_Plain | None", Any]
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context, with plain leaf fields read and serialized at once,
-    and objects whose selected fields are all plain leaves (a recipient's decision) built
-    in one loop."""
+    and lists of objects (a decision's recipients, a batch's decisions) built in one loop."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Per execution: the plain leaves of a grouped field set, or None if it has other
-        # fields (the set is kept alive with its entry, so that its id is not reused).
-        self._leaf_sets: dict[int, tuple[Any, tuple[tuple[str, _Plain], ...] | None]] = {}
-        # Per execution: how the fields of an object in a list complete (complete_list_value).
+        # Per execution: how the fields of an object in a list complete (complete_list_value);
+        # the grouped field set is kept alive with its entry, so that its id is not reused.
         self._plans: dict[int, tuple[Any, tuple[_Planned, ...]]] = {}
         # Where the objects built are counted (Context.objects), if the context counts them.
         self._counted = self.context_value if isinstance(self.context_value, Context) else None
@@ -171,23 +168,6 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         if path is not None and self._counted is not None:
             self._counted.objects += 1  # an object below the root
-        if position_context is None and self.middleware_manager is None:
-            leaves = self._leaves(parent_type, grouped_field_set)
-            if leaves is not None:
-                results: dict[str, Any] = {}
-                for response_name, plain in leaves:
-                    # _value, inlined for the common case: a value that is its own form
-                    try:
-                        value = plain[0](source_value)
-                    except Exception:
-                        break
-                    if type(value) is not plain[3]:
-                        value = _value(plain, source_value)
-                        if value is _MISS:
-                            break
-                    results[response_name] = value
-                else:
-                    return results
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
         )
@@ -358,24 +338,6 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         )
         self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
         return plan
-
-    def _leaves(
-        self, parent_type: GraphQLObjectType, grouped_field_set: Any
-    ) -> tuple[tuple[str, _Plain], ...] | None:
-        known = self._leaf_sets.get(id(grouped_field_set))
-        if known is not None:
-            return known[1]
-        leaves: list[tuple[str, _Plain]] | None = []
-        for response_name, field_details_list in grouped_field_set.items():
-            node = field_details_list[0].node
-            plain = None if node.arguments else _plain_of(parent_type, node.name.value)
-            if plain is None:
-                leaves = None
-                break
-            leaves.append((response_name, plain))  # type: ignore[union-attr]
-        found = tuple(leaves) if leaves else None
-        self._leaf_sets[id(grouped_field_set)] = (grouped_field_set, found)
-        return found
 
     def execute_field(
         self,
