@@ -397,17 +397,22 @@ async def test_nodes_reads_at_most_as_many_stored_addresses_as_a_page(api: Api) 
 
 
 async def test_an_answer_larger_than_its_calculated_cost_is_charged_its_objects(
-    api: Api,
+    make_api: Callable[..., Api],
 ) -> None:
-    # given two saved simulations of 300 recipients each
-    admin = await api.new_account()
-    given = email("CRM", to=[f"r{n}@acme-corp.com" for n in range(300)])
-    for _ in range(2):
-        assert_no_user_errors(await run_simulation(api, admin, given))
-    query = """{ emailLoggingSimulations(first: 2) { edges { node {
-        current { recipients { address } } } } } }"""
-    # when
-    body = await api.gql(query, token=admin.token)
+    # given two saved simulations of 300 recipients each, and a bucket that hardly refills
+    # (at the default rate, the milliseconds between two charges restore some points)
+    api = make_api(rate_limit_restore_rate=0.001)
+    try:
+        admin = await api.new_account()
+        given = email("CRM", to=[f"r{n}@acme-corp.com" for n in range(300)])
+        for _ in range(2):
+            assert_no_user_errors(await run_simulation(api, admin, given))
+        query = """{ emailLoggingSimulations(first: 2) { edges { node {
+            current { recipients { address } } } } } }"""
+        # when
+        body = await api.gql(query, token=admin.token)
+    finally:
+        await api.close()
     # then the 600 recipient objects are charged, beyond the static estimate
     charged = body["extensions"]["cost"]
     assert charged["requestedQueryCost"] == 2 + 2 * 4
