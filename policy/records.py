@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from policy.patterns import Pattern
 from policy.types import Channel, Outcome, RecipientField, Scope
@@ -61,9 +61,12 @@ class Email:
     in_reply_to: OriginalEmail | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RecipientDecision:
-    """What happens to one distinct recipient, and why."""
+class RecipientDecision(NamedTuple):
+    """What happens to one distinct recipient, and why.
+
+    A named tuple rather than a frozen dataclass: as immutable, and built four times as
+    fast (a frozen dataclass sets each of its eleven fields through object.__setattr__),
+    which an address never seen before pays (tests/bench/bench_decide.py)."""
 
     address: str
     field: RecipientField

@@ -17,7 +17,6 @@ Webhook endpoints do receive personal patterns: an integration is not a user.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Sequence
 
@@ -63,7 +62,7 @@ def _redacted(recipient: RecipientDecision, whose: str) -> RecipientDecision:
         )
     else:
         why = f"Not logged: {address} is on a reply to a thread that matches {entry}."
-    return dataclasses.replace(recipient, matched_pattern=None, explanation=why)
+    return recipient._replace(matched_pattern=None, explanation=why)
 
 
 def _reply_original(recipient: RecipientDecision) -> str | None:
