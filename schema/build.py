@@ -12,6 +12,7 @@ from schema.internal_domains import InternalDomainsMutation
 from schema.mutations import CoreMutation
 from schema.query import CoreQuery
 from schema.types import Account, ApiToken, AuditEvent, NeverLogEntry, User
+from schema.variables import install as install_variable_plans
 from schema.webhooks import WebhookDelivery, WebhookEndpoint, WebhookMutation, WebhookQuery
 
 
@@ -30,6 +31,7 @@ def build_schema() -> strawberry.Schema:
     """The schema, built once per process (every app of the process serves the same)."""
     # No schema extensions: the HTTP view (api/graphql_http.py) parses, validates (both
     # cached per query text) and executes itself, and maps errors in one place.
+    install_variable_plans()
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
