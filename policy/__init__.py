@@ -7,7 +7,7 @@ project. The errors it raises::
     ├── PatternError       a never-log pattern that is not valid (parse_pattern)
     ├── DomainError        an internal domain that is not valid (parse_domain)
     └── TooManyRecipients  more than MAX_RECIPIENTS distinct recipients
-                           (decide, lookup_keys)
+                           (decide, lookup_keys, read_email)
 
 ``Decision.from_dict`` raises a plain ValueError for data that it did not write.
 """
@@ -21,10 +21,12 @@ from policy.decision import (
     Email,
     Entry,
     OriginalEmail,
+    ReadEmail,
     RecipientDecision,
     TooManyRecipients,
     decide,
     lookup_keys,
+    read_email,
 )
 from policy.domains import Domain, DomainError, address_domain, parse_domain
 from policy.patterns import Pattern, PatternError, parse_pattern, split_patterns
@@ -52,6 +54,7 @@ __all__ = [
     "Outcome",
     "Pattern",
     "PatternError",
+    "ReadEmail",
     "RecipientDecision",
     "RecipientField",
     "Scope",
@@ -62,5 +65,6 @@ __all__ = [
     "parse_address",
     "parse_domain",
     "parse_pattern",
+    "read_email",
     "split_patterns",
 ]

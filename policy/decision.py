@@ -19,6 +19,7 @@ in input order: to, cc, bcc. The first rule that applies decides:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 
 from policy import explanations as explain
@@ -42,10 +43,12 @@ __all__ = [
     "Email",
     "Entry",
     "OriginalEmail",
+    "ReadEmail",
     "RecipientDecision",
     "TooManyRecipients",
     "decide",
     "lookup_keys",
+    "read_email",
 ]
 
 # A recipient as given (trimmed), its field, its address where valid, and
@@ -59,22 +62,43 @@ _NO_DOMAINS: Mapping[str, str] = {}
 _FIELDS = (RecipientField.TO, RecipientField.CC, RecipientField.BCC)
 
 
+@dataclass(frozen=True, slots=True)
+class ReadEmail:
+    """An email with its distinct recipients and those of its original, each parsed once,
+    and the keys of the entries that could match any of them (empty where the channel's
+    lists do not apply): what ``lookup_keys`` and ``decide`` both need, so that a caller
+    that asks for both reads the email once."""
+
+    email: Email
+    recipients: list[_Recipient]
+    originals: list[_Recipient]
+    keys: frozenset[str]
+
+
+def read_email(email: Email) -> ReadEmail:
+    """The email read for deciding. Raises TooManyRecipients."""
+    recipients = _distinct(email.to, email.cc, email.bcc)
+    originals = _originals(email)
+    if email.channel not in LISTS_APPLY:
+        return ReadEmail(email, recipients, originals, _NOBODY)
+    keys: set[str] = set()
+    for recipient in recipients:
+        keys.update(recipient[3])
+    for recipient in originals:
+        keys.update(recipient[3])
+    return ReadEmail(email, recipients, originals, frozenset(keys))
+
+
 def lookup_keys(email: Email) -> frozenset[str]:
     """Every entry key that could match a recipient of the email or its original.
 
     Empty where the channel's lists do not apply. Raises TooManyRecipients.
     """
-    recipients = _distinct(email.to, email.cc, email.bcc) + _originals(email)
-    if email.channel not in LISTS_APPLY:
-        return frozenset()
-    keys: set[str] = set()
-    for recipient in recipients:
-        keys.update(recipient[3])
-    return frozenset(keys)
+    return read_email(email).keys
 
 
 def decide(
-    email: Email, entries: Iterable[Entry], internal: Mapping[str, str] | None = None
+    email: Email | ReadEmail, entries: Iterable[Entry], internal: Mapping[str, str] | None = None
 ) -> Decision:
     """Decide for every distinct recipient of the email whether it is logged.
 
@@ -82,15 +106,16 @@ def decide(
     personal list; entries that match no recipient are ignored. ``internal``
     maps the key of each internal domain of the account (its ASCII form) to
     its text; domains that cover no recipient are ignored. Raises
-    TooManyRecipients where the email has more than MAX_RECIPIENTS.
+    TooManyRecipients where the email has more than MAX_RECIPIENTS. The email
+    may be given as ``read_email`` read it.
     """
-    recipients = _distinct(email.to, email.cc, email.bcc)
-    originals = _originals(email)
+    read = email if isinstance(email, ReadEmail) else read_email(email)
+    email = read.email
     applies = email.channel in LISTS_APPLY
     index = _index(entries) if applies else _NO_ENTRIES
     domains = _internal_keys(internal) if applies and internal else _NO_DOMAINS
-    thread = _thread_match(originals, index)
-    decisions = _apply_rules(email, recipients, index, domains, thread)
+    thread = _thread_match(read.originals, index)
+    decisions = _apply_rules(email, read.recipients, index, domains, thread)
     return Decision(email.channel, applies, True, decisions)
 
 

@@ -11,7 +11,7 @@ from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from policy import Decision, Email, OriginalEmail, TooManyRecipients, lookup_keys
+from policy import Decision, Email, OriginalEmail, TooManyRecipients, read_email
 from schema.connections import Connection, page_size
 from schema.enums import Channel, Outcome, RecipientField, Scope
 from schema.errors import UserError, bad_input, signed_in_mutation
@@ -247,9 +247,9 @@ class EmailLoggingSimulation(Node):
         return decisions.changed(recorded, await self._current(info))
 
     async def _current(self, info: Info) -> Decision:
-        key = (self.row.sender_id, lookup_keys(self.parsed))
-        rows = await _entries_loader(info).load(key)
-        return decisions.decide_with(self.parsed, self.row.sender_id, self.row.account_id, rows)
+        read = read_email(self.parsed)
+        rows = await _entries_loader(info).load((self.row.sender_id, read.keys))
+        return decisions.decide_with(read, self.row.sender_id, self.row.account_id, rows)
 
     @classmethod
     def from_row(cls, row: EmailSimulation) -> EmailLoggingSimulation:

@@ -28,10 +28,11 @@ from policy import (
     EntryKind,
     OriginalEmail,
     Pattern,
+    ReadEmail,
     Scope,
     TooManyRecipients,
     decide,
-    lookup_keys,
+    read_email,
 )
 from policy.syntax import LONGEST
 from tenancy.account_limits import DEFAULT_SIMULATION_LIMIT
@@ -78,7 +79,7 @@ def _observed(decision: Decision) -> Decision:
 
 
 def decide_with(
-    email: Email,
+    email: Email | ReadEmail,
     sender_id: uuid.UUID,
     account_id: uuid.UUID,
     rows: Sequence[KeyedEntry],
@@ -87,7 +88,8 @@ def decide_with(
     """Decide with the rows that belong to this sender's lists (rows may hold other
     senders' entries when fetched in a batch), and the account's internal domains among
     them (rows of scope INTERNAL, which the same look-up returns). ``entry`` makes a row's
-    entry (a batch builds each row's once for all its emails)."""
+    entry (a batch builds each row's once for all its emails). The email may be given as
+    ``policy.read_email`` read it for its look-up."""
     owners = (account_id, sender_id)
     found: list[Entry] = []
     internal: dict[str, str] = {}
@@ -225,19 +227,19 @@ async def _evaluate_all(
     (lowest index) fails them all, as InEmail."""
     if not emails:
         return []
-    keys: list[frozenset[str]] = []
+    read: list[ReadEmail] = []
     senders: list[uuid.UUID] = []
     failed: InEmail | None = None
     for index, (email, sender_id) in enumerate(emails):
         try:
             check_recipient_lists(email, at(index))
-            keys.append(lookup_keys(email))
+            read.append(read_email(email))
             senders.append(may_act_as(viewer, sender_id, "decide for another sender"))
         except (Refusal, TooManyRecipients) as error:
             failed = InEmail(index, error)
             break
     others = {sender for sender in senders if sender != viewer.user_id}
-    wanted = frozenset[str]().union(*keys)
+    wanted = frozenset[str]().union(*(one.keys for one in read))
     if failed is not None and not others:
         raise failed
     if others:
@@ -276,9 +278,9 @@ async def _evaluate_all(
         return found
 
     decided: list[Decided] = []
-    for (email, _), sender, email_keys in zip(emails, senders, keys, strict=True):
-        mine = [row for key in email_keys for row in by_key.get(key, ())]
-        decision = decide_with(email, sender, viewer.account_id, mine, entry)
+    for one, sender in zip(read, senders, strict=True):
+        mine = [row for key in one.keys for row in by_key.get(key, ())]
+        decision = decide_with(one, sender, viewer.account_id, mine, entry)
         decided.append(Decided(_observed(decision), sender))
     return decided
 
@@ -329,7 +331,7 @@ async def run_simulation(
     _refuse_unstorable(email)
     check_recipient_lists(email, ["input", "email"])
     try:
-        keys = lookup_keys(email)
+        read = read_email(email)
     except TooManyRecipients as exc:
         raise Refusal.one(ErrorCode.TOO_MANY_VALUES, str(exc), ["input", "email"]) from exc
     async with db.transaction(viewer.account_id, write=True) as session:
@@ -349,8 +351,9 @@ async def run_simulation(
         await actor_now(
             session, viewer, super_admin_to="decide for another sender" if other else None
         )
+        keys = read.keys
         rows = await matching_entries(session, viewer.account_id, [sender], keys) if keys else []
-        decision = _observed(decide_with(email, sender, viewer.account_id, rows))
+        decision = _observed(decide_with(read, sender, viewer.account_id, rows))
         return await simulations.insert_simulation(
             session=session,
             account_id=viewer.account_id,
