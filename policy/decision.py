@@ -19,8 +19,8 @@ in input order: to, cc, bcc. The first rule that applies decides:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from policy import explanations as explain
 from policy.addresses import Address, parse_address, parse_address_uncached
@@ -62,8 +62,7 @@ _NO_DOMAINS: Mapping[str, str] = {}
 _FIELDS = (RecipientField.TO, RecipientField.CC, RecipientField.BCC)
 
 
-@dataclass(frozen=True, slots=True)
-class ReadEmail:
+class ReadEmail(NamedTuple):
     """An email with its distinct recipients and those of its original, each parsed once,
     and the keys of the entries that could match any of them (empty where the channel's
     lists do not apply): what ``lookup_keys`` and ``decide`` both need, so that a caller
@@ -109,13 +108,16 @@ def decide(
     TooManyRecipients where the email has more than MAX_RECIPIENTS. The email
     may be given as ``read_email`` read it.
     """
-    read = email if isinstance(email, ReadEmail) else read_email(email)
-    email = read.email
+    if isinstance(email, ReadEmail):
+        email, recipients, originals, _ = email
+    else:  # as read_email reads it, less the keys
+        recipients = _distinct(email.to, email.cc, email.bcc)
+        originals = _originals(email)
     applies = email.channel in LISTS_APPLY
     index = _index(entries) if applies else _NO_ENTRIES
     domains = _internal_keys(internal) if applies and internal else _NO_DOMAINS
-    thread = _thread_match(read.originals, index)
-    decisions = _apply_rules(email, read.recipients, index, domains, thread)
+    thread = _thread_match(originals, index)
+    decisions = _apply_rules(email, recipients, index, domains, thread)
     return Decision(email.channel, applies, True, decisions)
 
 
@@ -146,8 +148,7 @@ def _apply_rules(
         # Most recipients match no entry: a set operation says so quickly.
         entry = None if listed.isdisjoint(keys) else _first_match(index, keys)
         if entry is not None:  # 2 (no entries where the lists do not apply)
-            why = explain.never_log(text, entry.pattern.text, entry.scope)
-            decision = _not_logged(text, field, Outcome.NEVER_LOG, why, entry)
+            decision = _never_logged(text, field, entry.pattern.text, entry.scope)
         elif internal and not internal.keys().isdisjoint(keys):  # 3
             why = explain.internal(text, _first_in_keys(internal, keys))
             decision = _not_logged(text, field, Outcome.INTERNAL, why)
@@ -185,6 +186,17 @@ def _logged(text: str, field: RecipientField, new: bool, unlisted: str | None) -
     why = explain.logged(text, new_contact=new, unlisted=unlisted)
     return RecipientDecision(
         text, field, Outcome.LOGGED, True, new, True, True, True, None, None, why
+    )
+
+
+@lru_cache(maxsize=4096)
+def _never_logged(
+    text: str, field: RecipientField, pattern: str, scope: Scope
+) -> RecipientDecision:
+    """A NEVER_LOG recipient, the next most common: cached by these four, as _logged is."""
+    why = explain.never_log(text, pattern, scope)
+    return RecipientDecision(
+        text, field, Outcome.NEVER_LOG, False, False, False, False, True, pattern, scope, why
     )
 
 
