@@ -28,6 +28,7 @@ from typing import Any
 
 from graphql import (
     GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLInputObjectType,
     GraphQLInputType,
@@ -215,4 +216,19 @@ def _leaf(type_: GraphQLInputType) -> Plan:
         except Exception as error:  # graphql-core's coercion catches every error alike
             raise _Unsure from error
 
-    return leaf
+    if not isinstance(type_, GraphQLEnumType):
+        return leaf
+    # An enum's member by name, remembered (Strawberry's coercion looks the name up among
+    # the values, then makes the member): only names that coerce are kept, so no more
+    # than the enum has.
+    members: dict[str, Any] = {}
+
+    def member(value: Any) -> Any:
+        if type(value) is not str:
+            return leaf(value)
+        found = members.get(value)
+        if found is None:
+            found = members[value] = leaf(value)
+        return found
+
+    return member
