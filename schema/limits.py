@@ -24,7 +24,7 @@ document however often it is spread. Every answer reports its cost in ``extensio
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,6 +202,14 @@ def measure(
     )
 
 
+# The measure of a selection set that reads no variable is the same in every request of
+# its document (a cached document keeps its nodes): kept by the node's id, with the node
+# (so that the id stays its own), its parent type, whether under a mutation, the limits.
+# Bounded: emptied when full.
+_UNCHANGING: dict[tuple[int, Any, bool, QueryLimits], tuple[SelectionSetNode, _Part, int]] = {}
+_UNCHANGING_KEPT = 4096
+
+
 class _Walker:
     def __init__(
         self,
@@ -226,7 +234,8 @@ class _Walker:
                 self.variables[name] = value_from_ast_untyped(definition.default_value)
         self.uses_variables = False
         self.longest_string = 0
-        self._memo: dict[tuple[str, bool], _Part] = {}
+        # A fragment's measure, whether it read a variable, its longest literal string.
+        self._memo: dict[tuple[str, bool], tuple[_Part, bool, int]] = {}
 
     def selections(
         self,
@@ -238,6 +247,41 @@ class _Walker:
     ) -> _Part:
         if selection_set is None:
             return _Part(0, 0, 0, 0)
+        if visiting:  # in a fragment: measured once per document already (fragment)
+            return self._selections(selection_set, parent, visiting, mutation)
+        key = (id(selection_set), parent, mutation, self.limits)
+        known = _UNCHANGING.get(key)
+        if known is not None:
+            _, part, longest = known
+            self.longest_string = max(self.longest_string, longest)
+            return part
+        part, uses_variables, longest = self._apart(
+            lambda: self._selections(selection_set, parent, visiting, mutation)
+        )
+        if not uses_variables:
+            if len(_UNCHANGING) >= _UNCHANGING_KEPT:
+                _UNCHANGING.clear()
+            _UNCHANGING[key] = (selection_set, part, longest)
+        return part
+
+    def _apart(self, measuring: Callable[[], _Part]) -> tuple[_Part, bool, int]:
+        """What ``measuring`` measures, whether it read a variable and its longest literal
+        string, found on their own (and counted into the walk's too)."""
+        uses_variables, self.uses_variables = self.uses_variables, False
+        longest, self.longest_string = self.longest_string, 0
+        part = measuring()
+        found = (part, self.uses_variables, self.longest_string)
+        self.uses_variables = self.uses_variables or uses_variables
+        self.longest_string = max(self.longest_string, longest)
+        return found
+
+    def _selections(
+        self,
+        selection_set: SelectionSetNode,
+        parent: Any,
+        visiting: frozenset[str],
+        mutation: bool,
+    ) -> _Part:
         cost = deepest = aliases = fields = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
@@ -265,17 +309,26 @@ class _Walker:
     def fragment(self, name: str, visiting: frozenset[str], *, mutation: bool) -> _Part | None:
         """A fragment's measure, the same wherever it is spread: walked once."""
         key = (name, mutation)
-        if key in self._memo:
-            return self._memo[key]
+        known = self._memo.get(key)
+        if known is not None:
+            # what walking it found, again for the selection set that spreads it
+            part, uses_variables, longest = known
+            self.uses_variables = self.uses_variables or uses_variables
+            self.longest_string = max(self.longest_string, longest)
+            return part
         fragment = self.fragments.get(name)
         if fragment is None or name in visiting:  # validation refuses cycles; be safe
             return None
         if len(visiting) >= MAX_FRAGMENT_NESTING:
             return _Part(self.limits.max_cost + 1, 0, 0, 0)
         on = self.schema.get_type(fragment.type_condition.name.value)
-        part = self.selections(fragment.selection_set, on, visiting | {name}, mutation=mutation)
-        self._memo[key] = part
-        return part
+        measured = self._apart(
+            lambda: self.selections(
+                fragment.selection_set, on, visiting | {name}, mutation=mutation
+            )
+        )
+        self._memo[key] = measured
+        return measured[0]
 
     def field(
         self, node: FieldNode, parent: Any, visiting: frozenset[str], *, mutation: bool

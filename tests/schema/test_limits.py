@@ -1,0 +1,79 @@
+"""The cost measure keeps what it measured of a selection set that reads no variable, for
+the next request of the same document: what it keeps must never stand in for what the
+variables of another request change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
+
+from schema import build_schema
+from schema.limits import Measure, QueryLimits, measure
+
+SCHEMA = build_schema()._schema
+
+
+class Document:
+    """A document parsed once, measured as the HTTP view measures a cached one."""
+
+    def __init__(self, text: str) -> None:
+        document = parse(text)
+        self.operation = next(
+            d for d in document.definitions if isinstance(d, OperationDefinitionNode)
+        )
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+
+    def measure(self, variables: dict[str, Any] | None = None, **limits: Any) -> Measure:
+        return measure(SCHEMA, self.operation, self.fragments, variables, QueryLimits(**limits))
+
+
+def test_a_page_size_in_a_variable_counts_anew_in_every_request() -> None:
+    document = Document(
+        "query Q($n: Int) { neverLogList(scope: PERSONAL) { "
+        "entries(first: $n) { edges { node { id pattern createdBy { name } } } } } }"
+    )
+    small, large = document.measure({"n": 5}), document.measure({"n": 100})
+    assert large.cost > small.cost
+    assert document.measure({"n": 5}) == small
+
+
+TWICE = (
+    "query Q($n: Int) { a: neverLogList(scope: PERSONAL) { ...Page } "
+    "b: neverLogList(scope: ACCOUNT) { ...Page } } "
+    "fragment Page on NeverLogList { entries(first: $n) { edges { node { createdBy { id } } } } }"
+)
+
+
+def test_a_fragment_that_reads_a_variable_counts_anew_wherever_it_is_spread() -> None:
+    # The fragment is spread twice: the second spread finds it measured in this request,
+    # and must still make its selection set one that reads a variable.
+    document = Document(TWICE)
+    for n in (2, 90, 2):
+        assert document.measure({"n": n}) == Document(TWICE).measure({"n": n})
+    assert document.measure({"n": 90}).cost > document.measure({"n": 2}).cost
+
+
+def test_what_is_kept_of_a_selection_set_gives_the_same_measure() -> None:
+    text = "{ viewer { user { id email } account { name } } }"
+    fresh = Document(text).measure()
+    cached = Document(text)
+    assert cached.measure() == fresh
+    assert cached.measure() == fresh
+
+
+def test_a_long_literal_string_is_still_seen_in_a_selection_set_kept_from_before() -> None:
+    long = "x" * 500
+    document = Document(
+        f'{{ neverLogList(scope: PERSONAL) {{ entries(search: "{long}") '
+        "{ edges { node { id } } } } }"
+    )
+    assert document.measure().longest_string == 500
+    assert document.measure().longest_string == 500
+
+
+def test_other_limits_are_measured_on_their_own() -> None:
+    document = Document("{ neverLogList(scope: PERSONAL) { csv } }")
+    assert document.measure(largest_list=500).cost < document.measure(largest_list=5000).cost
