@@ -28,7 +28,7 @@ from api.unavailable import CannotServeMiddleware
 from persistence.database import Database
 from persistence.migrate import upgrade
 from schema import build_schema
-from tenancy import decisions, expiry, signin
+from tenancy import decisions, expiry, signin, touches
 from tenancy.delivery import DeliveryWorker
 
 log = logging.getLogger("neverlog")
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         await buckets.aclose()
         if traces is not None:
             traces.shutdown()
+        await touches.flush(db)  # the tokens' last uses gathered and not yet written
         if owns_db:
             await db.dispose()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -114,6 +115,23 @@ async def touch_token(
     await db.write_once(
         account_id, statement, {"of_account": account_id, "of_token": token_id, "used_at": now}
     )
+
+
+async def touch_tokens(
+    *, db: Database, touches: Sequence[tuple[uuid.UUID, uuid.UUID, dt.datetime]]
+) -> None:
+    """Write the lastUsedAt of several tokens, each (account id, token id, time): on
+    SQLite in one transaction; on PostgreSQL each as ``touch_token`` writes it (a statement
+    of its own for its account, row-level security binding it)."""
+    if not db.is_postgresql:
+        # SQLite has no account to set: one transaction, each row of its own account by
+        # the statement's condition.
+        params = [{"of_account": a, "of_token": t, "used_at": when} for a, t, when in touches]
+        async with db.transaction(None, write=True) as session:
+            await session.execute(_TOUCH, params)
+        return
+    for account_id, token_id, when in touches:
+        await touch_token(db=db, account_id=account_id, token_id=token_id, now=when)
 
 
 async def get_token(

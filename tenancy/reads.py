@@ -22,7 +22,7 @@ from persistence.pages import Page
 from persistence.tables import ApiToken, EmailSimulation, User
 from policy import Scope
 from tenancy import audit as tenancy_audit
-from tenancy import webhooks
+from tenancy import touches, webhooks
 from tenancy.errors import ErrorCode, Refusal
 from tenancy.lists import ListRef
 from tenancy.roles import Role, Viewer
@@ -83,6 +83,7 @@ async def page_entries(
 
 async def api_tokens(db: Database, viewer: Viewer) -> list[ApiToken]:
     """The viewer's tokens; a super admin's, every token of the account."""
+    await touches.flush(db)  # lastUsedAt as of the request that reads them
     async with db.transaction(viewer.account_id) as session:
         return await tokens.list_tokens(
             session=session,
@@ -202,5 +203,7 @@ async def find(db: Database, viewer: Viewer, type_name: str, row_id: uuid.UUID) 
     finder = FINDERS.get(type_name)
     if finder is None:
         return None
+    if type_name == "ApiToken":
+        await touches.flush(db)  # lastUsedAt as of the request that reads it
     async with db.transaction(viewer.account_id) as session:
         return await finder(session, viewer, row_id)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import accounts, audit, tokens
 from persistence.database import Database
 from persistence.tables import Account, ApiToken, User, utcnow
-from tenancy import signin
+from tenancy import signin, touches
 from tenancy.audit import AuditAction
 from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Role, Viewer, actor_now, may_act_as
@@ -117,7 +117,7 @@ async def authenticate(db: Database, token: str) -> Viewer | None:
     last_used_at = found.last_used_at
     now = utcnow()
     if _touch_due(last_used_at, now):
-        await tokens.touch_token(db=db, account_id=account_id, token_id=found.token_id, now=now)
+        touches.touches_of(db).add(account_id, found.token_id, now)  # written in the background
         last_used_at = now
     viewer = Viewer(
         account_id=account_id, user_id=found.user_id, role=Role(found.role), token_id=found.token_id
@@ -171,6 +171,7 @@ async def create_token(
 
 
 async def revoke_token(db: Database, viewer: Viewer, *, token_id: uuid.UUID | None) -> ApiToken:
+    await touches.flush(db)  # the token answered shows its last use
     async with db.transaction(viewer.account_id, write=True) as session:
         # The account's lock first, as user changes take it: the actor is read again under it.
         await accounts.lock_account(session=session, account_id=viewer.account_id)

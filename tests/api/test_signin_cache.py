@@ -24,7 +24,7 @@ from sqlalchemy import event
 from api.settings import Settings
 from persistence.database import Database
 from persistence.tables import utcnow
-from tenancy import signin
+from tenancy import signin, touches
 from tenancy.roles import Role, Viewer
 from tenancy.tokens import authenticate, hash_token
 from tests.api.decision_helpers import add_patterns, counting_statements, email
@@ -551,9 +551,10 @@ async def test_a_cached_sign_in_due_for_last_used_at_touches_its_token(
             {"old": old, "id": cached.viewer.token_id},
         )
     cache.store(cache.ticket(), token_hash, cached.viewer, old)
-    # when it signs in again
+    # when it signs in again (and the touches it gathers are written)
     with counting_statements(b.db) as statements:
         await b.data(VIEWER, token=admin.token)
+        await touches.flush(b.db)
     # then the token is touched, and the cache holds the new lastUsedAt
     assert len(_touches(statements)) == 1
     again = cache.get(token_hash)
