@@ -76,8 +76,7 @@ class ReadEmail(NamedTuple):
 
 def read_email(email: Email) -> ReadEmail:
     """The email read for deciding. Raises TooManyRecipients."""
-    recipients = _distinct(email.to, email.cc, email.bcc)
-    originals = _originals(email)
+    recipients, originals = _recipients_of(email)
     if email.channel not in LISTS_APPLY:
         return ReadEmail(email, recipients, originals, _NOBODY)
     keys: set[str] = set()
@@ -111,8 +110,7 @@ def decide(
     if isinstance(email, ReadEmail):
         email, recipients, originals, _ = email
     else:  # as read_email reads it, less the keys
-        recipients = _distinct(email.to, email.cc, email.bcc)
-        originals = _originals(email)
+        recipients, originals = _recipients_of(email)
     applies = email.channel in LISTS_APPLY
     index = _index(entries) if applies else _NO_ENTRIES
     domains = _internal_keys(internal) if applies and internal else _NO_DOMAINS
@@ -248,6 +246,11 @@ def _recipient(raw: str) -> tuple[str, Address | None, tuple[str, ...]]:
     """A recipient as given, trimmed; its address and lookup keys where valid."""
     address = parse_address_uncached(raw)
     return raw.strip(), address, address.lookup_keys() if address else ()
+
+
+def _recipients_of(email: Email) -> tuple[list[_Recipient], list[_Recipient]]:
+    """The email's distinct recipients, then those of its original."""
+    return _distinct(email.to, email.cc, email.bcc), _originals(email)
 
 
 def _originals(email: Email) -> list[_Recipient]:

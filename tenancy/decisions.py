@@ -351,8 +351,11 @@ async def run_simulation(
         await actor_now(
             session, viewer, super_admin_to="decide for another sender" if other else None
         )
-        keys = read.keys
-        rows = await matching_entries(session, viewer.account_id, [sender], keys) if keys else []
+        rows = (
+            await matching_entries(session, viewer.account_id, [sender], read.keys)
+            if read.keys
+            else []
+        )
         decision = _observed(decide_with(read, sender, viewer.account_id, rows))
         return await simulations.insert_simulation(
             session=session,
