@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Final, NamedTuple
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
@@ -40,10 +41,17 @@ def parse_address(raw: str) -> Address | None:
     return _parse(raw.strip())
 
 
-def parse_address_uncached(raw: str) -> Address | None:
-    """``parse_address`` without its cache, for a caller that keeps what it makes of the
-    result in a cache of its own (one look-up where there would be two)."""
-    return _parse_text(raw.strip())
+def read_recipient(given: str) -> tuple[Address | None, tuple[str, ...]]:
+    """The address of a recipient already stripped, and the keys of the entries that
+    could match it (none where it is not valid), without a cache: for a caller that keeps
+    what it makes of them in a cache of its own (one look-up where there would be two)."""
+    lowered = given.lower()
+    address = _fast_parse(lowered)
+    if address is _UNSURE:
+        address = _validated(lowered)
+    if address is None:
+        return None, ()
+    return address, _lookup_keys(address.local, address.ascii_domain)
 
 
 def _parse_text(text: str) -> Address | None:
@@ -85,8 +93,10 @@ _ATEXT = r"a-z0-9!#$%&'*+/=?^_`{|}~-"
 # concern), a period between labels, and a top-level domain of letters. Each character
 # can belong to one place only (periods and hyphens separate what they may follow), so a
 # text that fails is given up in time linear in its length, which is at most 254 here.
-_LOCAL = rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*"
-_DOMAIN = r"(?:[a-z0-9]+(?:-[a-z0-9]+)*\.)+([a-z]+)"
+# The quantifiers are possessive (they give nothing back): where each character has one
+# place, a match never needs what backtracking would try, and the engine skips the try.
+_LOCAL = rf"[{_ATEXT}]++(?:\.[{_ATEXT}]++)*+"
+_DOMAIN = r"(?:[a-z0-9]++(?:-[a-z0-9]++)*+\.)++([a-z]++)"
 _BARE = re.compile(rf"({_LOCAL})@({_DOMAIN})")
 _NAMED = re.compile(rf"[a-z0-9 ]*<({_LOCAL})@({_DOMAIN})>")
 _LONGEST_ADDRESS = 254  # email-validator's limits (RFC 5321), where _fast_parse stops
@@ -103,11 +113,11 @@ def _fast_parse(text: str) -> Address | None:
     email-validator must say."""
     if not text.isascii() or len(text) > _LONGEST_ADDRESS:
         return _UNSURE
-    if "@" not in text:
-        return None  # no address is without an @-sign
-    found = (_NAMED if text[-1] == ">" else _BARE).fullmatch(text)
+    named = text[-1:] == ">"
+    found = (_NAMED if named else _BARE).fullmatch(text)
     if found is None:
-        return _UNSURE
+        # no address is without an @-sign; anything else email-validator says
+        return _UNSURE if "@" in text else None
     local, domain, tld = found.groups()
     if (
         # a dot-atom of 64 characters at most before the @-sign, labels of 63 at most, a
@@ -118,7 +128,13 @@ def _fast_parse(text: str) -> Address | None:
         or (_SPECIAL_DOTTED and domain.endswith(_SPECIAL_DOTTED))
     ):
         return _UNSURE
-    return Address(f"{local}@{domain}", local, domain)
+    # a bare address is the whole text
+    return _address((f"{local}@{domain}" if named else text, local, domain))
+
+
+# An Address built by tuple.__new__ itself, without the Python-level __new__ of a named
+# tuple: what every address never seen before pays.
+_address = partial(tuple.__new__, Address)
 
 
 def _has_long_label(domain: str) -> bool:
@@ -139,8 +155,10 @@ def _spellings(text: str) -> tuple[str, ...]:
 
 def _lookup_keys(local: str, ascii_domain: str) -> tuple[str, ...]:
     # Not cached: its one caller (policy.decision's recipients) keeps the result.
-    keys = [f"{local}@{ascii_domain}", "@" + ascii_domain]
     parent = ascii_domain.partition(".")[2]
+    if "." not in parent:  # most domains: no subdomain wildcard
+        return (f"{local}@{ascii_domain}", "@" + ascii_domain)
+    keys = [f"{local}@{ascii_domain}", "@" + ascii_domain]
     while "." in parent:
         keys.append("*." + parent)
         parent = parent.partition(".")[2]

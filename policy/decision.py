@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from policy import explanations as explain
-from policy.addresses import Address, parse_address, parse_address_uncached
+from policy.addresses import Address, parse_address, read_recipient
 from policy.caching import LONGEST_CACHED, cached
 from policy.patterns import Pattern
 from policy.records import (
@@ -137,6 +137,7 @@ def _apply_rules(
     new_contacts_off = not email.create_new_contacts
     no_new_contacts = new_contacts_off or email.in_reply_to is not None
     unlisted = explain.unlisted_channel(email.channel)
+    logging_off = not email.log_to_crm
     decisions: list[RecipientDecision] = []
     for given, field, address, keys in recipients:
         if address is None:  # 1
@@ -150,7 +151,7 @@ def _apply_rules(
         elif internal and not internal.keys().isdisjoint(keys):  # 3
             why = explain.internal(text, _first_in_keys(internal, keys))
             decision = _not_logged(text, field, Outcome.INTERNAL, why)
-        elif not email.log_to_crm:  # 4
+        elif logging_off:  # 4
             why = explain.logging_off(text)
             decision = _not_logged(text, field, Outcome.LOGGING_OFF, why)
         elif text in excluded:  # 5
@@ -226,9 +227,11 @@ def _distinct(*fields: tuple[str, ...], original: bool = False) -> list[_Recipie
     recipients: list[_Recipient] = []
     seen: set[str] = set()
     seen_invalid: set[str] = set()
+    known = _recipient.young  # a recipient met a moment ago: one look-up, no call
     for field, values in zip(_FIELDS, fields, strict=True):
         for raw in values:
-            given, address, keys = _recipient(raw)
+            found = known.get(raw)
+            given, address, keys = _recipient(raw) if found is None else found
             if address is None:
                 if given not in seen_invalid:
                     seen_invalid.add(given)
@@ -244,8 +247,9 @@ def _distinct(*fields: tuple[str, ...], original: bool = False) -> list[_Recipie
 @cached
 def _recipient(raw: str) -> tuple[str, Address | None, tuple[str, ...]]:
     """A recipient as given, trimmed; its address and lookup keys where valid."""
-    address = parse_address_uncached(raw)
-    return raw.strip(), address, address.lookup_keys() if address else ()
+    given = raw.strip()
+    address, keys = read_recipient(given)
+    return given, address, keys
 
 
 def _recipients_of(email: Email) -> tuple[list[_Recipient], list[_Recipient]]:
