@@ -45,10 +45,7 @@ def read_recipient(given: str) -> tuple[Address | None, tuple[str, ...]]:
     """The address of a recipient already stripped, and the keys of the entries that
     could match it (none where it is not valid), without a cache: for a caller that keeps
     what it makes of them in a cache of its own (one look-up where there would be two)."""
-    lowered = given.lower()
-    address = _fast_parse(lowered)
-    if address is _UNSURE:
-        address = _validated(lowered)
+    address = _parse_text(given)
     if address is None:
         return None, ()
     return address, _lookup_keys(address.local, address.ascii_domain)
