@@ -48,7 +48,7 @@ def read_recipient(given: str) -> tuple[Address | None, tuple[str, ...]]:
     address = _parse_text(given)
     if address is None:
         return None, ()
-    return address, _lookup_keys(address.local, address.ascii_domain)
+    return address, address.lookup_keys()
 
 
 def _parse_text(text: str) -> Address | None:
@@ -151,11 +151,12 @@ def _spellings(text: str) -> tuple[str, ...]:
 
 
 def _lookup_keys(local: str, ascii_domain: str) -> tuple[str, ...]:
-    # Not cached: its one caller (policy.decision's recipients) keeps the result.
+    # Not cached: its caller (policy.decision's recipients) keeps the result.
+    own = (f"{local}@{ascii_domain}", "@" + ascii_domain)
     parent = ascii_domain.partition(".")[2]
     if "." not in parent:  # most domains: no subdomain wildcard
-        return (f"{local}@{ascii_domain}", "@" + ascii_domain)
-    keys = [f"{local}@{ascii_domain}", "@" + ascii_domain]
+        return own
+    keys = list(own)
     while "." in parent:
         keys.append("*." + parent)
         parent = parent.partition(".")[2]
