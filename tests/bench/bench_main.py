@@ -7,9 +7,9 @@ it stays flat as accounts and lists grow.
 3. For each engine, four kinds of server, each in a process of its own with the same
    uvicorn settings: ``neverlog serve`` and the baseline (bench_baseline), on either
    database. The same load generator (wrk; bench_pyload where wrk is missing) loads them
-   in turn, at a fixed concurrency, in rounds of short slices (GraphQL and baseline, 1 and
-   1,000 accounts, then again; a new server process for every slice), so that whatever
-   else the machine runs weighs on all four alike. Every answer must be 200 with the
+   in turn, at a fixed concurrency, in rounds of short slices (each kind on 1 account and
+   then on 1,000, the next round in the reverse order; a new server process for every
+   slice), so that whatever else the machine runs weighs on all four alike. Every answer must be 200 with the
    expected decision. With 1,000 accounts the tokens of all of them are taken in turn.
 4. The write path (bench_writes).
 5. Webhooks (bench_webhooks): events delivered per second by two processes, against
@@ -18,7 +18,7 @@ it stays flat as accounts and lists grow.
 
 The table is printed and written as JSON to bench-results/ with the machine and versions.
 
-    python -m tests.bench.bench_main [--rounds 3] [--slice 4] [--connections 16] [--accounts 1000]
+    python -m tests.bench.bench_main [--rounds 4] [--slice 4] [--connections 16] [--accounts 1000]
 """
 
 from __future__ import annotations
@@ -232,16 +232,22 @@ def _measure_engine(
     def wanted(kind: str) -> bool:
         return (kind != "lean" or engine == "postgresql") and (not args.kinds or kind in args.kinds)
 
-    plan = [(kind, one) for kind in ONE_KINDS if wanted(kind)]
+    # A kind's slices on one account and on many run side by side, and every other round
+    # runs in the reverse order: the machine's speed drifts over minutes (tens of per cent
+    # here), and a ratio of neighbours, taken before and after in turn, cancels the drift
+    # that a ratio of slices minutes apart would measure.
+    plan: list[tuple[str, Store]] = []
+    for kind in (k for k in ONE_KINDS if wanted(k)):
+        plan.append((kind, one))
+        if many is not None and kind in MANY_KINDS:
+            plan.append((kind, many))
     if first:
         plan += [(kind, one) for kind in NO_DATABASE_KINDS if wanted(kind)]
-    if many is not None:
-        plan += [(kind, many) for kind in MANY_KINDS if wanted(kind)]
     results: dict[str, Any] = {}
     slices: dict[str, list[Load]] = {f"{kind}_{store.label}": [] for kind, store in plan}
     answers: dict[str, set[str]] = {}
     for round_ in range(args.rounds):
-        for kind, store in plan:
+        for kind, store in plan if round_ % 2 == 0 else plan[::-1]:
             age = time.monotonic() - store.touched
             # the verification pass (up to 10 s where SQLite writes), the warm-up, the slice
             busy = 10 + args.warmup + args.slice
@@ -591,7 +597,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of slices (default 3)")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="rounds of slices, every other one reversed (4)"
+    )
     parser.add_argument("--slice", type=float, default=4, help="seconds of one slice (default 4)")
     parser.add_argument(
         "--warmup", type=float, default=2, help="load before each slice (default 2 s)"
