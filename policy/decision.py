@@ -114,7 +114,7 @@ def decide(
     applies = email.channel in LISTS_APPLY
     index = _index(entries) if applies else _NO_ENTRIES
     domains = _internal_keys(internal) if applies and internal else _NO_DOMAINS
-    thread = _thread_match(originals, index)
+    thread = _thread_match(originals, index) if originals else None
     decisions = _apply_rules(email, recipients, index, domains, thread)
     return Decision(email.channel, applies, True, decisions)
 
@@ -131,7 +131,8 @@ def _apply_rules(
     ``thread`` is an original recipient that an entry matches, and the entry.
     This is the hot path: what each rule needs is looked up once, up front.
     """
-    listed = frozenset(index[0]).union(index[1])
+    account, personal = index
+    listed = account.keys() | personal.keys()
     excluded = _canonical(email.excluded_recipients)
     existing = _canonical(email.existing_contacts)
     new_contacts_off = not email.create_new_contacts
@@ -144,8 +145,20 @@ def _apply_rules(
             decisions.append(_invalid(given, field))
             continue
         text = address.text
-        # Most recipients match no entry: a set operation says so quickly.
-        entry = None if listed.isdisjoint(keys) else _first_match(index, keys)
+        # Most recipients match no entry: a set operation says so quickly. The entry that
+        # decides: account-wide first, then the most specific key (inline: calls cost more
+        # than these loops).
+        entry = None
+        if listed and not listed.isdisjoint(keys):
+            for key in keys:
+                if key in account:
+                    entry = account[key]
+                    break
+            else:
+                for key in keys:
+                    if key in personal:
+                        entry = personal[key]
+                        break
         if entry is not None:  # 2 (no entries where the lists do not apply)
             decision = _never_logged(text, field, entry.pattern.text, entry.scope)
         elif internal and not internal.keys().isdisjoint(keys):  # 3
@@ -236,8 +249,8 @@ def _distinct(*fields: tuple[str, ...], original: bool = False) -> list[_Recipie
                 if given not in seen_invalid:
                     seen_invalid.add(given)
                     recipients.append((given, field, None, keys))
-            elif address.text not in seen:
-                seen.add(address.text)
+            elif (text := address.text) not in seen:
+                seen.add(text)
                 recipients.append((given, field, address, keys))
     if len(recipients) > MAX_RECIPIENTS:
         raise TooManyRecipients(len(recipients), MAX_RECIPIENTS, original=original)
@@ -305,15 +318,6 @@ def _first_in_keys(internal: Mapping[str, str], keys: tuple[str, ...]) -> str:
     """The text of the closest internal domain that covers a recipient with these keys
     (its own domain first, then its parents, closest first)."""
     return next(internal[key] for key in keys if key in internal)
-
-
-def _first_match(index: _Index, keys: tuple[str, ...]) -> Entry | None:
-    """The entry that decides: account-wide first, then the most specific key."""
-    for table in index:
-        entry = _first_in(table, keys)
-        if entry is not None:
-            return entry
-    return None
 
 
 def _first_in(table: dict[str, Entry], keys: tuple[str, ...]) -> Entry | None:
