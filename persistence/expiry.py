@@ -4,8 +4,8 @@ The sweep of every process reads the expired entries of all accounts: on Postgre
 transaction declares itself the sweep (``app.expiry_sweep``), which a row-level security
 policy of its own lets read, and only read, entries whose ``expires_at`` has passed
 (migration 0005; 0006 words it so that it matches no index: this query's own conditions
-lead the partial index on expires_at). Each list's expired entries are then removed in a transaction of their
-own account.
+lead the partial index on expires_at). Each list's expired entries are then removed in a
+transaction of their own account.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ it stays flat as accounts and lists grow.
    database. The same load generator (wrk; bench_pyload where wrk is missing) loads them
    in turn, at a fixed concurrency, in rounds of short slices (each kind on 1 account and
    then on 1,000, the next round in the reverse order; a new server process for every
-   slice), so that whatever else the machine runs weighs on all four alike. Every answer must be 200 with the
-   expected decision. With 1,000 accounts the tokens of all of them are taken in turn.
+   slice), so that whatever else the machine runs weighs on all four alike. Every answer
+   must be 200 with the expected decision. With 1,000 accounts the tokens of all of them are taken in turn.
 4. The write path (bench_writes).
 5. Webhooks (bench_webhooks): events delivered per second by two processes, against
    sending the same bodies straight to the receiver, and the p99 delay from commit to
