@@ -5,6 +5,8 @@ and Strawberry, so these tests are what allows it to stay."""
 from __future__ import annotations
 
 import enum
+import gc
+import weakref
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -232,3 +234,59 @@ async def test_the_fast_path_is_taken_for_a_decisions_leaf_fields(api: Api) -> N
     assert leaves <= set(stock_seen)
     assert not leaves & set(_FastSpy.seen + _StockSpy.seen)
     assert "Query.evaluateEmailLogging" in _FastSpy.seen + _StockSpy.seen
+
+
+async def test_a_selection_past_the_builders_bound_is_answered_field_by_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given room for one more builder of a whole object, and two selections of the same
+    # fields under other names (aliases make selections without end)
+    from schema import execution
+
+    monkeypatch.setattr(execution, "_BUILDERS", {})
+    monkeypatch.setattr(execution, "_MAX_BUILDERS", 1)
+    variables = {"case": "fine"}
+    answers = []
+    for alias in ("first", "second"):
+        query = f"query($case: String!) {{ items(case: $case) {{ {alias}: name count colour }} }}"
+        stock = await _run(
+            TINY, query, StrawberryGraphQLCoreExecutionContext, variable_values=variables
+        )
+        fast = await _run(TINY, query, ExecutionContext, variable_values=variables)
+        answers.append((_answer(fast), _answer(stock)))
+    # then only the first got a builder, and both answer as graphql-core does
+    assert len(execution._BUILDERS) == 1
+    for fast_answer, stock_answer in answers:
+        assert fast_answer == stock_answer
+    assert answers[1][0][0] == {
+        "items": [
+            {"second": "plain", "count": 3, "colour": "BLUE"},
+            {"second": "after", "count": 3, "colour": "BLUE"},
+        ]
+    }
+
+
+class _Watched(ExecutionContext):
+    """The fast executor, with a weak reference to each of its instances."""
+
+    made: ClassVar[list[Any]] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        type(self).made.append(weakref.ref(self))
+
+
+async def test_an_execution_and_its_variables_are_freed_without_the_collector(api: Api) -> None:
+    # given the collector off, and a decision run through the fast executor
+    _Watched.made.clear()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        result = await _decision(api, _Watched)
+        # then once it has answered, its execution context (and with it the request's
+        # variables and results) is gone: nothing keeps it in a cycle for the collector
+        assert result.errors is None
+        assert _Watched.made and all(ref() is None for ref in _Watched.made)
+    finally:
+        if enabled:
+            gc.enable()
