@@ -25,16 +25,18 @@ from typing import Any, TypeGuard
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
     Undefined,
     specified_scalar_types,
 )
+from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, gather_with_cancel
 from graphql.pyutils import is_awaitable as is_awaitable_value
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.schema_converter import GraphQLCoreConverter, get_arguments
 from strawberry.types.field import StrawberryField
 
 from schema.context import Context
@@ -187,7 +189,7 @@ def _builder(
     names: dict[str, Any] = {"_MISS": _MISS, "_settled": _settled}
     lines = ["def build(item):", "    try:"]
     for index, plain in enumerate(plains):
-        read, _, _, as_is, members, is_int = plain
+        read, _, nullable, as_is, members, is_int = plain
         v, p = f"v{index}", f"p{index}"
         names[p] = plain
         attribute = _attribute(read)
@@ -196,21 +198,29 @@ def _builder(
         else:
             names[f"r{index}"] = read
             lines.append(f"        {v} = r{index}(item)")
+        # What a value must be to be its own serialized form; any other is settled. A
+        # null where one may be is taken as it is.
+        settle = [f"{v} = _settled({p}, {v})"]
+        condition = None
         if as_is is not None:
             names[f"t{index}"] = as_is
-            lines.append(f"        if type({v}) is not t{index}:")
-            lines.append(f"            {v} = _settled({p}, {v})")
+            condition = f"type({v}) is not t{index}"
         elif members is not None:  # an enum: the member's serialized form if known
             names[f"k{index}"] = members
-            lines.append(f"        w = k{index}.get({v}, _MISS)")
-            lines.append(f"        {v} = _settled({p}, {v}) if w is _MISS else w")
+            settle = [
+                f"w = k{index}.get({v}, _MISS)",
+                f"{v} = _settled({p}, {v}) if w is _MISS else w",
+            ]
         elif is_int:
-            lines.append(f"        if type({v}) is not int or not {_INT_MIN} <= {v} <= {_INT_MAX}:")
-            lines.append(f"            {v} = _settled({p}, {v})")
+            condition = f"type({v}) is not int or not {_INT_MIN} <= {v} <= {_INT_MAX}"
+        if nullable:
+            condition = f"{v} is not None" + (f" and ({condition})" if condition else "")
+        settle += [f"if {v} is _MISS:", "    return _MISS"]
+        if condition is None:
+            lines.extend(f"        {line}" for line in settle)
         else:
-            lines.append(f"        {v} = _settled({p}, {v})")
-        lines.append(f"        if {v} is _MISS:")
-        lines.append("            return _MISS")
+            lines.append(f"        if {condition}:")
+            lines.extend(f"            {line}" for line in settle)
     lines.append("    except Exception:")
     lines.append("        return _MISS")
     for index, (response_name, _) in enumerate(fields):
@@ -223,10 +233,76 @@ def _builder(
     return built
 
 
+# A field resolved directly (ExecutionContext._resolve): its definition, its return type,
+# and its resolve function (Strawberry's resolver, unwrapped where it may be; None for the
+# executor's default).
+_Direct = tuple[GraphQLField, Any, Callable[[Any, Any], Any] | None]
+_DIRECTS: dict[tuple[GraphQLObjectType, str], _Direct | None] = {}
+
+
+def _direct_of(schema: Any, parent_type: GraphQLObjectType, name: str) -> _Direct | None:
+    """How to resolve a field of ``parent_type`` that is no plain leaf, without graphql-core's
+    execute_field around it; None where the field has arguments (or is unknown).
+
+    A field of Strawberry's with a resolver of its own that is plain (synchronous, with no
+    argument, extension or permission: the recipients of a decision, which applies the
+    viewer's privacy) is resolved as Strawberry's resolver resolves it, without the layers
+    that Strawberry wraps around every resolver for extensions; any other by the resolve
+    function that graphql-core would call."""
+    key = (parent_type, name)
+    if key in _DIRECTS:
+        return _DIRECTS[key]
+    field = parent_type.fields.get(name)
+    direct: _Direct | None = None
+    if field is not None and not field.args:
+        resolve = field.resolve
+        definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        strawberry_schema = getattr(schema, "_strawberry_schema", None)
+        if (
+            isinstance(definition, StrawberryField)
+            and definition.base_resolver is not None
+            and not definition.extensions
+            and not definition.arguments
+            and not definition.is_async
+            and strawberry_schema is not None
+            and not strawberry_schema.schema_converter.exception_handlers
+        ):
+            converter = strawberry_schema.schema_converter
+            resolve = _unwrapped(definition, strawberry_schema.config, converter.scalar_registry)
+        direct = (field, field.type, resolve)
+    _DIRECTS[key] = direct
+    return direct
+
+
+def _unwrapped(
+    definition: StrawberryField, config: Any, registry: Any
+) -> Callable[[Any, Any], Any]:
+    """Strawberry's resolver of a plain field (see _direct_of), as Strawberry calls it:
+    its Info made from graphql-core's, its parameters (self, root, info) filled in by
+    Strawberry's own get_arguments."""
+    info_class = config.info_class
+
+    def resolve(source: Any, raw_info: Any) -> Any:
+        info = info_class(_raw_info=raw_info, _field=definition)
+        args, kwargs = get_arguments(
+            field=definition,
+            source=source,
+            info=info,
+            kwargs={},
+            config=config,
+            scalar_registry=registry,
+        )
+        return definition.get_result(source, info=info, args=args, kwargs=kwargs)
+
+    return resolve
+
+
 _SEQUENCES = (list, tuple)
 # A field of an object in a list: its response name, its plain leaf (None for any other
-# field) and its field details, as graphql-core groups them.
-_Planned = tuple[str, "_Plain | None", Any]
+# field), its field details, as graphql-core groups them, and for a field that is not a
+# plain leaf, how to resolve it directly (_Direct; None where graphql-core's execute_field
+# must).
+_Planned = tuple[str, "_Plain | None", Any, "_Direct | None"]
 # The fields of an object in a list, and the builder of the whole object where they are
 # all plain leaves (_builder).
 _Plan = tuple[tuple[_Planned, ...], "Callable[[Any], Any] | None"]
@@ -350,7 +426,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 results: dict[str, Any] = {}
                 pending: list[str] = []
                 try:
-                    for response_name, plain, field_details in fields:
+                    for response_name, plain, field_details, direct in fields:
                         if plain is not None:
                             # _value, inlined for what most values are: their own form, a
                             # null where one may be, an enum member serialized before, an Int
@@ -374,8 +450,10 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                                 results[response_name] = value
                                 continue
                         field_path = Path(Path(path, index, None), response_name, type_name)
-                        value = self.execute_field(
-                            object_type, item, field_details, field_path, None
+                        value = (
+                            self.execute_field(object_type, item, field_details, field_path, None)
+                            if direct is None
+                            else self._resolve(direct, object_type, item, field_details, field_path)
                         )
                         if value is Undefined:
                             continue
@@ -430,28 +508,76 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
             completed[index] = value
         return completed
 
+    def _resolve(
+        self,
+        direct: _Direct,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Any,
+    ) -> Any:
+        """A field of an object in a list, as graphql-core's execute_field executes it
+        (resolve, then complete, an error handled where the field is), less its look-ups
+        and layers: the field and how to resolve it were found once (_direct_of), and a
+        list that the resolver returns completes at once (complete_list_value)."""
+        field, return_type, resolve = direct
+        info = self.build_resolve_info(field, to_nodes(field_details_list), parent_type, path)
+        try:
+            result = (resolve or self.field_resolver)(source, info)
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(
+                    return_type, field_details_list, info, path, result, None
+                )
+            list_type = (
+                return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+            )
+            if isinstance(list_type, GraphQLList) and type(result) in _SEQUENCES:
+                completed = self.complete_list_value(
+                    list_type, field_details_list, info, path, result, None
+                )
+            else:
+                completed = self.complete_value(
+                    return_type, field_details_list, info, path, result, None
+                )
+            if self.is_awaitable(completed):
+                return self._completed_later(completed, return_type, field_details_list, path)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        return completed
+
+    async def _completed_later(
+        self, completed: Any, return_type: Any, field_details_list: Any, path: Any
+    ) -> Any:
+        """A completion awaited, its error handled where the field is (as execute_field)."""
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+
     def _plan(self, object_type: GraphQLObjectType, grouped_field_set: Any) -> _Plan:
         known = self._plans.get(id(grouped_field_set))
         if known is not None:
             return known[1]
-        fields = tuple(
-            (
-                response_name,
-                None
-                if details[0].node.arguments
-                else _plain_of(object_type, details[0].node.name.value),
-                details,
-            )
-            for response_name, details in grouped_field_set.items()
-        )
-        plains = [plain for _, plain, _ in fields if plain is not None]
+        fields = []
+        for response_name, details in grouped_field_set.items():
+            node = details[0].node
+            plain = direct = None
+            if not node.arguments:
+                plain = _plain_of(object_type, node.name.value)
+                if plain is None:
+                    direct = _direct_of(self.schema, object_type, node.name.value)
+            fields.append((response_name, plain, details, direct))
+        plains = [plain for _, plain, _, _ in fields if plain is not None]
         build = None
         if fields and len(plains) == len(fields):
             selection = tuple(
-                (response_name, details[0].node.name.value) for response_name, _, details in fields
+                (response_name, details[0].node.name.value)
+                for response_name, _, details, _ in fields
             )
             build = _builder(object_type, selection, plains)
-        plan = (fields, build)
+        plan = (tuple(fields), build)
         self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
         return plan
 
@@ -470,6 +596,10 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 value = _value(plain, source)
                 if value is not _MISS:
                     return value
+            elif position_context is None:
+                direct = _direct_of(self.schema, parent_type, node.name.value)
+                if direct is not None:
+                    return self._resolve(direct, parent_type, source, field_details_list, path)
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
