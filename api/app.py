@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from api import tracing
 from api.graphql_http import GraphQLHTTP, HttpOptions
-from api.metrics import metrics_endpoint, observe_decision
+from api.metrics import metrics_endpoint, observe_decisions
 from api.middleware import BearerAuthMiddleware, RequestIdLogMetricsMiddleware
 from api.querycache import QueryCache
 from api.ratelimit import cost_buckets
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or Settings()
     db = database or settings.database()
     owns_db = database is None
-    decisions.observe_decisions(observe_decision)
+    decisions.observe_decisions(observe_decisions)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -12,6 +12,7 @@ import functools
 import hmac
 import os
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import (
@@ -86,15 +87,20 @@ def observe_request(operation: str, result: str, seconds: float) -> None:
     LATENCY.labels(operation).observe(seconds)
 
 
-def observe_decision(decision: Decision) -> None:
-    """Count the decision's recipients by channel and outcome: one increment per outcome
-    that it holds (a batch's hundred decisions of ten recipients each were a thousand
-    look-ups of a labelled child, which took a lock each)."""
-    outcomes: dict[Any, int] = {}
-    for recipient in decision.recipients:
-        outcomes[recipient.outcome] = outcomes.get(recipient.outcome, 0) + 1
-    for outcome, count in outcomes.items():
-        _decisions_of(decision.channel, outcome).inc(count)
+def observe_decisions(decisions: Sequence[Decision]) -> None:
+    """Count a request's recipients by channel and outcome: one increment per channel and
+    outcome among them (each increment takes a lock: a batch's hundred decisions of ten
+    recipients were a thousand, then two hundred, now a few)."""
+    counts: dict[Any, dict[Any, int]] = {}
+    for decision in decisions:
+        outcomes = counts.get(decision.channel)
+        if outcomes is None:
+            outcomes = counts[decision.channel] = {}
+        for recipient in decision.recipients:
+            outcomes[recipient.outcome] = outcomes.get(recipient.outcome, 0) + 1
+    for channel, outcomes in counts.items():
+        for outcome, count in outcomes.items():
+            _decisions_of(channel, outcome).inc(count)
 
 
 @functools.cache

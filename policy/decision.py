@@ -42,11 +42,14 @@ __all__ = [
     "Decision",
     "Email",
     "Entry",
+    "Lists",
     "OriginalEmail",
     "ReadEmail",
     "RecipientDecision",
     "TooManyRecipients",
     "decide",
+    "decide_by",
+    "lists_of",
     "lookup_keys",
     "read_email",
 ]
@@ -56,10 +59,37 @@ __all__ = [
 _Recipient = tuple[str, RecipientField, Address | None, tuple[str, ...]]
 # The entries by key: account-wide first, then personal.
 _Index = tuple[dict[str, Entry], dict[str, Entry]]
-_NO_ENTRIES: _Index = ({}, {})
 _NOBODY: frozenset[str] = frozenset()
 _NO_DOMAINS: Mapping[str, str] = {}
 _FIELDS = (RecipientField.TO, RecipientField.CC, RecipientField.BCC)
+
+
+class Lists(NamedTuple):
+    """What a decision looks its recipients up in, by key: the entries of the account-wide
+    list and of the sender's personal list (one per key), all their keys, and the internal
+    domains by the keys that they answer. Made once for every email of one sender that a
+    batch decides (``lists_of``): what does not match an email's recipients is never
+    looked at, so one sender's lists serve all of that sender's emails."""
+
+    account: dict[str, Entry]
+    personal: dict[str, Entry]
+    listed: frozenset[str]
+    internal: Mapping[str, str]
+
+
+_NO_LISTS = Lists({}, {}, _NOBODY, _NO_DOMAINS)
+
+
+def lists_of(entries: Iterable[Entry], internal: Mapping[str, str] | None = None) -> Lists:
+    """The lists of ``entries`` (account-wide and the sender's personal ones) and of the
+    account's ``internal`` domains (their ASCII form to their text), for ``decide_by``."""
+    account, personal = _index(entries)
+    return Lists(
+        account,
+        personal,
+        frozenset(account.keys() | personal.keys()),
+        _internal_keys(internal) if internal else _NO_DOMAINS,
+    )
 
 
 class ReadEmail(NamedTuple):
@@ -107,23 +137,30 @@ def decide(
     TooManyRecipients where the email has more than MAX_RECIPIENTS. The email
     may be given as ``read_email`` read it.
     """
+    channel = email.email.channel if isinstance(email, ReadEmail) else email.channel
+    lists = lists_of(entries, internal) if channel in LISTS_APPLY else _NO_LISTS
+    return decide_by(email, lists)
+
+
+def decide_by(email: Email | ReadEmail, lists: Lists) -> Decision:
+    """``decide``, with the lists made beforehand (``lists_of``): the entries and
+    internal domains of the account and of the email's sender. Raises TooManyRecipients."""
     if isinstance(email, ReadEmail):
         email, recipients, originals, _ = email
     else:  # as read_email reads it, less the keys
         recipients, originals = _recipients_of(email)
     applies = email.channel in LISTS_APPLY
-    index = _index(entries) if applies else _NO_ENTRIES
-    domains = _internal_keys(internal) if applies and internal else _NO_DOMAINS
-    thread = _thread_match(originals, index) if originals else None
-    decisions = _apply_rules(email, recipients, index, domains, thread)
+    if not applies:
+        lists = _NO_LISTS
+    thread = _thread_match(originals, lists) if originals else None
+    decisions = _apply_rules(email, recipients, lists, thread)
     return Decision(email.channel, applies, True, decisions)
 
 
 def _apply_rules(
     email: Email,
     recipients: list[_Recipient],
-    index: _Index,
-    internal: Mapping[str, str],
+    lists: Lists,
     thread: tuple[str, Entry] | None,
 ) -> tuple[RecipientDecision, ...]:
     """For each recipient, the first of the eight rules that applies decides.
@@ -131,8 +168,7 @@ def _apply_rules(
     ``thread`` is an original recipient that an entry matches, and the entry.
     This is the hot path: what each rule needs is looked up once, up front.
     """
-    account, personal = index
-    listed = account.keys() | personal.keys()
+    account, personal, listed, internal = lists
     excluded = _canonical(email.excluded_recipients)
     existing = _canonical(email.existing_contacts)
     new_contacts_off = not email.create_new_contacts
@@ -328,13 +364,13 @@ def _first_in(table: dict[str, Entry], keys: tuple[str, ...]) -> Entry | None:
     return None
 
 
-def _thread_match(originals: list[_Recipient], index: _Index) -> tuple[str, Entry] | None:
+def _thread_match(originals: list[_Recipient], lists: Lists) -> tuple[str, Entry] | None:
     """An original recipient that an entry matches, and the entry.
 
     Account-wide entries first; then the first such recipient, in the order
     to, cc, bcc; then its most specific entry.
     """
-    for table in index:
+    for table in (lists.account, lists.personal):
         for _, _, address, keys in originals:
             entry = _first_in(table, keys)
             if address is not None and entry is not None:

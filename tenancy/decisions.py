@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,12 +25,14 @@ from policy import (
     Email,
     Entry,
     EntryKind,
+    Lists,
     OriginalEmail,
     Pattern,
     ReadEmail,
     Scope,
     TooManyRecipients,
-    decide,
+    decide_by,
+    lists_of,
     read_email,
 )
 from policy.syntax import LONGEST
@@ -61,21 +62,22 @@ async def matching_entries(
     )
 
 
-# Told of every decision made for a request (evaluate and simulation runs): the app
-# factory wires the API's metrics in with observe_decisions.
-_observers: list[Callable[[Decision], None]] = []
+# Told of the decisions made for each request (evaluate, a batch, simulation runs), all
+# of a request's at once: the app factory wires the API's metrics in with
+# observe_decisions.
+_observers: list[Callable[[Sequence[Decision]], None]] = []
 
 
-def observe_decisions(observer: Callable[[Decision], None]) -> None:
-    """Have ``observer`` told of every decision from now on (once, however often asked)."""
+def observe_decisions(observer: Callable[[Sequence[Decision]], None]) -> None:
+    """Have ``observer`` told of every request's decisions from now on (once, however
+    often asked)."""
     if observer not in _observers:
         _observers.append(observer)
 
 
-def _observed(decision: Decision) -> Decision:
+def _observed(decisions: Sequence[Decision]) -> None:
     for observe in _observers:
-        observe(decision)
-    return decision
+        observe(decisions)
 
 
 def decide_with(
@@ -83,13 +85,23 @@ def decide_with(
     sender_id: uuid.UUID,
     account_id: uuid.UUID,
     rows: Sequence[KeyedEntry],
-    entry: Callable[[KeyedEntry], Entry] = entry_of,
 ) -> Decision:
     """Decide with the rows that belong to this sender's lists (rows may hold other
-    senders' entries when fetched in a batch), and the account's internal domains among
-    them (rows of scope INTERNAL, which the same look-up returns). ``entry`` makes a row's
-    entry (a batch builds each row's once for all its emails). The email may be given as
+    senders' entries), and the account's internal domains among them (rows of scope
+    INTERNAL, which the same look-up returns). The email may be given as
     ``policy.read_email`` read it for its look-up."""
+    return decide_by(email, lists_for(rows, account_id, sender_id))
+
+
+def lists_for(
+    rows: Sequence[KeyedEntry],
+    account_id: uuid.UUID,
+    sender_id: uuid.UUID,
+    entry: Callable[[KeyedEntry], Entry] = entry_of,
+) -> Lists:
+    """The lists that decide for this sender, of the rows that belong to them (the
+    account-wide list, the sender's personal list, the account's internal domains).
+    ``entry`` makes a row's entry (a batch builds each row's once for all its senders)."""
     owners = (account_id, sender_id)
     found: list[Entry] = []
     internal: dict[str, str] = {}
@@ -98,7 +110,7 @@ def decide_with(
             internal[row.match_key.removeprefix("@").removeprefix("*.")] = row.pattern
         elif row.owner_id in owners:
             found.append(entry(row))
-    return decide(email, found, internal)
+    return lists_of(found, internal)
 
 
 def _refuse_unstorable(email: Email) -> None:
@@ -160,8 +172,9 @@ async def _sender(
     return sender
 
 
-@dataclass(frozen=True, slots=True)
-class Decided:
+class Decided(NamedTuple):
+    """A decision and the sender it was made for (a named tuple: a batch makes a hundred)."""
+
     decision: Decision
     sender_id: uuid.UUID
 
@@ -263,12 +276,9 @@ async def _evaluate_all(
         if wanted
         else []
     )
-    # Each email gets only the rows of its own keys and its sender's lists.
-    by_key: dict[str, list[KeyedEntry]] = {}
-    for row in rows:
-        by_key.setdefault(row.match_key, []).append(row)
-    # A row's entry is built once, however many emails of the batch it serves (the rows
-    # live until the end, so their ids stay theirs).
+    # One sender's lists serve every email of that sender: the rows of the other emails'
+    # recipients are never looked at (policy.Lists). A row's entry is built once, however
+    # many senders' lists it is on (the rows live until the end, so their ids stay theirs).
     built: dict[int, Entry] = {}
 
     def entry(row: KeyedEntry) -> Entry:
@@ -277,11 +287,14 @@ async def _evaluate_all(
             found = built[id(row)] = entry_of(row)
         return found
 
+    lists: dict[uuid.UUID, Lists] = {}
     decided: list[Decided] = []
     for one, sender in zip(read, senders, strict=True):
-        mine = [row for key in one.keys for row in by_key.get(key, ())]
-        decision = decide_with(one, sender, viewer.account_id, mine, entry)
-        decided.append(Decided(_observed(decision), sender))
+        sender_lists = lists.get(sender)
+        if sender_lists is None:
+            sender_lists = lists[sender] = lists_for(rows, viewer.account_id, sender, entry)
+        decided.append(Decided(decide_by(one, sender_lists), sender))
+    _observed([d.decision for d in decided])
     return decided
 
 
@@ -356,7 +369,8 @@ async def run_simulation(
             if read.keys
             else []
         )
-        decision = _observed(decide_with(read, sender, viewer.account_id, rows))
+        decision = decide_with(read, sender, viewer.account_id, rows)
+        _observed((decision,))
         return await simulations.insert_simulation(
             session=session,
             account_id=viewer.account_id,

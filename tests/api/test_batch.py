@@ -17,6 +17,7 @@ from tests.api.decision_helpers import (
     evaluate_body,
     statements_of,
 )
+from tests.api.test_internal_domains import set_domains
 from tests.helpers import Api, Member, error_codes
 
 BATCH = f"""query($emails: [EmailInput!]!) {{
@@ -116,6 +117,36 @@ async def test_a_user_decides_a_batch_with_their_own_personal_list(api: Api) -> 
     assert decided == [await evaluate(api, user, given) for given in emails]
     assert decided[0]["neverLogCount"] == 1
     assert decided[1]["loggedCount"] == 1
+
+
+async def test_internal_domains_and_each_senders_lists_decide_only_the_emails_they_cover(
+    api: Api,
+) -> None:
+    # given an internal domain and entries of both lists, and a batch in which only some
+    # emails have recipients that they cover, from two senders, the second sender's
+    # emails before and after the first's
+    admin, user = await _account_with_lists(api)
+    await set_domains(api, admin, ["globex-partners.com"])
+    covered = email("CRM", to=["ops@eu.globex-partners.com", "maria.lopez@gmail.com"])
+    elsewhere = email("CRM", to=["ana@ridgeway-family.org", "joe@brightpath.io"])
+    emails = [
+        {**covered, "senderId": user.user_id},
+        elsewhere,
+        covered,
+        {**elsewhere, "senderId": user.user_id},
+    ]
+    # when they are decided in one batch
+    decided = await batch(api, admin, emails)
+    # then each is decided as evaluateEmailLogging decides it alone: the internal domain
+    # and the user's entries decide only where they cover a recipient of that email
+    assert decided == [await evaluate(api, admin, given) for given in emails]
+    outcomes = [[r["outcome"] for r in d["recipients"]] for d in decided]
+    assert outcomes == [
+        ["INTERNAL", "NEVER_LOG"],
+        ["LOGGED", "LOGGED"],
+        ["INTERNAL", "LOGGED"],
+        ["LOGGED", "NEVER_LOG"],
+    ]
 
 
 async def test_an_empty_batch_decides_nothing(api: Api) -> None:
