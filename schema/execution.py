@@ -36,7 +36,7 @@ from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, gather_with_cancel
 from graphql.pyutils import is_awaitable as is_awaitable_value
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter, get_arguments
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 from schema.context import Context
@@ -157,7 +157,9 @@ def _settled(plain: _Plain, value: Any) -> Any:
 # (response name, field name): made once per selection, shared by every request. A
 # hostile client could make selections without end (aliases): past this many, a
 # selection not yet known is completed field by field, as any other.
-_BUILDERS: dict[tuple[GraphQLObjectType, tuple[tuple[str, str], ...]], Callable[[Any], Any]] = {}
+_BUILDERS: dict[
+    tuple[GraphQLObjectType, tuple[tuple[str, str, bool], ...]], Callable[[Any], Any]
+] = {}
 _MAX_BUILDERS = 500
 
 
@@ -173,15 +175,20 @@ def _attribute(read: Callable[[Any], Any]) -> str | None:
 
 
 def _builder(
-    object_type: GraphQLObjectType, fields: tuple[tuple[str, str], ...], plains: list[_Plain]
+    object_type: GraphQLObjectType,
+    fields: tuple[tuple[str, str, bool], ...],
+    plains: list[_Plain | None],
 ) -> Callable[[Any], Any] | None:
-    """One function that builds the whole answer of an object whose fields are all plain
-    leaves (the recipients of a decision), or _MISS where a value does not complete
-    plainly (then graphql-core's path completes the object, field by field, with its own
-    errors). A field's value that is its own serialized form (a str for String) is taken
-    at once; any other goes through _settled. The function is written out for the fields
-    (an attribute read, a type check, a dict display) and compiled: a loop over the fields
-    cost a sixth of a batch's answer."""
+    """One function that builds the answer of an object from its plain leaf fields (all
+    of a recipient's; a decision's but its recipients), or _MISS where a value does not
+    complete plainly (then graphql-core's path completes the object, field by field, with
+    its own errors). ``fields``: each field's response name, name, and whether it is a
+    plain leaf (``plains`` holds how to read it, else None); any other field gets its
+    place in the answer (a null), for the executor to fill, so that the answer keeps the
+    order of the selection. A field's value that is its own serialized form (a str for
+    String) is taken at once; any other goes through _settled. The function is written
+    out for the fields (an attribute read, a type check, a dict display) and compiled: a
+    loop over the fields cost a sixth of a batch's answer."""
     key = (object_type, fields)
     known = _BUILDERS.get(key)
     if known is not None or len(_BUILDERS) >= _MAX_BUILDERS:
@@ -189,8 +196,11 @@ def _builder(
     names: dict[str, Any] = {"_MISS": _MISS, "_settled": _settled}
     lines = ["def build(item):", "    try:"]
     for index, plain in enumerate(plains):
-        read, _, nullable, as_is, members, is_int = plain
         v, p = f"v{index}", f"p{index}"
+        if plain is None:
+            lines.append(f"        {v} = None  # the executor's to fill")
+            continue
+        read, _, nullable, as_is, members, is_int = plain
         names[p] = plain
         attribute = _attribute(read)
         if attribute is not None:
@@ -223,7 +233,7 @@ def _builder(
             lines.extend(f"            {line}" for line in settle)
     lines.append("    except Exception:")
     lines.append("        return _MISS")
-    for index, (response_name, _) in enumerate(fields):
+    for index, (response_name, _, _) in enumerate(fields):
         names[f"n{index}"] = response_name
     display = ", ".join(f"n{index}: v{index}" for index in range(len(fields)))
     lines.append(f"    return {{{display}}}")
@@ -267,32 +277,29 @@ def _direct_of(schema: Any, parent_type: GraphQLObjectType, name: str) -> _Direc
             and strawberry_schema is not None
             and not strawberry_schema.schema_converter.exception_handlers
         ):
-            converter = strawberry_schema.schema_converter
-            resolve = _unwrapped(definition, strawberry_schema.config, converter.scalar_registry)
+            resolve = _unwrapped(definition, strawberry_schema.config)
         direct = (field, field.type, resolve)
     _DIRECTS[key] = direct
     return direct
 
 
-def _unwrapped(
-    definition: StrawberryField, config: Any, registry: Any
-) -> Callable[[Any, Any], Any]:
-    """Strawberry's resolver of a plain field (see _direct_of), as Strawberry calls it:
-    its Info made from graphql-core's, its parameters (self, root, info) filled in by
-    Strawberry's own get_arguments."""
+def _unwrapped(definition: StrawberryField, config: Any) -> Callable[[Any, Any], Any]:
+    """Strawberry's resolver of a plain field (see _direct_of), called as Strawberry calls
+    it (schema_converter's get_arguments, then StrawberryField.get_result): with no
+    argument to convert, the source as ``self`` and as the root or parent parameter where
+    the resolver takes them, and its Info, made from graphql-core's, where it asks for it."""
+    resolver = definition.base_resolver
+    assert resolver is not None
     info_class = config.info_class
+    takes_self = resolver.self_parameter is not None
+    roots = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
+    info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
 
     def resolve(source: Any, raw_info: Any) -> Any:
-        info = info_class(_raw_info=raw_info, _field=definition)
-        args, kwargs = get_arguments(
-            field=definition,
-            source=source,
-            info=info,
-            kwargs={},
-            config=config,
-            scalar_registry=registry,
-        )
-        return definition.get_result(source, info=info, args=args, kwargs=kwargs)
+        kwargs = {name: source for name in roots}
+        if info_name is not None:
+            kwargs[info_name] = info_class(_raw_info=raw_info, _field=definition)
+        return resolver(source, **kwargs) if takes_self else resolver(**kwargs)
 
     return resolve
 
@@ -303,9 +310,9 @@ _SEQUENCES = (list, tuple)
 # plain leaf, how to resolve it directly (_Direct; None where graphql-core's execute_field
 # must).
 _Planned = tuple[str, "_Plain | None", Any, "_Direct | None"]
-# The fields of an object in a list, and the builder of the whole object where they are
-# all plain leaves (_builder).
-_Plan = tuple[tuple[_Planned, ...], "Callable[[Any], Any] | None"]
+# The fields of an object in a list, the builder of its plain leaf fields (_builder; None
+# where it has none), and the fields that the builder leaves to the executor.
+_Plan = tuple[tuple[_Planned, ...], "Callable[[Any], Any] | None", tuple[_Planned, ...]]
 
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -394,7 +401,23 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         items: Any,
         plan: _Plan,
     ) -> Any:
-        fields, build = plan
+        fields, build, others = plan
+        if build is not None and not others:
+            # Every item an object that builds at once (a decision's recipients): one loop.
+            # An item that does not (a null, a value to settle by graphql-core's path)
+            # sends the whole list down the general path below, which builds what it can
+            # again: building only reads plain attributes.
+            built_all: list[Any] = []
+            add = built_all.append
+            for item in items:
+                built = _MISS if item is None else build(item)
+                if built is _MISS:
+                    break
+                add(built)
+            else:
+                if self._counted is not None:
+                    self._counted.objects += len(built_all)
+                return built_all
         completed: list[Any] = []
         waiting: list[tuple[int, dict[str, Any], list[str], Any]] = []
         try:
@@ -416,17 +439,15 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         self.handle_field_error(raw_error, item_type, field_details_list, item_path)
                     append(None)
                     continue
-                if build is not None:
-                    built = build(item)
-                    if built is not _MISS:
-                        append(built)
-                        if self._counted is not None:
-                            self._counted.objects += 1
-                        continue
-                results: dict[str, Any] = {}
+                # The plain leaves at once where they complete so (the rest is filled in
+                # below), else every field by itself.
+                results: dict[str, Any] = _MISS if build is None else build(item)
+                todo = others
+                if results is _MISS:
+                    results, todo = {}, fields
                 pending: list[str] = []
                 try:
-                    for response_name, plain, field_details, direct in fields:
+                    for response_name, plain, field_details, direct in todo:
                         if plain is not None:
                             # _value, inlined for what most values are: their own form, a
                             # null where one may be, an enum member serialized before, an Int
@@ -456,6 +477,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                             else self._resolve(direct, object_type, item, field_details, field_path)
                         )
                         if value is Undefined:
+                            results.pop(response_name, None)  # a place the builder kept
                             continue
                         results[response_name] = value
                         if self.is_awaitable(value):
@@ -569,15 +591,15 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if plain is None:
                     direct = _direct_of(self.schema, object_type, node.name.value)
             fields.append((response_name, plain, details, direct))
-        plains = [plain for _, plain, _, _ in fields if plain is not None]
+        others = tuple(field for field in fields if field[1] is None)
         build = None
-        if fields and len(plains) == len(fields):
+        if len(others) < len(fields):
             selection = tuple(
-                (response_name, details[0].node.name.value)
-                for response_name, _, details, _ in fields
+                (response_name, details[0].node.name.value, plain is not None)
+                for response_name, plain, details, _ in fields
             )
-            build = _builder(object_type, selection, plains)
-        plan = (tuple(fields), build)
+            build = _builder(object_type, selection, [plain for _, plain, _, _ in fields])
+        plan = (tuple(fields), build, others)
         self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
         return plan
 
