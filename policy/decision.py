@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from itertools import chain
+from operator import itemgetter
 from typing import NamedTuple
 
 from policy import explanations as explain
@@ -62,6 +64,7 @@ _Index = tuple[dict[str, Entry], dict[str, Entry]]
 _NOBODY: frozenset[str] = frozenset()
 _NO_DOMAINS: Mapping[str, str] = {}
 _FIELDS = (RecipientField.TO, RecipientField.CC, RecipientField.BCC)
+_KEYS = itemgetter(3)  # a recipient's lookup keys
 
 
 class Lists(NamedTuple):
@@ -109,12 +112,8 @@ def read_email(email: Email) -> ReadEmail:
     recipients, originals = _recipients_of(email)
     if email.channel not in LISTS_APPLY:
         return ReadEmail(email, recipients, originals, _NOBODY)
-    keys: set[str] = set()
-    for recipient in recipients:
-        keys.update(recipient[3])
-    for recipient in originals:
-        keys.update(recipient[3])
-    return ReadEmail(email, recipients, originals, frozenset(keys))
+    keys = frozenset(chain.from_iterable(map(_KEYS, chain(recipients, originals))))
+    return ReadEmail(email, recipients, originals, keys)
 
 
 def lookup_keys(email: Email) -> frozenset[str]:

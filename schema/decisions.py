@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from operator import attrgetter
 
 import strawberry
 from graphql import GraphQLError
@@ -116,6 +117,9 @@ async def _redacted_recipients(
     return visible  # type: ignore[return-value]
 
 
+_OUTCOME = attrgetter("outcome")
+
+
 @strawberry.type
 class EmailLoggingDecision:
     channel: Channel
@@ -137,7 +141,7 @@ class EmailLoggingDecision:
     @classmethod
     def of(cls, decision: Decision, sender_id: uuid.UUID) -> EmailLoggingDecision:
         # Decision's counts, from one pass over its recipients (a batch makes a hundred)
-        outcomes = [r.outcome for r in decision.recipients]
+        outcomes = list(map(_OUTCOME, decision.recipients))
         return cls(
             channel=decision.channel,
             never_log_applies=decision.never_log_applies,
