@@ -161,13 +161,15 @@ def _list(item_type: GraphQLInputType, within: frozenset[str]) -> Plan:
 
 
 def _input_object(type_: GraphQLInputObjectType, within: frozenset[str]) -> Plan:
+    # A field's default coerced once, here (graphql-core memoizes it on the field too:
+    # every request that omits the field gets this same value, as from graphql-core).
     fields = [
         (
             name,
             field.out_name or name,
             _plan(field.type, within),
             is_required_input_field(field),
-            field,
+            coerce_default_value(field),
         )
         for name, field in type_.fields.items()
     ]
@@ -180,16 +182,14 @@ def _input_object(type_: GraphQLInputObjectType, within: frozenset[str]) -> Plan
         if type(value) is not dict or not names.issuperset(value):
             raise _Unsure
         coerced: dict[str, Any] = {}
-        for name, out_name, plan, required, field in fields:
+        for name, out_name, plan, required, default in fields:
             given = value.get(name, Undefined)
             if given is not Undefined:
                 coerced[out_name] = plan(given)
             elif required:
                 raise _Unsure
-            else:
-                default = coerce_default_value(field)
-                if default is not Undefined:
-                    coerced[out_name] = default
+            elif default is not Undefined:
+                coerced[out_name] = default
         return out_type(coerced)
 
     return as_object
