@@ -90,11 +90,23 @@ TARGETS = {
     "cold_decisions_per_s": 100_000,
 }
 # The servers of each engine (tests/bench/bench_http.py KINDS), on the database of one account
-# and on that of many. "lean" is asyncpg itself: PostgreSQL only. { __typename } and the bare
-# route touch no database: measured once, with the first engine.
-ONE_KINDS = ("graphql", "baseline", "lean", "batch", "fresh", "viewer")
+# ("one") and on that of many, in the order that their slices take in a round: the slices
+# whose ratio is a target side by side (GraphQL on many and on one account, then the batch
+# and the lean baseline beside GraphQL on one; each baseline on one and many). "lean" is
+# asyncpg itself: PostgreSQL only. { __typename } and the bare route touch no database:
+# measured once, with the first engine.
+SLICES = (
+    ("graphql", "many"),
+    ("graphql", "one"),
+    ("batch", "one"),
+    ("lean", "one"),
+    ("lean", "many"),
+    ("baseline", "one"),
+    ("baseline", "many"),
+    ("fresh", "one"),
+    ("viewer", "one"),
+)
 NO_DATABASE_KINDS = ("typename", "bare")
-MANY_KINDS = ("graphql", "baseline", "lean")
 # The kinds that answer the benchmark's email: all must answer it alike.
 SAME_ANSWER = ("graphql", "baseline", "lean")
 TOUCHED_FOR = 60.0  # seconds: a token's lastUsedAt is written at most once a minute
@@ -232,15 +244,15 @@ def _measure_engine(
     def wanted(kind: str) -> bool:
         return (kind != "lean" or engine == "postgresql") and (not args.kinds or kind in args.kinds)
 
-    # A kind's slices on one account and on many run side by side, and every other round
+    # The slices whose ratio is a target run side by side (SLICES), and every other round
     # runs in the reverse order: the machine's speed drifts over minutes (tens of per cent
     # here), and a ratio of neighbours, taken before and after in turn, cancels the drift
     # that a ratio of slices minutes apart would measure.
     plan: list[tuple[str, Store]] = []
-    for kind in (k for k in ONE_KINDS if wanted(k)):
-        plan.append((kind, one))
-        if many is not None and kind in MANY_KINDS:
-            plan.append((kind, many))
+    for kind, label in SLICES:
+        store = one if label == "one" else many
+        if store is not None and wanted(kind):
+            plan.append((kind, store))
     if first:
         plan += [(kind, one) for kind in NO_DATABASE_KINDS if wanted(kind)]
     results: dict[str, Any] = {}
@@ -306,6 +318,10 @@ def _measure_engine(
     if "batch_one" in r and "graphql_one" in r:
         r["batch_emails_per_s"] = round(r["batch_one"]["rps"] * BATCH_EMAILS, 1)
         r["batch_vs_single"] = _ratio(r["batch_emails_per_s"], r["graphql_one"]["rps"])
+        r["batch_vs_single_rounds"] = [
+            _ratio(b.rps * BATCH_EMAILS, g.rps)
+            for b, g in zip(slices.get("batch_one", []), slices["graphql_one"], strict=False)
+        ]
     if slices.get("graphql_one"):
         r["rss_mb_after"] = max(s.server_rss_mb for s in slices["graphql_one"])
     if many is not None:
