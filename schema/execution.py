@@ -153,8 +153,8 @@ def _settled(plain: _Plain, value: Any) -> Any:
     return _MISS if serialized is None or serialized is Undefined else serialized
 
 
-# Builders of objects whose fields are all plain leaves, by object type and the fields'
-# (response name, field name): made once per selection, shared by every request. A
+# Builders of objects (_builder), by object type and the selected fields' (response name,
+# field name, whether a plain leaf): made once per selection, shared by every request. A
 # hostile client could make selections without end (aliases): past this many, a
 # selection not yet known is completed field by field, as any other.
 _BUILDERS: dict[
