@@ -366,11 +366,12 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """A list of objects (the recipients of a decision, the decisions of a batch)
         completed in one loop, as graphql-core completes each item (complete_value, then
-        execute_fields), without its machinery per item: a plain leaf is read and
-        serialized at once, and only another field (or a leaf that does not complete
-        plainly) goes through execute_field, with the path graphql-core would give it.
-        Lists of anything else, and objects with is_type_of or deferred fields, take
-        graphql-core's own path."""
+        execute_fields), without its machinery per item: an item's plain leaves are built
+        at once by its selection's builder, another field is resolved directly (_resolve)
+        or, where it has arguments, by execute_field, with the path graphql-core would give
+        it, and an item whose leaves do not complete plainly goes field by field. Lists of
+        anything else, and objects with is_type_of or deferred fields, take graphql-core's
+        own path."""
         if (
             position_context is None
             and self.middleware_manager is None
