@@ -450,24 +450,9 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 try:
                     for response_name, plain, field_details, direct in todo:
                         if plain is not None:
-                            # _value, inlined for what most values are: their own form, a
-                            # null where one may be, an enum member serialized before, an Int
-                            try:
-                                value = plain[0](item)
-                                if type(value) is not plain[3]:
-                                    if value is None:
-                                        if not plain[2]:
-                                            value = _MISS
-                                    elif plain[4] is not None and value in plain[4]:
-                                        value = plain[4][value]
-                                    elif not (
-                                        plain[5]
-                                        and type(value) is int
-                                        and _INT_MIN <= value <= _INT_MAX
-                                    ):
-                                        value = _value(plain, item)
-                            except Exception:
-                                value = _MISS
+                            # (only where the builder could not: past its bound, or an
+                            # item with a value for graphql-core's own path)
+                            value = _value(plain, item)
                             if value is not _MISS:
                                 results[response_name] = value
                                 continue
