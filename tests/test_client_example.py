@@ -1,4 +1,4 @@
-"""The README's GraphQL client example, run as a user would run it, against a real server."""
+"""The GraphQL client example of docs/api.md, run as a user would run it, against a real server."""
 
 from __future__ import annotations
 
@@ -31,11 +31,11 @@ def run_example(server: LiveServer, token: str) -> list[str]:
     return done.stdout.splitlines()
 
 
-def test_the_readme_shows_the_example_as_it_is() -> None:
-    readme = (REPO / "README.md").read_text()
+def test_the_docs_show_the_example_as_it_is() -> None:
+    readme = (REPO / "docs" / "api.md").read_text()
     section = readme.split("## Using a GraphQL client", 1)[1].split("\n## ", 1)[0]
     assert f"```python\n{EXAMPLE.read_text()}```" in section, (
-        "README.md's 'Using a GraphQL client' shows another script than examples/gql_client.py"
+        "docs/api.md's 'Using a GraphQL client' shows another script than examples/gql_client.py"
     )
 
 

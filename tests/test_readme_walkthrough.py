@@ -1,6 +1,7 @@
-"""The README's walk through GraphiQL, run as printed: each of its GraphQL blocks in order,
-as a new account's super admin, and each answer it prints (a JSON block after a query) is what
-the API answers: every key and list item printed is there, with the value printed."""
+"""The documented queries, run as printed: the README's first query and the walk-through of
+docs/api.md, each of its GraphQL blocks in order, as a new account's super admin, and each
+answer it prints (a JSON block after a query) is what the API answers: every key and list
+item printed is there, with the value printed."""
 
 from __future__ import annotations
 
@@ -8,15 +9,27 @@ import json
 import re
 from typing import Any
 
+import pytest
+
 from tests.helpers import Api
 from tests.live_server import REPO
 
 BLOCK = re.compile(r"```(graphql|json)\n(.*?)```", re.DOTALL)
 
 
-def walkthrough() -> list[tuple[str, str]]:
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("### A walk through GraphiQL", 1)[1].split("\n## ", 1)[0]
+# Where each documented walk-through is: its file and the heading it starts under (it ends
+# at the next heading of the same level), and how many queries and printed answers it has
+# at least, so that a page that loses its blocks fails here rather than passing on nothing.
+WALKTHROUGHS = {
+    "README": ("README.md", "## A first query", 2, 1),
+    "api": ("docs/api.md", "## A walk through GraphiQL", 6, 3),
+}
+
+
+def walkthrough(name: str) -> list[tuple[str, str]]:
+    path, heading, _, _ = WALKTHROUGHS[name]
+    text = (REPO / path).read_text()
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
     return [(kind, text) for kind, text in BLOCK.findall(section)]
 
 
@@ -45,11 +58,13 @@ def printed_in(expected: Any, actual: Any, where: str = "") -> list[str]:
     return [] if expected == actual else [f"{where}: printed {expected!r}, got {actual!r}"]
 
 
-async def test_the_walkthrough_answers_as_the_readme_prints(api: Api) -> None:
-    # given a new account's super admin, and the README's blocks
+@pytest.mark.parametrize("name", sorted(WALKTHROUGHS))
+async def test_the_walkthrough_answers_as_the_docs_print(api: Api, name: str) -> None:
+    # given a new account's super admin, and the page's blocks
     admin = await api.new_account()
-    blocks = walkthrough()
-    assert len([kind for kind, _ in blocks if kind == "graphql"]) >= 6, (
+    blocks = walkthrough(name)
+    _, _, queries, answers = WALKTHROUGHS[name]
+    assert len([kind for kind, _ in blocks if kind == "graphql"]) >= queries, (
         "the walk-through lost its queries"
     )
 
@@ -70,4 +85,4 @@ async def test_the_walkthrough_answers_as_the_readme_prints(api: Api) -> None:
             problems += printed_in(printed["data"], answer["data"], "data")
             checked += 1
     assert problems == []
-    assert checked >= 3
+    assert checked >= answers
