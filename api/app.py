@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # request id: 503 where the database cannot serve it (api/unavailable.py).
     middleware = [
         *tracing.middleware(traces),
-        Middleware(RequestIdLogMetricsMiddleware),
+        Middleware(RequestIdLogMetricsMiddleware, production=settings.environment == "production"),
         Middleware(CannotServeMiddleware),
     ]
     if settings.cors_origins:

@@ -24,13 +24,28 @@ OPERATION = "neverlog.operation"
 RESULT = "neverlog.result"
 
 
-class RequestIdLogMetricsMiddleware:
-    """The three things every request gets, in one pass: an id, returned in the
-    ``X-Request-Id`` header and carried by every log line and masked error of the request;
-    at its end, the request's one log line; and for GraphQL, its metrics."""
+# On every answer, errors and 503s included: a browser never sniffs a type other than the
+# one declared (a JSON error holding markup is never run as HTML).
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
+# In production, on every answer: a browser that reached the service over HTTPS keeps to
+# HTTPS for a year (behind the TLS-terminating proxy that production runs).
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
 
-    def __init__(self, app: ASGIApp) -> None:
+
+def security_headers(*, production: bool) -> tuple[tuple[str, str], ...]:
+    """The headers that every answer carries."""
+    return (NOSNIFF, HSTS) if production else (NOSNIFF,)
+
+
+class RequestIdLogMetricsMiddleware:
+    """The things every request gets, in one pass: an id, returned in the ``X-Request-Id``
+    header and carried by every log line and masked error of the request; the security
+    headers (``security_headers``) on its answer, whoever wrote it; at its end, the
+    request's one log line; and for GraphQL, its metrics."""
+
+    def __init__(self, app: ASGIApp, *, production: bool = False) -> None:
         self.app = app
+        self.headers = security_headers(production=production)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -45,7 +60,10 @@ class RequestIdLogMetricsMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-Id"] = request_id
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-Id"] = request_id
+                for name, value in self.headers:
+                    headers[name] = value
             await send(message)
 
         try:

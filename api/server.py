@@ -32,6 +32,8 @@ import httptools
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from api.middleware import security_headers
+
 HEADROOM = 100
 HEALTH_PATHS = ("/healthz", "/readyz")
 
@@ -41,6 +43,8 @@ class Guard:
     header_timeout: float = 5.0
     body_timeout: float = 10.0
     max_connections: int = 1_000
+    # The answer of a busy process carries the headers of every answer (api/middleware.py).
+    production: bool = False
 
     @classmethod
     def from_environment(cls) -> Guard:
@@ -48,6 +52,7 @@ class Guard:
             header_timeout=float(os.environ.get("NEVERLOG_HEADER_TIMEOUT", "5")),
             body_timeout=float(os.environ.get("NEVERLOG_BODY_TIMEOUT", "10")),
             max_connections=int(os.environ.get("NEVERLOG_MAX_CONNECTIONS", "1000")),
+            production=os.environ.get("NEVERLOG_ENVIRONMENT", "").lower() == "production",
         )
 
 
@@ -221,6 +226,10 @@ async def _busy(scope: Any, receive: Any, send: Any) -> None:
                 (b"content-type", b"application/json; charset=utf-8"),
                 (b"retry-after", b"1"),
                 (b"connection", b"close"),
+                *(
+                    (name.lower().encode(), value.encode())
+                    for name, value in security_headers(production=guard().production)
+                ),
             ],
         }
     )
