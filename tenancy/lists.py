@@ -97,6 +97,18 @@ def _distinct(parsed: Sequence[tuple[int, Pattern]]) -> list[Pattern]:
     return list(seen.values())
 
 
+def _refuse_none_given(count: int) -> None:
+    """An add or remove that names nothing (``[]``, ``[""]``, ``[",;"]``) is a mistake
+    of the caller's, never a silent success."""
+    if count == 0:
+        raise Refusal.one(
+            ErrorCode.INVALID_INPUT,
+            "No patterns given: name at least one pattern (empty items and separators alone "
+            "name none).",
+            ["input", "patterns"],
+        )
+
+
 def _refuse_too_many(count: int, ref: ListRef, field_name: str) -> None:
     if count > ref.limit:
         raise Refusal.one(
@@ -214,6 +226,7 @@ async def add_entries(
 ) -> Change:
     ref = writable_list(viewer, scope, limits)
     items = split_patterns(patterns)
+    _refuse_none_given(len(items))
     _refuse_too_many(len(items), ref, "patterns")
     parsed = _distinct(_parse_all(items, "patterns"))
     default = entry_details.checked(note, expires_at, ["input"])
@@ -240,6 +253,7 @@ async def remove_entries(
     refuses the whole call."""
     ref = writable_list(viewer, scope, limits)
     items = split_patterns(patterns)
+    _refuse_none_given(len(items) + len(entry_ids))
     _refuse_too_many(len(items) + len(entry_ids), ref, "patterns" if items else "ids")
     parsed = _parse_all(items, "patterns")
     async with db.transaction(ref.account_id, write=True) as session:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.helpers import (
+    REMOVE_ENTRIES,
     Api,
     add_entries,
     assert_no_user_errors,
@@ -217,3 +218,30 @@ async def test_as_many_patterns_as_the_default_limit_in_one_call_are_accepted(ap
     assert accepted["list"]["count"] == 500
     assert_user_error(refused, "TOO_MANY_VALUES")
     assert await listed_patterns(api, admin, scope="ACCOUNT") == []
+
+
+@pytest.mark.parametrize(
+    "patterns",
+    [pytest.param([], id="empty-list"), pytest.param([""], id="empty-string"), [",;"], [" \n "]],
+)
+@pytest.mark.parametrize("mutation", ["add", "remove"])
+async def test_a_call_that_names_no_pattern_is_invalid_input(
+    api: Api, patterns: list[str], mutation: str
+) -> None:
+    # given a list with an entry
+    member = await api.new_account()
+    assert_no_user_errors(await add_entries(api, member, ["jane@acme.com"]))
+    # when
+    if mutation == "add":
+        payload = await add_entries(api, member, patterns)
+    else:
+        data = await api.data(
+            REMOVE_ENTRIES,
+            {"input": {"scope": "PERSONAL", "patterns": patterns}},
+            token=member.token,
+        )
+        payload = data["removeNeverLogEntries"]
+    # then
+    error = assert_user_error(payload, "INVALID_INPUT", ["input", "patterns"])
+    assert "no patterns given" in error["message"].lower()
+    assert await listed_patterns(api, member) == ["jane@acme.com"]
