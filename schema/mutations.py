@@ -36,7 +36,10 @@ class AddNeverLogEntriesInput:
     )
     expires_at: datetime.datetime | None = strawberry.field(
         default=None,
-        description="When the entries that this call adds stop applying; must lie in the future.",
+        description="When the entries that this call adds stop applying: an instant in the "
+        "future, such as 2027-01-31T17:00:00+01:00. A time without an offset is read as UTC; "
+        "one in the past, or that UTC cannot represent (past 9999-12-31T23:59:59Z), is "
+        "INVALID_INPUT naming it.",
     )
 
 

@@ -198,7 +198,7 @@ def details_of(row: ImportRow, *, now: dt.datetime) -> EntryDetails:
                     f'"{row.expires_at}" is not a date and time such as 2027-01-31T17:00:00+00:00.',
                     at,
                 ) from None
-            expires_at = checked_expiry(parsed, at, now=now)
+            expires_at = checked_expiry(parsed, at, now=now, name="expires_at")
     except Refusal as refusal:
         problem = refusal.problems[0]
         raise Refusal.one(

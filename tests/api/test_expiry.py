@@ -377,3 +377,77 @@ def _spawn(url: str, tmp_path: Any, n: int) -> Server:
         stderr=subprocess.STDOUT,
     )
     return Server(process=process, port=port, log_file=log_file, log_path=log_path)
+
+
+# -- expiry dates at the edges of the calendar, and what a note may hold --------------------
+
+
+@pytest.mark.parametrize(
+    ("expires_at", "words"),
+    [
+        # past 9999-12-31T23:59:59 once in UTC: no datetime holds it
+        pytest.param("9999-12-31T23:59:59-14:00", "cannot be represented", id="past-year-9999"),
+        # before 0001-01-01 once in UTC, and in the past anyway
+        pytest.param("0001-01-01T00:30:00+01:00", "future", id="before-year-1"),
+        pytest.param("0001-01-01T00:00:00", "future", id="year-1-without-offset"),
+        pytest.param("2020-01-01T00:00:00+14:00", "future", id="past"),
+    ],
+)
+async def test_an_expiry_that_cannot_be_represented_or_is_past_is_invalid_input(
+    api: Api, expires_at: str, words: str
+) -> None:
+    # given
+    admin = await api.new_account()
+    # when
+    payload = await add(api, admin, ["jane@hartmann-law.de"], expiresAt=expires_at)
+    # then a user error that names the value as given, never "Unexpected error."
+    error = assert_user_error(payload, "INVALID_INPUT", ["input", "expiresAt"])
+    assert expires_at in error["message"] and words in error["message"]
+    assert (await listed(api, admin))["count"] == 0
+
+
+async def test_an_expiry_without_an_offset_is_read_as_utc(api: Api) -> None:
+    # given an instant an hour ahead, written without its offset
+    admin = await api.new_account()
+    until = later(3600).replace(microsecond=0)
+    # when
+    payload = await add(
+        api, admin, ["jane@hartmann-law.de"], expiresAt=until.replace(tzinfo=None).isoformat()
+    )
+    # then
+    assert_no_user_errors(payload)
+    assert payload["added"][0]["expiresAt"] == until.isoformat()
+
+
+async def test_the_latest_expiry_in_utc_is_kept(api: Api) -> None:
+    # given the last second that UTC represents, written with an offset that stays within it
+    admin = await api.new_account()
+    # when
+    payload = await add(api, admin, ["jane@hartmann-law.de"], expiresAt="9999-12-31T23:59:59+14:00")
+    # then
+    assert_no_user_errors(payload)
+    assert payload["added"][0]["expiresAt"] == "9999-12-31T09:59:59+00:00"
+    nodes = [e["node"] for e in (await listed(api, admin))["entries"]["edges"]]
+    assert [n["expiresAt"] for n in nodes] == ["9999-12-31T09:59:59+00:00"]
+
+
+@pytest.mark.parametrize(
+    ("note", "code_point"),
+    [
+        pytest.param("legal\x00hold", "U+0000", id="nul"),
+        pytest.param("legal\nhold", "U+000A", id="line-break"),
+        pytest.param("legal\x1b[31mhold", "U+001B", id="escape"),
+        pytest.param("legal\u2028hold", "U+2028", id="line-separator"),
+    ],
+)
+async def test_a_note_with_a_nul_or_control_character_is_invalid_input(
+    api: Api, note: str, code_point: str
+) -> None:
+    # given
+    admin = await api.new_account()
+    # when
+    payload = await add(api, admin, ["jane@hartmann-law.de"], note=note)
+    # then the note is named, not an address
+    error = assert_user_error(payload, "INVALID_INPUT", ["input", "note"])
+    assert code_point in error["message"]
+    assert (await listed(api, admin))["count"] == 0

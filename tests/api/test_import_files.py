@@ -188,6 +188,17 @@ async def test_an_import_keeps_the_note_and_expiry_of_a_pattern_already_listed(a
         pytest.param("jane@x.com,ADDRESS,,,,2020-01-01T00:00:00+00:00", "future", id="past"),
         pytest.param("jane@x.com,ADDRESS,,,,next tuesday", "next tuesday", id="not-a-date"),
         pytest.param(f"jane@x.com,ADDRESS,,,{'n' * 501},", "500", id="long-note"),
+        pytest.param(
+            "jane@x.com,ADDRESS,,,,9999-12-31T23:59:59-14:00",
+            "9999-12-31T23:59:59-14:00 cannot be represented",
+            id="expiry-past-year-9999",
+        ),
+        pytest.param(
+            "jane@x.com,ADDRESS,,,,0001-01-01T00:30:00+01:00",
+            "0001-01-01T00:30:00+01:00 does not",
+            id="expiry-before-year-1",
+        ),
+        pytest.param('jane@x.com,ADDRESS,,,"a\x00b",', "U+0000", id="nul-in-note"),
     ],
 )
 async def test_a_bad_extended_cell_refuses_the_import_naming_its_line(
