@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         with contextlib.suppress(asyncio.CancelledError):
             await sweeps
         await buckets.aclose()
+        await invitation_attempts.aclose()
         if traces is not None:
             traces.shutdown()
         await touches.flush(db)  # the tokens' last uses gathered and not yet written
@@ -103,6 +104,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         restore_rate=settings.rate_limit_restore_rate,
         prefix=settings.rate_limit_key_prefix,
     )
+    # Invitation codes tried, per client address (shared through Redis where it is set).
+    invitation_attempts = cost_buckets(
+        redis_url=settings.redis_url,
+        capacity=settings.invitation_attempts,
+        restore_rate=settings.invitation_attempts / settings.invitation_attempts_window_seconds,
+        prefix=settings.rate_limit_key_prefix + "invitation:",
+    )
     view = GraphQLHTTP(
         build_schema()._schema,
         db=db,
@@ -116,6 +124,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             max_body_bytes=settings.max_body_bytes,
         ),
         cache=QueryCache(max_bytes=settings.query_cache_bytes),
+        invitation_attempts=invitation_attempts,
     )
     traces = tracing.tracer_provider()
     tracing.trace_sql(db.engine, traces)

@@ -1,4 +1,4 @@
-"""The ``neverlog`` command: serve, migrate, create-account, export-schema."""
+"""The ``neverlog`` command: serve, migrate, create-account, invite, export-schema."""
 
 from __future__ import annotations
 
@@ -141,6 +141,31 @@ async def _create_account(args: argparse.Namespace, settings: Settings) -> dict[
     }
 
 
+async def _invite(args: argparse.Namespace, settings: Settings) -> dict[str, str]:
+    from schema.ids import decode_id, to_global_id
+    from tenancy.errors import ErrorCode, Refusal
+    from tenancy.invitations import invite_by_email
+
+    account_id = decode_id(args.account, "Account")
+    if account_id.int == 0:
+        raise Refusal.one(
+            ErrorCode.NOT_FOUND,
+            f"{args.account!r} is not an account ID (the account_id that create-account printed).",
+        )
+    db = settings.database()
+    try:
+        if settings.is_sqlite:
+            await upgrade(db)
+        new = await invite_by_email(db, account_id=account_id, email=args.email.strip())
+    finally:
+        await db.dispose()
+    return {
+        "user_id": to_global_id("User", new.invitation.user_id),
+        "invitation_code": new.code,
+        "expires_at": new.invitation.expires_at.isoformat(),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="neverlog", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -162,6 +187,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     create.add_argument("name")
     create.add_argument("--admin-email", required=True)
     create.add_argument("--admin-name")
+    invite = commands.add_parser(
+        "invite",
+        help="print a new one-time invitation code for a user (earlier codes stop working); "
+        "the user accepts it (acceptInvitation) and holds their token themselves",
+    )
+    invite.add_argument("email", help="the user's address")
+    invite.add_argument("--account", required=True, help="the account's ID (create-account's)")
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     args = parser.parse_args(argv)
 
@@ -179,8 +211,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from tenancy.errors import Refusal
 
+    command = _invite if args.command == "invite" else _create_account
     try:
-        print(json.dumps(asyncio.run(_create_account(args, settings))))
+        print(json.dumps(asyncio.run(command(args, settings))))
     except Refusal as refusal:
         print(f"neverlog: {refusal}", file=sys.stderr)
         return 2

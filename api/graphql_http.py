@@ -120,6 +120,7 @@ class GraphQLHTTP:
         buckets: Buckets,
         options: HttpOptions,
         cache: QueryCache | None = None,
+        invitation_attempts: Buckets | None = None,
     ) -> None:
         self.schema = schema
         self.db = db
@@ -134,6 +135,8 @@ class GraphQLHTTP:
         # Parsing, validation and the measures that read no variable are kept by query text,
         # bounded in bytes, for every request of this process (api/querycache.py).
         self.cache = cache if cache is not None else QueryCache()
+        # acceptInvitation's attempts, per client address (schema/invitations.py).
+        self.invitation_attempts = invitation_attempts
 
     # -- HTTP ----------------------------------------------------------------------------
 
@@ -277,7 +280,13 @@ class GraphQLHTTP:
         if not throttle.allowed:
             return self._throttled(request, throttle, media, cost)
         request_id = request.scope.get(REQUEST_ID, "")
-        context = Context(db=self.db, limits=self.limits, viewer=viewer, request_id=request_id)
+        context = Context(
+            db=self.db,
+            limits=self.limits,
+            viewer=viewer,
+            request_id=request_id,
+            invitation_attempts=_ClientAttempts(self.invitation_attempts, request),
+        )
         result = await _execute(self.schema, document, operation, context, params)
         request.scope[RESULT] = "ok" if not result.errors else "errors"
         extension = self._cost(cost, throttle, parsing)
@@ -371,6 +380,26 @@ class GraphQLHTTP:
             # As the middleware answers when the database fails at sign-in: retry shortly.
             return _respond(body, media, 503, {"Retry-After": "5"})
         return _respond(body, media, 200)
+
+
+class _ClientAttempts:
+    """The invitation codes that the request's client address may try (schema/context.py's
+    InvitationAttempts): one bucket per address, in this process or in Redis."""
+
+    def __init__(self, buckets: Buckets | None, request: Request) -> None:
+        self.buckets = buckets
+        client = request.client.host if request.client else "unknown"
+        self.key = f"address:{client}"
+
+    async def admit(self) -> float:
+        if self.buckets is None:
+            return 0.0
+        throttle = await self.buckets.take(self.key, 1)
+        return 0.0 if throttle.allowed else max(throttle.retry_after, 0.001)
+
+    async def accepted(self) -> None:
+        if self.buckets is not None:
+            await self.buckets.give_back(self.key, 1)
 
 
 def _operation_name(operation: OperationDefinitionNode) -> str:

@@ -101,8 +101,8 @@ def _record(scope: Scope, status: int, seconds: float) -> None:
 
 INVALID_TOKEN_MESSAGE = (
     "The token is not valid: it is unknown or revoked, or its user was deactivated. Send a "
-    "valid one as 'Authorization: Bearer <token>' (without a token only __typename and "
-    "introspection answer)."
+    "valid one as 'Authorization: Bearer <token>' (without a token only __typename, "
+    "introspection and acceptInvitation answer)."
 )
 
 

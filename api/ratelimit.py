@@ -68,6 +68,8 @@ class Buckets(Protocol):
 
     async def take(self, key: str, cost: int) -> Throttle: ...
 
+    async def give_back(self, key: str, points: int) -> None: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -105,6 +107,17 @@ class CostBuckets:
     async def take(self, key: str, cost: int) -> Throttle:
         return self.take_now(key, cost)
 
+    def give_back_now(self, key: str, points: int) -> None:
+        """Return ``points`` taken for something that turned out not to count (up to the
+        capacity)."""
+        now = self.clock()
+        level, since = self._buckets.pop(key, (self.capacity, now))
+        level = min(self.capacity, level + (now - since) * self.restore_rate + points)
+        self._buckets[key] = (level, now)
+
+    async def give_back(self, key: str, points: int) -> None:
+        self.give_back_now(key, points)
+
     async def aclose(self) -> None:
         return None
 
@@ -137,6 +150,20 @@ return {allowed, string.format('%.6f', level)}
 """
 
 
+# KEYS[1]: the bucket; ARGV: capacity, points given back. Where the bucket has expired it
+# is full again: nothing to give back.
+GIVE_BACK_SCRIPT = """
+local capacity = tonumber(ARGV[1])
+local level = tonumber(redis.call('HGET', KEYS[1], 'level'))
+if level == nil then
+  return 0
+end
+level = math.min(capacity, level + tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], 'level', string.format('%.6f', level))
+return 1
+"""
+
+
 class RedisCostBuckets:
     """The buckets in Redis, shared by every process that names the same Redis and prefix."""
 
@@ -165,6 +192,7 @@ class RedisCostBuckets:
             retry=Retry(NoBackoff(), 0),  # no retries: a request waits at most one timeout
         )
         self._script = self.redis.register_script(TAKE_SCRIPT)
+        self._give_back = self.redis.register_script(GIVE_BACK_SCRIPT)
         # Served when Redis does not answer: this process's own buckets, as without Redis.
         self.fallback = CostBuckets(capacity, restore_rate, clock=clock)
         self._warned_at: float | None = None
@@ -183,6 +211,15 @@ class RedisCostBuckets:
             self._unavailable(error)
             return self.fallback.take_now(key, cost)
         return _throttle(float(level), cost, bool(allowed), self.capacity, self.restore_rate)
+
+    async def give_back(self, key: str, points: int) -> None:
+        if self.clock() < self._down_until:
+            self.fallback.give_back_now(key, points)
+            return
+        try:
+            await self._give_back(keys=[self.prefix + key], args=[self.capacity, points])
+        except Exception as error:  # any failure of the store: the points stay taken
+            self._unavailable(error)
 
     def _unavailable(self, error: Exception) -> None:
         STORE_ERRORS.inc()

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     # process; none keeps them in each process.
     redis_url: str | None = None
     rate_limit_key_prefix: str = "neverlog:ratelimit:"
+    # acceptInvitation (tenancy/invitations.py): the attempts each client address may make
+    # at once, and the seconds in which that allowance refills; the least time a refused
+    # code takes to answer, the same whatever the reason.
+    invitation_attempts: int = Field(10, ge=1)
+    invitation_attempts_window_seconds: float = Field(600.0, gt=0)
+    invitation_answer_seconds: float = Field(0.25, ge=0, le=10)
     cors_origins: list[str] = Field(default_factory=list)
     # /metrics answers only with "Authorization: Bearer <metrics_token>" where one is set,
     # and in production only so (without one there, it answers no one).
@@ -168,6 +174,7 @@ class Settings(BaseSettings):
             personal_list=self.personal_list_limit,
             simulations=self.simulation_limit,
             webhook_plain_http=self.environment != "production",
+            invitation_answer_seconds=self.invitation_answer_seconds,
         )
 
     def database(self) -> Database:

@@ -72,6 +72,12 @@ async def get_users(
     return {user.id: user for user in await session.scalars(stmt)}
 
 
+async def user_by_email(*, session: AsyncSession, account_id: uuid.UUID, email: str) -> User | None:
+    """The account's user at ``email``, compared without regard to case."""
+    stmt = sa.select(User).where(User.account_id == account_id, User.email_key == email.lower())
+    return (await session.scalars(stmt)).one_or_none()
+
+
 async def email_taken(*, session: AsyncSession, account_id: uuid.UUID, email: str) -> bool:
     stmt = sa.select(User.id).where(User.account_id == account_id, User.email_key == email.lower())
     return (await session.scalars(stmt)).first() is not None

@@ -97,6 +97,30 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=20)
     active: bool = True
     created_at: dt.datetime = _created_at()
+    # When the user first held a token of their own (accepted from an invitation, made by
+    # themself, or printed by create-account for the first super admin).
+    signed_in_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Invitation(SQLModel, table=True):
+    """A one-time code that gives a user their first token (acceptInvitation). Only the
+    SHA-256 of the whole code is kept: a copy of the database yields no working code."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "code_hash"),
+        sa.Index(None, "account_id", "user_id"),
+        sa.ForeignKeyConstraint(["account_id", "user_id"], ["users.account_id", "users.id"]),
+    )
+
+    account_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID
+    code_hash: str = Field(max_length=64)
+    created_at: dt.datetime = _created_at()
+    created_by_id: uuid.UUID | None = None
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ApiToken(SQLModel, table=True):

@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.decisions import DecisionMutation, DecisionQuery, EmailLoggingSimulation
 from schema.internal_domains import InternalDomainsMutation
+from schema.invitations import InvitationMutation
 from schema.mutations import CoreMutation
 from schema.query import CoreQuery
 from schema.types import Account, ApiToken, AuditEvent, NeverLogEntry, User
@@ -22,7 +23,9 @@ class Query(CoreQuery, DecisionQuery, WebhookQuery):
 
 
 @strawberry.type
-class Mutation(CoreMutation, DecisionMutation, WebhookMutation, InternalDomainsMutation):
+class Mutation(
+    CoreMutation, DecisionMutation, WebhookMutation, InternalDomainsMutation, InvitationMutation
+):
     pass
 
 

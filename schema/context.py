@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from strawberry.dataloader import DataLoader
 
@@ -25,12 +25,32 @@ def _users_loader(db: Database, viewer: Viewer) -> DataLoader[uuid.UUID, User | 
     return DataLoader(load_fn=load)
 
 
+class InvitationAttempts(Protocol):
+    """The invitation codes that the request's client address may try (the HTTP layer
+    holds the allowance): ``admit`` takes one attempt, answering 0 where it may be made,
+    else the seconds until one may; ``accepted`` gives it back, for a code that worked
+    (only codes that do not work count: an office behind one address may accept many)."""
+
+    async def admit(self) -> float: ...
+
+    async def accepted(self) -> None: ...
+
+
+class Unlimited:
+    async def admit(self) -> float:
+        return 0.0
+
+    async def accepted(self) -> None:
+        return None
+
+
 @dataclass
 class Context:
     db: Database
     limits: AccountLimits
     viewer: Viewer | None
     request_id: str = ""
+    invitation_attempts: InvitationAttempts = field(default_factory=Unlimited)
     # The objects of the answer built so far (its root aside), counted by the executor
     # (schema/execution.py) as it builds them: what an answer larger than its calculated
     # cost is charged for. An object an error then nulls was built all the same.

@@ -98,6 +98,12 @@ class AddUserInput:
 @strawberry.type
 class AddUserPayload:
     user: User | None = None
+    invitation_code: str | None = strawberry.field(
+        default=None,
+        description="A one-time code for the new user to accept (acceptInvitation), shown "
+        "this once; it expires after 7 days. The user, not the super admin, then holds the "
+        "user's token.",
+    )
     user_errors: builtins.list[UserError] = _errors()
 
 
@@ -129,7 +135,9 @@ class CreateApiTokenInput:
     name: str
     user_id: strawberry.ID | None = strawberry.field(
         default=None,
-        description="Whose token; the viewer when omitted. Only super admins may name another user.",
+        description="Whose token: the viewer. Naming another user is FORBIDDEN, for super "
+        "admins too (their token would read that user's personal list): new users accept an "
+        "invitation instead.",
     )
 
 
@@ -217,10 +225,10 @@ class CoreMutation:
     @signed_in_mutation()
     async def add_user(self, info: Info, input: AddUserInput) -> AddUserPayload:
         ctx = info.context
-        user = await users.add_user(
+        new = await users.add_user(
             ctx.db, ctx.signed_in, email=input.email, name=input.name, role=input.role
         )
-        return AddUserPayload(user=User.from_row(user))
+        return AddUserPayload(user=User.from_row(new.user), invitation_code=new.invitation.code)
 
     @signed_in_mutation()
     async def update_user_role(

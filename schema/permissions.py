@@ -11,7 +11,7 @@ from strawberry.types import Info
 class IsAuthenticated(BasePermission):
     message = (
         "Sign in first: send 'Authorization: Bearer <token>'. Without a token only "
-        "__typename and introspection answer."
+        "__typename, introspection and acceptInvitation answer."
     )
     error_extensions = {"code": "UNAUTHENTICATED"}  # noqa: RUF012 (declared so by Strawberry)
 

@@ -69,6 +69,10 @@ class User(Node):
     role: Role
     active: bool
     created_at: dt.datetime
+    has_signed_in: bool = strawberry.field(
+        description="False until the user has a token of their own: one accepted from an "
+        "invitation or created by themself."
+    )
 
     @classmethod
     def from_row(cls, row: records.User) -> User:
@@ -79,6 +83,7 @@ class User(Node):
             role=Role(row.role),
             active=row.active,
             created_at=row.created_at,
+            has_signed_in=row.signed_in_at is not None,
         )
 
 
@@ -197,15 +202,20 @@ class ApiToken(Node):
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
     user_id: strawberry.Private[uuid.UUID]
+    # The user where the answer has them already: accepting an invitation answers a caller
+    # without a token, who has no viewer to load users as.
+    owner: strawberry.Private[User | None] = None
 
     @strawberry.field
     async def user(self, info: Info) -> User:
+        if self.owner is not None:
+            return self.owner
         user = await load_user(info, self.user_id)
         assert user is not None, "a token's user is never deleted"
         return user
 
     @classmethod
-    def from_row(cls, row: records.ApiToken) -> ApiToken:
+    def from_row(cls, row: records.ApiToken, owner: records.User | None = None) -> ApiToken:
         return cls(
             id=to_global_id("ApiToken", row.id),
             name=row.name,
@@ -214,6 +224,7 @@ class ApiToken(Node):
             last_used_at=row.last_used_at,
             revoked_at=row.revoked_at,
             user_id=row.user_id,
+            owner=User.from_row(owner) if owner is not None else None,
         )
 
 

@@ -19,6 +19,9 @@ class AccountLimits:
     simulations: int = DEFAULT_SIMULATION_LIMIT
     # Webhook URLs may be plain http:// to a loopback address (outside production only).
     webhook_plain_http: bool = True
+    # The least time, in seconds, that a refused invitation code takes to answer
+    # (tenancy/invitations.py): the same for every reason it is refused.
+    invitation_answer_seconds: float = 0.25
 
     def for_scope(self, scope: Scope) -> int:
         return self.account_list if scope is Scope.ACCOUNT else self.personal_list

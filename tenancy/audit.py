@@ -33,6 +33,8 @@ class AuditAction(enum.Enum):
     WEBHOOK_ENDPOINT_CREATED = "WEBHOOK_ENDPOINT_CREATED"
     WEBHOOK_ENDPOINT_UPDATED = "WEBHOOK_ENDPOINT_UPDATED"
     WEBHOOK_ENDPOINT_DELETED = "WEBHOOK_ENDPOINT_DELETED"
+    USER_INVITED = "USER_INVITED"
+    INVITATION_ACCEPTED = "INVITATION_ACCEPTED"
 
 
 # -- what a viewer may see of an event ---------------------------------------------------

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence import accounts, audit, tokens
+from persistence import accounts, audit, invitations, tokens
 from persistence.database import Database
 from persistence.tables import Account, ApiToken, User, utcnow
 from tenancy import signin, touches
 from tenancy.audit import AuditAction
-from tenancy.errors import ErrorCode, Refusal, not_found
-from tenancy.roles import Role, Viewer, actor_now, may_act_as
+from tenancy.errors import Forbidden, not_found
+from tenancy.roles import Role, Viewer, actor_now
 from tenancy.text import checked_name
 
 _TOKEN = re.compile(r"nl_([0-9a-f]{48})_([0-9a-f]{32})")
@@ -64,7 +64,10 @@ async def issue_token(
     actor_id: uuid.UUID | None,
     generate: TokenGenerator = random_secret,
 ) -> NewToken:
-    """Create a token in the caller's transaction and record it in the audit log."""
+    """Create a token in the caller's transaction and record it in the audit log. Its
+    user holds a token of their own from now on (``User.hasSignedIn``): every token is
+    made for its own user (``create_token``), by the operator for the first super admin,
+    or by accepting an invitation."""
     token = make_token(account_id, generate())
     api_token = await tokens.insert_token(
         session=session,
@@ -81,6 +84,9 @@ async def issue_token(
         actor_id=actor_id,
         subject_user_id=user_id,
         summary=f'API token "{name}" ({api_token.prefix}…) was created.',
+    )
+    await invitations.mark_signed_in(
+        session=session, account_id=account_id, user_id=user_id, now=api_token.created_at
     )
     return NewToken(token=token, api_token=api_token)
 
@@ -139,31 +145,26 @@ async def create_token(
     user_id: uuid.UUID | None,
     generate: TokenGenerator = random_secret,
 ) -> NewToken:
+    """A token for the viewer. Naming another user is FORBIDDEN, for super admins too:
+    whoever holds a user's token reads that user's personal list, which is private from
+    super admins; a new user's first token comes from an invitation (tenancy/invitations.py)."""
     name = checked_name(name, ["input", "name"], what="A token's name")
-    owner_id = may_act_as(viewer, user_id, "create tokens for other users")
+    if user_id is not None and user_id != viewer.user_id:
+        raise Forbidden(
+            "A token is made for its own user only: nobody may create a token for another "
+            "user, super admins included (it would read their personal list). Invite them "
+            "instead (inviteUser): they accept the code and hold their token themselves."
+        )
     async with db.transaction(viewer.account_id, write=True) as session:
-        # The role at the moment of the change (tenancy.roles.actor_now), read after the
-        # account's lock, which user changes take first too: locks in one order, no deadlock.
+        # The viewer as they are at the moment of the change (tenancy.roles.actor_now),
+        # read after the account's lock, which user changes take first too: locks in one
+        # order, no deadlock; a user deactivated meanwhile gets no new token.
         await accounts.lock_account(session=session, account_id=viewer.account_id)
-        other = owner_id != viewer.user_id
-        await actor_now(
-            session, viewer, super_admin_to="create tokens for other users" if other else None
-        )
-        owner = await accounts.get_user(
-            session=session, account_id=viewer.account_id, user_id=owner_id
-        )
-        if owner is None:
-            raise not_found("user", ["input", "userId"])
-        if not owner.active:
-            raise Refusal.one(
-                ErrorCode.INVALID_INPUT,
-                f"{owner.email} is deactivated and cannot have tokens.",
-                ["input", "userId"],
-            )
+        await actor_now(session, viewer)
         return await issue_token(
             session=session,
             account_id=viewer.account_id,
-            user_id=owner_id,
+            user_id=viewer.user_id,
             name=name,
             actor_id=viewer.user_id,
             generate=generate,

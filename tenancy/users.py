@@ -15,6 +15,7 @@ from persistence.tables import Account, User, new_id
 from tenancy import internal_domains, signin
 from tenancy.audit import AuditAction
 from tenancy.errors import ErrorCode, Refusal, not_found
+from tenancy.invitations import NewInvitation, make_invitation
 from tenancy.roles import Role, Viewer, actor_now, require_super_admin
 from tenancy.text import checked_name
 from tenancy.tokens import NewToken, issue_token
@@ -104,16 +105,53 @@ def _role_name(role: Role) -> str:
     return "a super admin" if role is Role.SUPER_ADMIN else "a user"
 
 
-async def add_user(db: Database, viewer: Viewer, *, email: str, name: str, role: Role) -> User:
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    """A user just added, and the one-time code that gives them their first token (shown
+    to the super admin this once, who hands it to the user)."""
+
+    user: User
+    invitation: NewInvitation
+
+
+async def add_user(db: Database, viewer: Viewer, *, email: str, name: str, role: Role) -> NewUser:
     require_super_admin(viewer, "add users")
     email = normalize_email(email, ["input", "email"])
     name = normalize_name(name, ["input", "name"])
     async with db.transaction(viewer.account_id, write=True) as session:
         await accounts.lock_account(session=session, account_id=viewer.account_id)
         await actor_now(session, viewer, super_admin_to="add users")
-        return await _insert_user(
+        user = await _insert_user(
             session, viewer.account_id, email, name, role, actor_id=viewer.user_id
         )
+        invitation = await make_invitation(
+            session, account_id=viewer.account_id, user=user, actor_id=viewer.user_id
+        )
+        return NewUser(user=user, invitation=invitation)
+
+
+async def invite_user(db: Database, viewer: Viewer, *, user_id: uuid.UUID | None) -> NewUser:
+    """A new code for a user who has not signed in yet; their earlier codes stop working."""
+    require_super_admin(viewer, "invite users")
+    async with db.transaction(viewer.account_id, write=True) as session:
+        user = await _locked_subject(session, viewer, user_id, "invite users")
+        if not user.active:
+            raise Refusal.one(
+                ErrorCode.INVALID_INPUT,
+                f"{user.email} is deactivated: a deactivated user cannot be invited.",
+                ["input", "userId"],
+            )
+        if user.signed_in_at is not None:
+            raise Refusal.one(
+                ErrorCode.INVALID_INPUT,
+                f"{user.email} has signed in already: they hold a token of their own and "
+                "make further ones themselves (createApiToken).",
+                ["input", "userId"],
+            )
+        invitation = await make_invitation(
+            session, account_id=viewer.account_id, user=user, actor_id=viewer.user_id
+        )
+        return NewUser(user=user, invitation=invitation)
 
 
 async def _locked_subject(

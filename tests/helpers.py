@@ -74,31 +74,33 @@ class Api:
         )
 
     async def add_member(
-        self, admin: Member, *, role: str = "USER", email: str | None = None
+        self, admin: Member, *, role: str = "USER", email: str | None = None, name: str = "Member"
     ) -> Member:
-        """A new user of the admin's account, with a token of their own."""
+        """A new user of the admin's account, with a token of their own: the admin adds
+        them, and they accept the invitation code that adding answers (a super admin never
+        holds another user's token)."""
         email = email or f"user-{uuid.uuid4().hex[:8]}@neverlog-staff.com"
         added = await self.data(
             """mutation($input: AddUserInput!) { addUser(input: $input) {
-                user { id } userErrors { code message } } }""",
-            {"input": {"email": email, "name": "Member", "role": role}},
+                user { id } invitationCode userErrors { code message } } }""",
+            {"input": {"email": email, "name": name, "role": role}},
             token=admin.token,
         )
         assert_no_user_errors(added["addUser"])
         user_id = added["addUser"]["user"]["id"]
-        created = await self.data(
-            """mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) {
+        token = await self.accept_invitation(added["addUser"]["invitationCode"])
+        return Member(token=token, user_id=user_id, email=email, account_id=admin.account_id)
+
+    async def accept_invitation(self, code: str, *, token_name: str = "test") -> str:
+        """The token that accepting ``code`` gives (without a token, as a new user does)."""
+        accepted = await self.data(
+            """mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) {
                 token userErrors { code message } } }""",
-            {"input": {"name": "test", "userId": user_id}},
-            token=admin.token,
+            {"input": {"code": code, "tokenName": token_name}},
         )
-        assert_no_user_errors(created["createApiToken"])
-        return Member(
-            token=created["createApiToken"]["token"],
-            user_id=user_id,
-            email=email,
-            account_id=admin.account_id,
-        )
+        assert_no_user_errors(accepted["acceptInvitation"])
+        token: str = accepted["acceptInvitation"]["token"]
+        return token
 
 
 def assert_no_user_errors(payload: dict[str, Any]) -> None:

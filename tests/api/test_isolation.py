@@ -219,10 +219,10 @@ USER_MUTATIONS = [
         id="deactivateUser",
     ),
     pytest.param(
-        """mutation($id: ID!) { result: createApiToken(input: {name: "sneaky", userId: $id}) {
-            token apiToken { id } userErrors { field message code } } }""",
+        """mutation($id: ID!) { result: inviteUser(input: {userId: $id}) {
+            invitationCode user { id } userErrors { field message code } } }""",
         "User",
-        id="createApiToken",
+        id="inviteUser",
     ),
     pytest.param(
         """mutation($id: ID!) { result: revokeApiToken(input: {id: $id}) {

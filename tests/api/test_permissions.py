@@ -523,13 +523,17 @@ async def test_a_user_sees_only_their_own_audit_events(api: Api) -> None:
     assert_no_user_errors(await add_entries(api, admin, ["*@acme.com"], scope="ACCOUNT"))
     # when
     data = await api.data(AUDIT, token=user.token)
-    # then
-    assert [e["node"] for e in data["auditEvents"]["edges"]] == [
-        {
-            "action": "NEVER_LOG_ENTRIES_ADDED",
-            "actor": {"id": user.user_id},
-            "patterns": ["mine@x.com"],
-        }
+    # then: their change, and their accepting the invitation that gave them their token
+    # (two events of one transaction, in either order)
+    events = [e["node"] for e in data["auditEvents"]["edges"]]
+    assert events[0] == {
+        "action": "NEVER_LOG_ENTRIES_ADDED",
+        "actor": {"id": user.user_id},
+        "patterns": ["mine@x.com"],
+    }
+    assert sorted(events[1:], key=lambda e: e["action"]) == [
+        {"action": "API_TOKEN_CREATED", "actor": {"id": user.user_id}, "patterns": []},
+        {"action": "INVITATION_ACCEPTED", "actor": {"id": user.user_id}, "patterns": []},
     ]
 
 
@@ -556,7 +560,12 @@ async def test_a_super_admin_sees_the_whole_accounts_audit_events(api: Api) -> N
             "patterns": [],
         },
     ]
-    assert {e["action"] for e in events[2:]} == {"USER_ADDED", "API_TOKEN_CREATED"}
+    assert {e["action"] for e in events[2:]} == {
+        "USER_ADDED",
+        "USER_INVITED",
+        "INVITATION_ACCEPTED",
+        "API_TOKEN_CREATED",
+    }
 
 
 async def test_a_user_sees_only_their_own_api_tokens(api: Api) -> None:
@@ -644,7 +653,7 @@ async def test_a_user_creates_tokens_for_themselves_only(api: Api) -> None:
     assert [t["name"] for t in colleague_tokens] == ["test"]
 
 
-async def test_a_super_admin_creates_tokens_for_other_users(api: Api) -> None:
+async def test_a_super_admin_may_not_create_tokens_for_other_users(api: Api) -> None:
     # given
     admin = await api.new_account()
     user = await api.add_member(admin)
@@ -654,10 +663,13 @@ async def test_a_super_admin_creates_tokens_for_other_users(api: Api) -> None:
             CREATE_TOKEN, {"input": {"name": "for you", "userId": user.user_id}}, token=admin.token
         )
     )["createApiToken"]
-    # then
-    assert_no_user_errors(created)
-    viewer = await api.data("{ viewer { user { id } } }", token=created["token"])
-    assert viewer["viewer"]["user"]["id"] == user.user_id
+    # then: personal lists are private from super admins, and so are the tokens that read them
+    assert_user_error(created, "FORBIDDEN")
+    assert created["token"] is None and created["apiToken"] is None
+    user_tokens = (await api.data(TOKENS, token=user.token))["apiTokens"]
+    assert [t["name"] for t in user_tokens] == ["test"]
+    admin_tokens = (await api.data(TOKENS, token=admin.token))["apiTokens"]
+    assert "for you" not in {t["name"] for t in admin_tokens}
 
 
 @pytest.mark.parametrize(

@@ -27,26 +27,8 @@ SECRET = ["doctor@private-clinic.example", "*@family-mail.example"]
 
 
 async def uma(api: Api, admin: Member) -> Member:
-    """A user called Uma User, with a token of her own."""
-    added = await api.data(
-        """mutation { addUser(input: {email: "uma@acme-corp.com", name: "Uma User"}) {
-            user { id } userErrors { code message } } }""",
-        token=admin.token,
-    )
-    assert_no_user_errors(added["addUser"])
-    user_id = added["addUser"]["user"]["id"]
-    created = await api.data(
-        """mutation($id: ID!) { createApiToken(input: {name: "uma", userId: $id}) {
-            token userErrors { code } } }""",
-        {"id": user_id},
-        token=admin.token,
-    )
-    return Member(
-        token=created["createApiToken"]["token"],
-        user_id=user_id,
-        email="uma@acme-corp.com",
-        account_id=admin.account_id,
-    )
+    """A user called Uma User, with a token of her own (from her invitation)."""
+    return await api.add_member(admin, email="uma@acme-corp.com", name="Uma User")
 
 
 async def events(api: Api, member: Member) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ TABLES = (
     "never_log_entries",
     "audit_events",
     "email_simulations",
+    "invitations",
 )
 
 
@@ -36,6 +37,12 @@ async def _two_accounts_with_data(api: Api) -> tuple[uuid.UUID, uuid.UUID]:
         assert_no_user_errors(added["addNeverLogEntries"])
         await api.data(
             'mutation { runEmailLoggingSimulation(input: {email: {channel: CRM, to: ["a@lawfirm.com"]}}) '
+            "{ userErrors { code } } }",
+            token=admin.token,
+        )
+        # a user added: an invitation waiting for them
+        await api.data(
+            'mutation { addUser(input: {email: "new@acme-corp.com", name: "New"}) '
             "{ userErrors { code } } }",
             token=admin.token,
         )

@@ -131,21 +131,41 @@ async def test_a_deactivated_users_tokens_stop_working(api: Api) -> None:
 
 
 async def test_a_deactivated_user_cannot_get_a_new_token(api: Api) -> None:
-    # given
+    # given a user added (their code not yet accepted), then deactivated
     admin = await api.new_account()
-    user = await api.add_member(admin)
-    assert_no_user_errors(
-        (await api.data(DEACTIVATE, {"id": user.user_id}, token=admin.token))["deactivateUser"]
-    )
-    # when
-    payload = (
+    added = (
         await api.data(
-            CREATE_TOKEN, {"input": {"name": "again", "userId": user.user_id}}, token=admin.token
+            """mutation { addUser(input: {email: "gone@acme-corp.com", name: "Gone"}) {
+                user { id } invitationCode userErrors { code } } }""",
+            token=admin.token,
         )
-    )["createApiToken"]
+    )["addUser"]
+    assert_no_user_errors(
+        (await api.data(DEACTIVATE, {"id": added["user"]["id"]}, token=admin.token))[
+            "deactivateUser"
+        ]
+    )
+    # when a new code is asked for, and the first one is tried
+    invited = (
+        await api.data(
+            """mutation($id: ID!) { inviteUser(input: {userId: $id}) {
+                invitationCode userErrors { field message code } } }""",
+            {"id": added["user"]["id"]},
+            token=admin.token,
+        )
+    )["inviteUser"]
+    accepted = (
+        await api.data(
+            """mutation($code: String!) { acceptInvitation(input: {code: $code}) {
+                token userErrors { field message code } } }""",
+            {"code": added["invitationCode"]},
+        )
+    )["acceptInvitation"]
     # then
-    assert_user_error(payload, "INVALID_INPUT", ["input", "userId"])
-    assert payload["token"] is None
+    assert_user_error(invited, "INVALID_INPUT", ["input", "userId"])
+    assert invited["invitationCode"] is None
+    assert_user_error(accepted, "INVALID_INPUT", ["input", "code"])
+    assert accepted["token"] is None
 
 
 async def test_a_token_is_shown_once_and_only_its_prefix_after(api: Api) -> None:

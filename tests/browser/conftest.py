@@ -202,7 +202,8 @@ def graphql(
     body: dict[str, Any] = httpx.post(
         f"{server.url}/graphql",
         json={"query": query, "variables": variables or {}},
-        headers={"Authorization": f"Bearer {token}"},
+        # no token: as a new user accepting an invitation
+        headers={"Authorization": f"Bearer {token}"} if token else {},
         timeout=30,
     ).json()
     assert "errors" not in body, body
@@ -223,19 +224,20 @@ def fill_list(server: LiveServer, token: str, scope: str, patterns: list[str]) -
 
 
 def add_user(server: LiveServer, admin_token: str, email: str) -> str:
-    """A USER of the admin's account; their token."""
-    user_id = graphql(
+    """A USER of the admin's account; their token, from the invitation that adding them
+    answers (accepted without a token, as the user would)."""
+    code = graphql(
         server,
         admin_token,
-        "mutation($input: AddUserInput!) { addUser(input: $input) { user { id } } }",
+        "mutation($input: AddUserInput!) { addUser(input: $input) { invitationCode } }",
         {"input": {"email": email, "name": email.split("@")[0].title()}},
-    )["addUser"]["user"]["id"]
+    )["addUser"]["invitationCode"]
     token: str = graphql(
         server,
-        admin_token,
-        "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token } }",
-        {"input": {"name": "browser", "userId": user_id}},
-    )["createApiToken"]["token"]
+        "",
+        "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { token } }",
+        {"input": {"code": code, "tokenName": "browser"}},
+    )["acceptInvitation"]["token"]
     return token
 
 

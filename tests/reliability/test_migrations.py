@@ -219,3 +219,39 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     return value
+
+
+async def test_users_who_hold_a_token_have_signed_in_after_the_upgrade(
+    fresh_db: Database,
+) -> None:
+    # given a database at migration 0001 whose USER users hold no token
+    await upgrade(fresh_db, "0001")
+    written = rows_0001()
+    users = {u["id"]: u["role"] for u in written["users"]}
+    written["api_tokens"] = [t for t in written["api_tokens"] if users[t["user_id"]] != "USER"]
+    async with fresh_db.engine.begin() as connection:
+        for name, columns in TABLES_0001.items():
+            table = sa.table(name, *(sa.column(c, t) for c, t in columns.items()))
+            await connection.execute(sa.insert(table), written[name])
+    # when
+    await upgrade(fresh_db, "head")
+    # then those who held a token signed in when it was made (User.hasSignedIn), the others
+    # have not
+    signed_in: dict[str, Any] = {}
+    for account in written["accounts"]:
+        async with fresh_db.transaction(account["id"]) as session:
+            table = sa.table(
+                "users",
+                sa.column("account_id", sa.Uuid()),
+                sa.column("id", sa.Uuid()),
+                sa.column("signed_in_at", sa.DateTime(timezone=True)),
+            )
+            rows = await session.execute(
+                sa.select(table.c.id, table.c.signed_in_at).where(
+                    table.c.account_id == sa.literal(account["id"], sa.Uuid())
+                )
+            )
+            signed_in |= {_plain(row[0]): _plain(row[1]) for row in rows}
+    assert signed_in == {
+        user.hex: (NOW if role == "SUPER_ADMIN" else None) for user, role in users.items()
+    }

@@ -85,18 +85,17 @@ async def test_two_processes_keep_limit_audit_tokens_and_roles(
     # when a super admin is demoted to USER through one process
     added = await first.client.data(
         """mutation { addUser(input: {email: "deputy@two-processes.example.com", name: "Deputy",
-            role: SUPER_ADMIN}) { user { id } userErrors { code } } }""",
+            role: SUPER_ADMIN}) { user { id } invitationCode userErrors { code } } }""",
         token=token,
     )
     deputy_id = added["addUser"]["user"]["id"]
     deputy_token = (
         await first.client.data(
-            """mutation($id: ID!) { createApiToken(input: {name: "deputy", userId: $id}) {
-                token userErrors { code } } }""",
-            {"id": deputy_id},
-            token=token,
+            """mutation($code: String!) { acceptInvitation(input: {code: $code,
+                tokenName: "deputy"}) { token userErrors { code } } }""",
+            {"code": added["addUser"]["invitationCode"]},
         )
-    )["createApiToken"]["token"]
+    )["acceptInvitation"]["token"]
     allowed = await second.client.add(
         deputy_token, ["*@before-demotion.example.com"], scope="ACCOUNT"
     )

@@ -35,7 +35,7 @@ DEMOTE = """mutation($id: ID!) { updateUserRole(input: {userId: $id, role: USER}
     user { role } userErrors { code message } } }"""
 ADD_ACCOUNT_ENTRY = """mutation($pattern: String!) { addNeverLogEntries(input: {scope: ACCOUNT,
     patterns: [$pattern]}) { added { pattern } userErrors { code message } } }"""
-CREATE_TOKEN = """mutation($id: ID!) { createApiToken(input: {name: "second", userId: $id}) {
+ACCEPT = """mutation($code: String!) { acceptInvitation(input: {code: $code, tokenName: "second"}) {
     token userErrors { code } } }"""
 AUDIT = """{ auditEvents(first: 100) { edges { node {
     action createdAt actor { id } subjectUser { id } } } } }"""
@@ -45,13 +45,13 @@ async def _second_super_admin(client: Client, first: Member) -> tuple[str, str]:
     """A second super admin of the account: their ID and token."""
     added = await client.data(
         """mutation($email: String!) { addUser(input: {email: $email, name: "Second",
-            role: SUPER_ADMIN}) { user { id } userErrors { code } } }""",
+            role: SUPER_ADMIN}) { user { id } invitationCode userErrors { code } } }""",
         {"email": f"second-{uuid.uuid4().hex[:8]}@acme-corp.com"},
         token=first.token,
     )
     user_id = added["addUser"]["user"]["id"]
-    created = await client.data(CREATE_TOKEN, {"id": user_id}, token=first.token)
-    return user_id, created["createApiToken"]["token"]
+    accepted = await client.data(ACCEPT, {"code": added["addUser"]["invitationCode"]})
+    return user_id, accepted["acceptInvitation"]["token"]
 
 
 async def _answer(request: Awaitable[Any]) -> dict[str, Any]:
