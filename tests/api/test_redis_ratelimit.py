@@ -19,7 +19,12 @@ import pytest
 import redis
 import redis.asyncio
 
-from api.ratelimit import RETRY_REDIS_AFTER_SECONDS, STORE_ERRORS, RedisCostBuckets
+from api.ratelimit import (
+    RETRY_REDIS_AFTER_SECONDS,
+    STORE_ERRORS,
+    CostBuckets,
+    RedisCostBuckets,
+)
 from tests.helpers import Api
 from tests.live_server import free_port, serving
 
@@ -186,3 +191,26 @@ async def test_after_a_failure_redis_is_asked_again_only_a_moment_later() -> Non
     assert [first.allowed, meanwhile.allowed, later.allowed] == [True, True, True]
     assert calls == ["x:account:1", "x:account:1"]
     assert later.remaining == 7.0
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["redis", "in-process"])
+async def test_points_given_back_count_again_up_to_the_capacity(prefix: str, shared: bool) -> None:
+    # given a bucket of 3 points that hardly refills, emptied
+    if shared and not _redis_answers():
+        pytest.skip(f"no Redis answers at {REDIS_URL}")
+    buckets: RedisCostBuckets | CostBuckets = (
+        RedisCostBuckets(REDIS_URL, 3, 0.001, prefix=prefix) if shared else CostBuckets(3, 0.001)
+    )
+    try:
+        taken = [(await buckets.take("address:1", 1)).allowed for _ in range(4)]
+        # when one point is given back (an invitation code that worked), and then five
+        await buckets.give_back("address:1", 1)
+        after_one = [(await buckets.take("address:1", 1)).allowed for _ in range(2)]
+        await buckets.give_back("address:1", 5)
+        after_five = [(await buckets.take("address:1", 1)).allowed for _ in range(4)]
+    finally:
+        await buckets.aclose()
+    # then each point given back counts once more, never past the capacity
+    assert taken == [True, True, True, False]
+    assert after_one == [True, False]
+    assert after_five == [True, True, True, False]
