@@ -16,8 +16,9 @@
     importInput: __type(name: "ImportNeverLogListInput") { inputFields { name } }
     account: __type(name: "Account") { fields { name } }
     query: __type(name: "Query") { fields { name } }
+    user: __type(name: "User") { fields { name } }
   }`;
-  const has = { notes: true, dryRun: true, internalDomains: true, webhooks: true };
+  const has = { notes: true, dryRun: true, internalDomains: true, webhooks: true, invitations: true };
   let ENTRY_FIELDS = "id pattern kind createdAt note expiresAt";
   let LIST_PAGE = "";
   let LIST_CSV = "";
@@ -51,6 +52,7 @@
     has.dryRun = names(schema.importInput, "inputFields").has("dryRun");
     has.internalDomains = names(schema.account).has("internalDomains");
     has.webhooks = names(schema.query).has("webhookEndpoints");
+    has.invitations = names(schema.user).has("hasSignedIn");
     buildListQueries();
   }
   const ADD = `mutation Add($input: AddNeverLogEntriesInput!) {
@@ -98,6 +100,29 @@
   const REDELIVER = `mutation Redeliver($input: RedeliverWebhookInput!) {
     redeliverWebhook(input: $input) {
       delivery { id status }
+      userErrors { field message code }
+    }
+  }`;
+  // Invitations: a super admin adds a user and hands them a one-time code; the user accepts
+  // it here, without a token, and alone sees the token it makes.
+  const USERS = `query Users { users(first: 100) { totalCount edges { node { id email name role hasSignedIn } } } }`;
+  const ADD_USER = `mutation AddUser($input: AddUserInput!) {
+    addUser(input: $input) {
+      user { id email name }
+      invitationCode
+      userErrors { field message code }
+    }
+  }`;
+  const INVITE_USER = `mutation InviteUser($input: InviteUserInput!) {
+    inviteUser(input: $input) {
+      user { id email name }
+      invitationCode
+      userErrors { field message code }
+    }
+  }`;
+  const ACCEPT_INVITATION = `mutation AcceptInvitation($input: AcceptInvitationInput!) {
+    acceptInvitation(input: $input) {
+      token
       userErrors { field message code }
     }
   }`;
@@ -360,6 +385,9 @@
     for (const node of document.querySelectorAll(".admin-only")) node.hidden = !isAdmin();
     $("internal").hidden = !isAdmin() || !has.internalDomains;
     $("webhooks").hidden = !isAdmin() || !has.webhooks;
+    $("users").hidden = !isAdmin() || !has.invitations;
+    document.querySelector('.toc a[href="#users"]').parentElement.hidden = $("users").hidden;
+    $("invitation-shown").hidden = true;
     document.querySelector('.toc a[href="#internal"]').parentElement.hidden = $("internal").hidden;
     document.querySelector('.toc a[href="#webhooks"]').parentElement.hidden = $("webhooks").hidden;
     for (const scope of Object.keys(SCOPES)) setUpList(scope);
@@ -372,6 +400,7 @@
       loadAudit(true),
       isAdmin() && has.internalDomains ? loadInternal() : null,
       isAdmin() && has.webhooks ? loadWebhooks() : null,
+      isAdmin() && has.invitations ? loadUsers() : null,
     ]);
     return true;
   }
@@ -389,6 +418,10 @@
     if (!signedIn) {
       $("internal").hidden = true;
       $("webhooks").hidden = true;
+      $("users").hidden = true;
+      $("users-table").querySelector("tbody").replaceChildren();
+      $("invitation-shown").hidden = true;
+      $("invitation-shown-code").textContent = ""; // a code is shown once, to its maker
       $("decision").hidden = true;
       $("lists").replaceChildren();
       for (const key of Object.keys(lists)) delete lists[key];
@@ -1080,6 +1113,137 @@
     button.focus();
   }
 
+  // -- invitations: accepting a code, and super admins' users ----------------------------
+
+  let acceptedToken = null; // shown once, until its holder signs in with it
+
+  async function acceptInvitation(event) {
+    event.preventDefault();
+    const input = $("invitation-code");
+    const code = input.value.trim();
+    if (!code) {
+      $("invitation-error").textContent = "Paste the invitation code first.";
+      input.focus();
+      return;
+    }
+    let payload;
+    try {
+      payload = (await gql(ACCEPT_INVITATION, { input: { code, tokenName: "settings page" } }, "")).acceptInvitation;
+    } catch (error) {
+      $("invitation-error").textContent = error.message;
+      input.focus();
+      return;
+    }
+    if (payload.userErrors.length) {
+      input.setAttribute("aria-invalid", "true");
+      $("invitation-error").textContent = payload.userErrors.map((e) => e.message).join(" ");
+      input.focus();
+      return;
+    }
+    acceptedToken = payload.token;
+    input.value = "";
+    input.removeAttribute("aria-invalid");
+    $("invitation-error").textContent = "";
+    $("invitation-form").hidden = true;
+    $("new-token-value").textContent = acceptedToken;
+    $("new-token").hidden = false;
+    $("new-token").focus();
+  }
+
+  async function continueWithNewToken() {
+    const token = acceptedToken;
+    acceptedToken = null;
+    $("new-token-value").textContent = "";
+    $("new-token").hidden = true;
+    $("invitation-form").hidden = false;
+    $("invitation").open = false;
+    if (token) await signIn(token);
+  }
+
+  function showInvitation(user, code) {
+    $("invitation-for").replaceChildren("The invitation code for ", el("strong", {}, user.name), ` (${user.email}):`);
+    $("invitation-shown-code").textContent = code;
+    $("invitation-shown").hidden = false;
+    $("invitation-shown").focus();
+  }
+
+  async function loadUsers() {
+    let users;
+    try {
+      users = (await gql(USERS)).users.edges.map((edge) => edge.node);
+    } catch (error) {
+      failed(error, $("user-feedback"));
+      return;
+    }
+    $("users-table").querySelector("tbody").replaceChildren(
+      ...users.map((user) => {
+        const actions = el("td", { class: "row-actions" });
+        if (!user.hasSignedIn) {
+          const again = el("button", { type: "button", class: "redeliver" }, ...named("New code", ` for ${user.email}`));
+          again.addEventListener("click", () => inviteAgain(user, again));
+          actions.append(again);
+        }
+        return el(
+          "tr",
+          { "data-user": user.email },
+          el("td", { "data-label": "Name" }, user.name),
+          el("td", { "data-label": "Email" }, user.email),
+          el("td", { "data-label": "Role" }, user.role === "SUPER_ADMIN" ? "Super admin" : "User"),
+          el("td", { "data-label": "Signed in" }, user.hasSignedIn ? "Yes" : "Not yet (invited)"),
+          actions,
+        );
+      }),
+    );
+  }
+
+  async function addUser(event) {
+    event.preventDefault();
+    const where = $("user-feedback");
+    const input = { email: $("user-email").value.trim(), name: $("user-name").value.trim(), role: $("user-role").value };
+    let payload;
+    try {
+      payload = (await gql(ADD_USER, { input })).addUser;
+    } catch (error) {
+      failed(error, where);
+      return;
+    }
+    for (const id of ["user-email", "user-name"]) $(id).removeAttribute("aria-invalid");
+    if (payload.userErrors.length) {
+      const field = (payload.userErrors[0].field || []).at(-1) === "name" ? "user-name" : "user-email";
+      $(field).setAttribute("aria-invalid", "true");
+      feedback(where, payload.userErrors.map((e) => e.message).join(" "), "error");
+      $(field).focus();
+      return;
+    }
+    $("user-email").value = "";
+    $("user-name").value = "";
+    feedback(where, `Added ${payload.user.email}.`);
+    await loadUsers();
+    loadAudit(true);
+    showInvitation(payload.user, payload.invitationCode);
+  }
+
+  async function inviteAgain(user, button) {
+    const where = $("user-feedback");
+    button.disabled = true;
+    let payload;
+    try {
+      payload = (await gql(INVITE_USER, { input: { userId: user.id } })).inviteUser;
+    } catch (error) {
+      button.disabled = false;
+      failed(error, where);
+      return;
+    }
+    button.disabled = false;
+    if (payload.userErrors.length) {
+      feedback(where, payload.userErrors.map((e) => e.message).join(" "), "error");
+      return;
+    }
+    feedback(where, `A new code for ${user.email}: earlier ones no longer work.`);
+    loadAudit(true);
+    showInvitation(payload.user, payload.invitationCode);
+  }
+
   // -- the audit log ----------------------------------------------------------------------
 
   function auditPatterns(patterns) {
@@ -1155,6 +1319,10 @@
     for (const radio of document.querySelectorAll('input[name="import-mode"]')) radio.addEventListener("change", importChanged);
     $("evaluate-form").addEventListener("submit", submitEvaluate);
     $("internal-form").addEventListener("submit", saveInternal);
+    $("invitation-form").addEventListener("submit", acceptInvitation);
+    $("invitation-code").addEventListener("input", () => $("invitation-code").removeAttribute("aria-invalid"));
+    $("new-token-continue").addEventListener("click", continueWithNewToken);
+    $("user-form").addEventListener("submit", addUser);
     $("audit-more").addEventListener("click", async () => {
       const before = $("audit-table").querySelectorAll("tbody tr").length;
       await loadAudit(false);

@@ -515,3 +515,60 @@ def test_against_a_server_of_the_first_contract_the_page_leaves_out_what_it_lack
     page.get_by_role("button", name="Import CSV into your personal list…").click()
     expect(page.get_by_role("button", name="Preview")).to_be_hidden()
     expect(page.locator("#import-confirm")).to_be_enabled()
+
+
+def test_a_super_admin_invites_a_user_who_accepts_the_code_and_alone_sees_the_token(
+    browser: Browser,
+) -> None:
+    expect = sync_api.expect
+    page = browser.page
+    admin = browser.server.create_account("Acme", "admin@acme-corp.com")["token"]
+    browser.sign_in(admin)
+
+    # Adding a user shows their code once, with how to hand it over.
+    users = page.locator("#users")
+    expect(users.locator('tr[data-user="admin@acme-corp.com"]')).to_contain_text("Yes")
+    page.get_by_label("Email", exact=True).fill("sam@acme-corp.com")
+    page.get_by_label("Name", exact=True).fill("Sam")
+    page.get_by_role("button", name="Add user").click()
+    shown = page.locator("#invitation-shown")
+    expect(shown).to_be_visible()
+    expect(shown).to_be_focused()
+    expect(shown).to_contain_text("I have an invitation code")
+    first = page.locator("#invitation-shown-code").inner_text()
+    assert re.fullmatch(r"nli_[0-9a-f]{40}_[0-9a-f]{32}", first), first
+    expect(users.locator('tr[data-user="sam@acme-corp.com"]')).to_contain_text("Not yet")
+    browser.shoot("16-user-added-with-code")
+    browser.check_accessibility("user added, code shown")
+
+    # A new code ends the first.
+    users.get_by_role("button", name="New code for sam@acme-corp.com").click()
+    expect(page.locator("#user-feedback")).to_contain_text("earlier ones no longer work")
+    expect(page.locator("#invitation-shown-code")).not_to_have_text(first)
+    second = page.locator("#invitation-shown-code").inner_text()
+
+    # Signed out, the page offers to accept a code; the ended one is refused.
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("#invitation-shown-code")).to_have_text("")
+    page.locator("summary", has_text="I have an invitation code").click()
+    page.get_by_label("Invitation code").fill(first)
+    page.get_by_role("button", name="Accept").click()
+    expect(page.locator("#invitation-error")).to_have_text(
+        "This invitation code is not valid (used, expired or unknown)."
+    )
+    expect(page.get_by_label("Invitation code")).to_have_attribute("aria-invalid", "true")
+    browser.check_accessibility("invitation code refused")
+
+    # The new one shows the token once, and signs Sam in with it.
+    page.get_by_label("Invitation code").fill(second)
+    page.get_by_role("button", name="Accept").click()
+    expect(page.locator("#new-token")).to_be_focused()
+    token = page.locator("#new-token-value").inner_text()
+    assert token.startswith("nl_"), token
+    browser.shoot("17-invitation-accepted")
+    browser.check_accessibility("invitation accepted, token shown")
+    page.get_by_role("button", name="I have kept it: sign in").click()
+    expect(page.locator("#who-text")).to_have_text("Signed in as sam@acme-corp.com (user) of Acme.")
+    expect(page.locator("#users")).to_be_hidden()
+    expect(page.locator("#new-token-value")).to_have_text("")
+    assert page.evaluate("sessionStorage.getItem('neverlog.token')") == token
