@@ -36,7 +36,11 @@ class WebhookDelivery(Node):
         description="The HTTP status of the last attempt; null where it got no answer."
     )
     next_attempt_at: dt.datetime | None = strawberry.field(description="Null unless PENDING.")
-    payload: str = strawberry.field(description="The JSON body, exactly as signed and sent.")
+    payload: str = strawberry.field(
+        description="The JSON body as signed and sent; where the event is about another "
+        "user's personal list, each entry's pattern and note read null (personal lists are "
+        "private, from super admins too; the endpoint itself receives them)."
+    )
 
     @classmethod
     def from_view(cls, view: DeliveryView) -> WebhookDelivery:

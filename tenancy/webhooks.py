@@ -178,8 +178,39 @@ class NewEndpoint:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryView:
+    """A delivery as its viewer may read it: ``payload`` is the body as sent, or where the
+    event is about another user's personal list, the body with each entry's pattern and
+    note null (made by ``_view`` only)."""
+
     delivery: WebhookDelivery
     payload: str
+
+
+def visible_payload(viewer: Viewer, body: str) -> str:
+    """The body of an event as ``viewer`` may read it through the API. The endpoint receives
+    a personal list's patterns (an integration must purge what it logged for them); a super
+    admin reading the delivery log is a user, from whom another user's personal list is
+    private: there each entry's ``pattern`` and ``note`` read null. Anything else is the
+    body exactly as signed and sent."""
+    if '"PERSONAL"' not in body:  # most events: no need to read the body
+        return body
+    event = json.loads(body)
+    data = event.get("data") if isinstance(event, dict) else None
+    if (
+        not isinstance(data, dict)
+        or data.get("scope") != Scope.PERSONAL.value
+        or data.get("ownerId") == global_id("User", viewer.user_id)
+    ):
+        return body
+    for entry in data.get("entries") or ():
+        if isinstance(entry, dict):
+            entry["pattern"] = None
+            entry["note"] = None
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+
+
+def _view(viewer: Viewer, delivery: WebhookDelivery, body: str) -> DeliveryView:
+    return DeliveryView(delivery=delivery, payload=visible_payload(viewer, body))
 
 
 def new_secret() -> str:
@@ -393,7 +424,9 @@ async def redeliver(db: Database, viewer: Viewer, *, delivery_id: uuid.UUID) -> 
         found = await webhooks.payloads(
             session=session, account_id=viewer.account_id, event_ids=[old.event_id]
         )
-        return DeliveryView(delivery=new, payload=found[old.event_id])
+        # The endpoint is sent the event's body as it was written; the answer shows it as the
+        # viewer may read it.
+        return _view(viewer, new, found[old.event_id])
 
 
 async def _audit(
@@ -445,7 +478,7 @@ async def find_delivery(
     bodies = await webhooks.payloads(
         session=session, account_id=viewer.account_id, event_ids=[found.event_id]
     )
-    return DeliveryView(delivery=found, payload=bodies.get(found.event_id, ""))
+    return _view(viewer, found, bodies.get(found.event_id, ""))
 
 
 async def page_deliveries(
@@ -467,7 +500,7 @@ async def page_deliveries(
             event_ids=list({d.event_id for d in page.rows}),
         )
     return Page(
-        rows=[DeliveryView(delivery=d, payload=bodies.get(d.event_id, "")) for d in page.rows],
+        rows=[_view(viewer, d, bodies.get(d.event_id, "")) for d in page.rows],
         cursors=page.cursors,
         has_next=page.has_next,
         has_previous=page.has_previous,

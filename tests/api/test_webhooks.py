@@ -9,6 +9,7 @@ import asyncio
 import base64
 import contextlib
 import datetime as dt
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -399,6 +400,77 @@ async def test_personal_list_changes_are_delivered_with_their_owner(
         assert event["data"]["ownerId"] == user.user_id
         assert [e["id"] for e in event["data"]["entries"]] == [entry_id]
     assert all(r.verified for r in received)
+
+
+DELIVERY_NODE = """query($id: ID!) { node(id: $id) { ... on WebhookDelivery { payload } } }"""
+REDELIVER_PAYLOAD = """mutation($input: RedeliverWebhookInput!) { redeliverWebhook(input: $input) {
+    delivery { id payload } userErrors { field message code } } }"""
+
+
+async def test_the_delivery_log_keeps_another_users_personal_list_private(
+    api: Api, receiver: Receiver
+) -> None:
+    # given a user's personal list change with a note, the admin's own personal list change
+    # and an account-wide change, all delivered
+    admin = await api.new_account()
+    await create_endpoint(api, admin, receiver)
+    user = await api.add_member(admin)
+    data = await api.data(
+        """mutation($input: AddNeverLogEntriesInput!) { addNeverLogEntries(input: $input) {
+            userErrors { code } } }""",
+        {
+            "input": {
+                "scope": "PERSONAL",
+                "patterns": ["doctor@clinic.com", "*@family.com"],
+                "note": "my therapist",
+            }
+        },
+        token=user.token,
+    )
+    assert_no_user_errors(data["addNeverLogEntries"])
+    assert_no_user_errors(await add_entries(api, admin, ["mine@admin-only.com"]))
+    assert_no_user_errors(await add_entries(api, admin, ["*@lawfirm.com"], scope="ACCOUNT"))
+    async with delivering(api):
+        received = await receiver.wait_for(lambda r: len(r) >= 3)
+        found = await wait_for_deliveries(
+            api, admin, lambda d: len(d) == 3 and all(x["status"] == "DELIVERED" for x in d)
+        )
+        # when the super admin reads the log: the list, the node, and a redelivery
+        sent = {r.webhook_id: r for r in received}
+        private = next(d for d in found if user.user_id in d["payload"])
+        node = await api.data(DELIVERY_NODE, {"id": private["id"]}, token=admin.token)
+        redelivered = (
+            await api.data(
+                REDELIVER_PAYLOAD, {"input": {"deliveryId": private["id"]}}, token=admin.token
+            )
+        )["redeliverWebhook"]
+        again = await receiver.wait_for(lambda r: len(r) >= 4)
+    # then the endpoint received the user's patterns and note, signed
+    body = sent[private["eventId"]]
+    assert body.verified
+    assert sorted((e["pattern"], e["note"]) for e in body.event["data"]["entries"]) == [
+        ("*@family.com", "my therapist"),
+        ("doctor@clinic.com", "my therapist"),
+    ]
+    # and the super admin reads the same body with each entry's pattern and note null
+    shown = json.loads(private["payload"])
+    original = body.event
+    for entry in original["data"]["entries"]:
+        entry["pattern"] = entry["note"] = None
+    assert shown == original
+    assert "doctor@clinic.com" not in private["payload"]
+    assert "therapist" not in private["payload"]
+    assert json.loads(node["node"]["payload"]) == original
+    assert_no_user_errors(redelivered)
+    assert json.loads(redelivered["delivery"]["payload"]) == original
+    # while a redelivery sends the original body again, with the same id
+    assert again[3].webhook_id == body.webhook_id
+    assert again[3].body == body.body
+    assert again[3].verified
+    # and the admin's own personal list and the account-wide list read as they were sent
+    for delivery in found:
+        if delivery is not private:
+            assert delivery["payload"] == sent[delivery["eventId"]].body
 
 
 async def test_a_replace_import_sends_what_it_removed_and_what_it_added(
