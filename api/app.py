@@ -67,7 +67,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             expiry.run_sweeps(db, every=settings.expiry_sweep_seconds), name="expiry-sweeps"
         )
         worker = DeliveryWorker(
-            db, schedule=settings.webhook_schedule, refuse_private=settings.webhook_refuse_private
+            db,
+            schedule=settings.webhook_schedule,
+            refuse_private=settings.webhook_refuse_private,
+            concurrency=settings.webhook_concurrency,
         )
         if settings.webhook_worker:
             worker.start()

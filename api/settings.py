@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(15.0, gt=0, le=60)
     webhook_lease_seconds: float = Field(60.0, gt=0, le=3600)
     webhook_poll_seconds: float = Field(0.5, gt=0, le=60)
+    # Attempts in flight at once: in each process, and for one account over every process
+    # (its share: an account whose endpoints hang holds no more; tenancy/delivery.py).
+    webhook_concurrency: int = Field(64, ge=1, le=1000)
+    webhook_account_share: int = Field(8, ge=1, le=1000)
 
     @field_validator("database_url")
     @classmethod
@@ -161,6 +165,7 @@ class Settings(BaseSettings):
             timeout=self.webhook_timeout_seconds,
             lease=self.webhook_lease_seconds,
             poll_interval=self.webhook_poll_seconds,
+            per_account=self.webhook_account_share,
         )
 
     @property

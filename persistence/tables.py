@@ -246,6 +246,10 @@ class WebhookEndpoint(SQLModel, table=True):
     enabled: bool = True
     created_at: dt.datetime = _created_at()
     created_by_id: uuid.UUID | None = None
+    # Attempts in a row that got no answer in time, and until when the endpoint's
+    # deliveries are held back for it (tenancy/delivery.py).
+    timeouts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    paused_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class WebhookSequence(SQLModel, table=True):

@@ -9,8 +9,9 @@ account; the endpoints, with their secrets, stay behind the account policy).
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,8 +158,10 @@ async def insert_event(
     payload: str,
     created_at: dt.datetime,
     endpoint_ids: Sequence[uuid.UUID],
+    due_at: Mapping[uuid.UUID, dt.datetime] | None = None,
 ) -> None:
-    """The event, and a pending delivery of it to each endpoint, due at once."""
+    """The event, and a pending delivery of it to each endpoint, due at once (or where
+    ``due_at`` names the endpoint, then: a paused endpoint's)."""
     session.add(
         Event(
             account_id=account_id,
@@ -177,6 +180,7 @@ async def insert_event(
         event_type=event_type,
         endpoint_ids=endpoint_ids,
         now=created_at,
+        due_at=due_at,
     )
 
 
@@ -188,6 +192,7 @@ async def insert_deliveries(
     event_type: str,
     endpoint_ids: Sequence[uuid.UUID],
     now: dt.datetime,
+    due_at: Mapping[uuid.UUID, dt.datetime] | None = None,
 ) -> list[WebhookDelivery]:
     deliveries = [
         Delivery(
@@ -199,7 +204,7 @@ async def insert_deliveries(
             status="PENDING",
             attempts=0,
             created_at=now,
-            next_attempt_at=now,
+            next_attempt_at=max(now, (due_at or {}).get(endpoint_id, now)),
         )
         for endpoint_id in endpoint_ids
     ]
@@ -293,43 +298,158 @@ async def due_exists(*, session: AsyncSession, now: dt.datetime) -> bool:
     return (await session.scalars(stmt)).first() is not None
 
 
-async def claim_due(
+_DELIVERIES: sa.Table = Delivery.__table__  # type: ignore[attr-defined]
+# Claims of every process, one after the other (PostgreSQL; SQLite's writers are already):
+# the caps below are counted and kept by one claimer at a time. A transaction-level advisory
+# lock, held for the claim's short transaction only.
+_CLAIMS_LOCK = sa.text("select pg_advisory_xact_lock(7423617165)")
+
+
+@dataclass(frozen=True, slots=True)
+class Caps:
+    """What one claim may take: ``room`` attempts for this process; at most
+    ``per_endpoint`` attempts in flight to one endpoint and ``per_account`` for one
+    account, counted over every process (the leases in the table)."""
+
+    room: int
+    per_endpoint: int = 2
+    per_account: int = 8
+
+
+async def claim_fairly(
+    *, session: AsyncSession, now: dt.datetime, lease_until: dt.datetime, caps: Caps
+) -> list[Claimed]:
+    """Take up to ``caps.room`` due deliveries, fairly across accounts: the accounts with
+    the fewest attempts in flight first, one delivery of each in turn (round-robin), each
+    account's oldest first; never past ``caps.per_endpoint`` attempts in flight to an
+    endpoint or ``caps.per_account`` for an account. So an account whose endpoints hang
+    holds at most its share of attempts, and another account's due delivery is taken at
+    the next claim. Each is leased to the caller until ``lease_until`` (its
+    next_attempt_at moves there, so that it falls due again if the caller dies) under a
+    new claim token. Claims are made one at a time (an advisory lock on PostgreSQL, the
+    writer lock on SQLite)."""
+    await as_worker(session)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_CLAIMS_LOCK)
+    table = _DELIVERIES
+    leased_rows = await session.execute(
+        sa.select(table.c.account_id, table.c.endpoint_id, sa.func.count())
+        .where(
+            table.c.claim_token.is_not(None),
+            table.c.next_attempt_at.is_not(None),
+            table.c.next_attempt_at > now,
+        )
+        .group_by(table.c.account_id, table.c.endpoint_id)
+    )
+    endpoint_load: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    account_load: dict[uuid.UUID, int] = {}
+    for account_id, endpoint_id, count in leased_rows:
+        endpoint_load[(account_id, endpoint_id)] = int(count)
+        account_load[account_id] = account_load.get(account_id, 0) + int(count)
+    # Each endpoint's oldest due deliveries, as many as it could take: what a claim picks
+    # from is bounded by the endpoints with work, however long a backlog one of them has.
+    nth = (
+        sa.func.row_number()
+        .over(
+            partition_by=(table.c.account_id, table.c.endpoint_id),
+            order_by=(table.c.next_attempt_at, table.c.id),
+        )
+        .label("nth")
+    )
+    due = (
+        sa.select(
+            table.c.account_id,
+            table.c.id,
+            table.c.endpoint_id,
+            table.c.event_id,
+            table.c.attempts,
+            table.c.next_attempt_at,
+            nth,
+        )
+        .where(table.c.next_attempt_at.is_not(None), table.c.next_attempt_at <= now)
+        .subquery()
+    )
+    candidates = await session.execute(
+        sa.select(due).where(due.c.nth <= caps.per_endpoint).order_by(due.c.next_attempt_at)
+    )
+    queues: dict[uuid.UUID, list[Any]] = {}
+    for row in candidates:
+        queues.setdefault(row.account_id, []).append(row)
+    # Round-robin: the account with the fewest in flight (then the oldest due) takes one.
+    turns = [
+        (account_load.get(account_id, 0), rows[0].next_attempt_at, n, account_id)
+        for n, (account_id, rows) in enumerate(queues.items())
+    ]
+    heapq.heapify(turns)
+    chosen: list[Any] = []
+    while turns and len(chosen) < caps.room:
+        load, _, n, account_id = heapq.heappop(turns)
+        if load >= caps.per_account:
+            continue
+        rows = queues[account_id]
+        while rows:
+            row = rows.pop(0)
+            key = (account_id, row.endpoint_id)
+            if endpoint_load.get(key, 0) < caps.per_endpoint:
+                endpoint_load[key] = endpoint_load.get(key, 0) + 1
+                chosen.append(row)
+                load += 1
+                break
+        if rows:
+            heapq.heappush(turns, (load, rows[0].next_attempt_at, n, account_id))
+    claimed = [
+        Claimed(
+            account_id=row.account_id,
+            delivery_id=row.id,
+            endpoint_id=row.endpoint_id,
+            event_id=row.event_id,
+            attempts=row.attempts,
+            claim_token=uuid.uuid4(),
+        )
+        for row in chosen
+    ]
+    if claimed:
+        await session.execute(
+            sa.update(table)
+            .where(
+                table.c.account_id == sa.bindparam("of_account"),
+                table.c.id == sa.bindparam("of_delivery"),
+            )
+            .values(claim_token=sa.bindparam("new_token"), next_attempt_at=lease_until),
+            [
+                {
+                    "of_account": c.account_id,
+                    "of_delivery": c.delivery_id,
+                    "new_token": c.claim_token,
+                }
+                for c in claimed
+            ],
+        )
+    return claimed
+
+
+async def hold_back(
     *,
     session: AsyncSession,
+    account_id: uuid.UUID,
+    endpoint_id: uuid.UUID,
+    until: dt.datetime,
     now: dt.datetime,
-    lease_until: dt.datetime,
-    limit: int,
-) -> list[Claimed]:
-    """Take up to ``limit`` due deliveries of any account: each is leased to the caller
-    until ``lease_until`` (its next_attempt_at moves there, so that it falls due again if
-    the caller dies) under a new claim token. Rows that another worker is claiming are
-    skipped (FOR UPDATE SKIP LOCKED on PostgreSQL); on SQLite the caller's write
-    transaction holds the database's writer lock, so claims happen one at a time."""
-    await as_worker(session)
-    stmt = (
-        sa.select(Delivery)
-        .where(_due(now))
-        .order_by(Delivery.next_attempt_at)  # type: ignore[arg-type]
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    rows = list(await session.scalars(stmt))
-    claimed: list[Claimed] = []
-    for row in rows:
-        row.claim_token = uuid.uuid4()
-        row.next_attempt_at = lease_until
-        claimed.append(
-            Claimed(
-                account_id=row.account_id,
-                delivery_id=row.id,
-                endpoint_id=row.endpoint_id,
-                event_id=row.event_id,
-                attempts=row.attempts,
-                claim_token=row.claim_token,
-            )
+) -> None:
+    """An endpoint's pending deliveries that would fall due before ``until`` wait until
+    then (those in flight keep their lease)."""
+    table = _DELIVERIES
+    await session.execute(
+        sa.update(table)
+        .where(
+            table.c.account_id == account_id,
+            table.c.endpoint_id == endpoint_id,
+            table.c.next_attempt_at.is_not(None),
+            table.c.next_attempt_at < until,
+            sa.or_(table.c.claim_token.is_(None), table.c.next_attempt_at <= now),
         )
-    await session.flush()
-    return claimed
+        .values(next_attempt_at=until)
+    )
 
 
 async def record_attempt(

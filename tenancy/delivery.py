@@ -4,9 +4,17 @@ each attempt's outcome.
 
 - A claim leases a delivery to one worker (``Schedule.lease`` seconds, longer than an
   attempt may take): its ``next_attempt_at`` moves to the lease's end under a new claim
-  token, in one short transaction (FOR UPDATE SKIP LOCKED on PostgreSQL, the writer lock on
-  SQLite). No two processes send the same attempt at once; a process that dies mid-attempt
-  leaves the delivery to fall due again when the lease ends: at least once, never lost.
+  token, in one short transaction (claims are made one at a time: an advisory lock on
+  PostgreSQL, the writer lock on SQLite). No two processes send the same attempt at once;
+  a process that dies mid-attempt leaves the delivery to fall due again when the lease
+  ends: at least once, never lost.
+- Fairness: one account's endpoints never hold another account's deliveries back. A claim
+  takes due deliveries round-robin across accounts, the least busy first; an endpoint has
+  at most ``Schedule.per_endpoint`` (2) attempts in flight and an account at most
+  ``Schedule.per_account`` (8), over every process, out of each process's
+  ``concurrency`` (64). An endpoint whose attempt gets no answer in time is paused (5 s,
+  then twice as long after each further one, up to 30 minutes): its deliveries wait
+  meanwhile, and take no attempt in flight. Any answer ends the pause.
 - The attempts: at once, then ``Schedule.intervals`` after the one before; then FAILED.
   A Retry-After on 429 or 503 delays the next attempt (not past the longest interval) but
   adds none. 410 Gone disables the endpoint. An answer must come within ``timeout``.
@@ -33,6 +41,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import webhooks
 from persistence.database import Database, is_unavailable
@@ -56,6 +65,13 @@ class Schedule:
     poll_interval: float = 0.5
     retention: dt.timedelta = dt.timedelta(days=30)
     prune_every: float = 3600
+    # Attempts in flight at once, over every process: to one endpoint, for one account.
+    per_endpoint: int = 2
+    per_account: int = 8
+    # How long an endpoint is paused after an attempt that got no answer in time: the
+    # first, doubled for each further one in a row, at most the last.
+    pause: float = 5
+    longest_pause: float = 1800
 
     @property
     def attempts(self) -> int:
@@ -70,6 +86,11 @@ class Schedule:
         if retry_after is not None:
             delay = max(delay, min(retry_after, max(self.intervals)))
         return delay
+
+    def pause_after(self, timeouts: int) -> float:
+        """Seconds an endpoint is paused after ``timeouts`` (1 or more) attempts in a row
+        that got no answer in time."""
+        return float(min(self.pause * 2 ** min(timeouts - 1, 30), self.longest_pause))
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: str) -> str:
@@ -128,6 +149,8 @@ class Refused(Exception):
 class Outcome:
     status: int | None
     retry_after: float | None = None
+    # No answer within the timeout: the endpoint is paused.
+    timed_out: bool = False
 
 
 @dataclass
@@ -135,7 +158,7 @@ class DeliveryWorker:
     db: Database
     schedule: Schedule = field(default_factory=Schedule)
     refuse_private: bool = False
-    concurrency: int = 20  # attempts in flight at once, per process
+    concurrency: int = 64  # attempts in flight at once, per process
     clock: Clock = utcnow
     resolver: Resolver = resolve
     transport: httpx.AsyncBaseTransport | None = None
@@ -186,9 +209,10 @@ class DeliveryWorker:
                 claimed = 0
             if claimed and claimed == room:
                 continue  # more may be due: claim again once there is room
+            # Until one attempt ends (its endpoint may take the next of its deliveries at
+            # once), or the next poll.
             waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._stopping.wait())}
-            if room <= 0:
-                waits |= set(self._in_flight)  # until one attempt ends
+            waits |= set(self._in_flight)
             done, _ = await asyncio.wait(
                 waits,
                 timeout=None if room <= 0 else self.schedule.poll_interval,
@@ -208,12 +232,17 @@ class DeliveryWorker:
         async with self.db.transaction(None) as session:
             if not await webhooks.due_exists(session=session, now=now):
                 return 0
+        caps = webhooks.Caps(
+            room=room,
+            per_endpoint=self.schedule.per_endpoint,
+            per_account=self.schedule.per_account,
+        )
         async with self.db.transaction(None, write=True) as session:
-            claimed = await webhooks.claim_due(
+            claimed = await webhooks.claim_fairly(
                 session=session,
                 now=now,
                 lease_until=now + dt.timedelta(seconds=self.schedule.lease),
-                limit=room,
+                caps=caps,
             )
         for one in claimed:
             task = asyncio.create_task(self._attempt(one), name=f"webhook-{one.delivery_id}")
@@ -283,7 +312,10 @@ class DeliveryWorker:
         except Refused as refused:
             log.warning("webhook delivery %s refused: %s", claimed.delivery_id, refused)
             outcome = Outcome(status=None)
-        except (httpx.HTTPError, OSError, TimeoutError) as error:
+        except (httpx.TimeoutException, TimeoutError) as error:
+            log.info("webhook delivery %s got no answer in time: %r", claimed.delivery_id, error)
+            outcome = Outcome(status=None, timed_out=True)
+        except (httpx.HTTPError, OSError) as error:
             log.info("webhook delivery %s got no answer: %r", claimed.delivery_id, error)
             outcome = Outcome(status=None)
         await self._record(claimed, started, outcome)
@@ -303,6 +335,18 @@ class DeliveryWorker:
                 status = WebhookDeliveryStatus.PENDING
                 next_at = self.clock() + dt.timedelta(seconds=delay)
         async with self.db.transaction(claimed.account_id, write=True) as session:
+            # The endpoint's row first, as changes to endpoints lock it before their
+            # deliveries: locks in one order.
+            endpoint = await webhooks.get_endpoint(
+                session=session,
+                account_id=claimed.account_id,
+                endpoint_id=claimed.endpoint_id,
+                lock=True,
+            )
+            if endpoint is not None:
+                paused_until = await self._pause_or_resume(session, endpoint, outcome)
+                if next_at is not None and paused_until is not None:
+                    next_at = max(next_at, paused_until)
             held = await webhooks.record_attempt(
                 session=session,
                 account_id=claimed.account_id,
@@ -318,6 +362,39 @@ class DeliveryWorker:
                 await webhooks.disable_endpoint(
                     session=session, account_id=claimed.account_id, endpoint_id=claimed.endpoint_id
                 )
+
+    async def _pause_or_resume(
+        self, session: AsyncSession, endpoint: webhooks.Endpoint, outcome: Outcome
+    ) -> dt.datetime | None:
+        """After an attempt without an answer in time, pause the endpoint (longer for each
+        in a row) and hold its deliveries back until then; after any answer, end a pause.
+        When the endpoint is paused until, if it is."""
+        now = self.clock()
+        if outcome.timed_out:
+            endpoint.timeouts += 1
+            until = now + dt.timedelta(seconds=self.schedule.pause_after(endpoint.timeouts))
+            endpoint.paused_until = until
+            await webhooks.save_endpoint(session=session, endpoint=endpoint)
+            await webhooks.hold_back(
+                session=session,
+                account_id=endpoint.account_id,
+                endpoint_id=endpoint.id,
+                until=until,
+                now=now,
+            )
+            log.warning(
+                "webhook endpoint %s gave no answer in %g s (%d in a row): paused until %s",
+                endpoint.id,
+                self.schedule.timeout,
+                endpoint.timeouts,
+                until.isoformat(timespec="seconds"),
+            )
+            return until
+        if outcome.status is not None and (endpoint.timeouts or endpoint.paused_until):
+            endpoint.timeouts = 0
+            endpoint.paused_until = None
+            await webhooks.save_endpoint(session=session, endpoint=endpoint)
+        return None
 
     async def _post(self, url: str, secret: str, msg_id: str, body: str) -> Outcome:
         parts = urlsplit(url)

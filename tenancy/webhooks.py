@@ -118,6 +118,8 @@ async def record_event(
         payload=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
         created_at=now,
         endpoint_ids=[e.id for e in endpoints],
+        # a paused endpoint (one that keeps timing out) gets it when its pause ends
+        due_at={e.id: e.paused_until for e in endpoints if e.paused_until is not None},
     )
 
 
@@ -420,6 +422,7 @@ async def redeliver(db: Database, viewer: Viewer, *, delivery_id: uuid.UUID) -> 
             event_type=old.event_type,
             endpoint_ids=[old.endpoint_id],
             now=utcnow(),
+            due_at={endpoint.id: endpoint.paused_until} if endpoint.paused_until else None,
         )
         found = await webhooks.payloads(
             session=session, account_id=viewer.account_id, event_ids=[old.event_id]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import selectors
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -179,3 +181,90 @@ def receiving() -> Iterator[Receiver]:
         yield receiver
     finally:
         receiver.stop()
+
+
+class Hanging:
+    """An endpoint that hangs: a server on 127.0.0.1 that accepts every connection, reads
+    what is sent, and never answers (the sender's timeout ends each attempt). It counts the
+    connections open at once, in all and per request path."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=512)
+        self._listener.setblocking(False)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._listener, selectors.EVENT_READ)
+        self._paths: dict[socket.socket, str] = {}
+        self._read: dict[socket.socket, bytes] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.accepted = 0
+        self.most_open = 0
+        self.most_open_per_path: dict[str, int] = {}
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def open_now(self) -> int:
+        with self._lock:
+            return len(self._read)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            for key, _ in self._selector.select(timeout=0.05):
+                sock = key.fileobj
+                assert isinstance(sock, socket.socket)
+                if sock is self._listener:
+                    try:
+                        conn, _ = self._listener.accept()
+                    except BlockingIOError:
+                        continue
+                    conn.setblocking(False)
+                    self._selector.register(conn, selectors.EVENT_READ)
+                    with self._lock:
+                        self.accepted += 1
+                        self._read[conn] = b""
+                        self.most_open = max(self.most_open, len(self._read))
+                    continue
+                try:
+                    data = sock.recv(65536)
+                except BlockingIOError:
+                    continue
+                except ConnectionError:
+                    data = b""
+                with self._lock:
+                    if not data:  # the sender gave up: the attempt is over
+                        self._selector.unregister(sock)
+                        sock.close()
+                        self._read.pop(sock, None)
+                        self._paths.pop(sock, None)
+                        continue
+                    self._read[sock] += data
+                    if sock not in self._paths and b" " in self._read[sock]:
+                        line = self._read[sock].split(b"\r\n", 1)[0].decode("latin-1")
+                        parts = line.split(" ")
+                        if len(parts) >= 2:
+                            self._paths[sock] = parts[1]
+                            open_here = sum(1 for p in self._paths.values() if p == parts[1])
+                            self.most_open_per_path[parts[1]] = max(
+                                self.most_open_per_path.get(parts[1], 0), open_here
+                            )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        for sock in list(self._read):
+            sock.close()
+        self._selector.close()
+        self._listener.close()
+
+
+@contextmanager
+def hanging() -> Iterator[Hanging]:
+    server = Hanging()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
