@@ -15,6 +15,8 @@ it stays flat as accounts and lists grow.
 5. Webhooks (bench_webhooks): events delivered per second by two processes, against
    sending the same bodies straight to the receiver, and the p99 delay from commit to
    delivery.
+6. Webhook fairness (bench_webhooks.measure_fairness): with every endpoint of one account
+   hanging, the delay of another account's deliveries after its changes (target: 2 s).
 
 The table is printed and written as JSON to bench-results/ with the machine and versions.
 
@@ -573,6 +575,19 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                     print(f"bench: webhooks on {engine} failed: {error!r}", flush=True)
                     continue
                 print(f"  {engine:<10} {engines[engine]['webhooks']}", flush=True)
+        if "fairness" in args.sections:
+            print("bench: webhook fairness, every endpoint of one account hanging", flush=True)
+            for engine, (one, _) in stores.items():
+                try:
+                    engines[engine]["webhook_fairness"] = await bench_webhooks.measure_fairness(
+                        one.url,
+                        owner_url=one.seed_target if one.engine == "postgresql" else None,
+                    )
+                except Exception as error:
+                    print(f"bench: webhook fairness on {engine} failed: {error!r}", flush=True)
+                    engines[engine]["webhook_fairness"] = {"error": f"failed: {error!r}"}
+                    continue
+                print(f"  {engine:<10} {engines[engine]['webhook_fairness']}", flush=True)
         hostile: dict[str, Any] = {"table": "(not run: --sections)"}
         if "hostile" in args.sections:
             print("bench: hostile requests (bench_hostile)", flush=True)
@@ -629,9 +644,9 @@ def main() -> int:
     parser.add_argument("--backends", default="postgresql,sqlite")
     parser.add_argument(
         "--sections",
-        default="webhooks,hostile",
-        help="the sections after the decisions and the write path (default: webhooks,hostile;"
-        " empty for none)",
+        default="webhooks,fairness,hostile",
+        help="the sections after the decisions and the write path (default: "
+        "webhooks,fairness,hostile; empty for none)",
     )
     parser.add_argument(
         "--kinds",
@@ -657,6 +672,14 @@ def main() -> int:
         if result.get("note"):
             print(f"{name}: {result['note']}")
     print(table)
+    fairness = {
+        name: result["webhook_fairness"]
+        for name, result in report["engines"].items()
+        if "webhook_fairness" in result
+    }
+    if fairness:
+        print("\nWebhook fairness (tests/bench/bench_webhooks.py, measure_fairness):")
+        print(bench_webhooks.fairness_table(fairness))
     print("\nHostile requests (tests/bench/bench_hostile.py):")
     print(report["hostile"]["table"])
     report["table"] = table
