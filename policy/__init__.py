@@ -33,6 +33,7 @@ from policy.decision import (
 )
 from policy.domains import Domain, DomainError, address_domain, parse_domain
 from policy.patterns import Pattern, PatternError, parse_pattern, split_patterns
+from policy.syntax import parse_points
 from policy.types import (
     LISTS_APPLY,
     Channel,
@@ -71,6 +72,7 @@ __all__ = [
     "parse_address",
     "parse_domain",
     "parse_pattern",
+    "parse_points",
     "read_email",
     "split_patterns",
 ]

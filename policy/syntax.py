@@ -10,9 +10,18 @@ syntax only: deliverability (DNS) is never checked.
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, ValidatedEmail, validate_email
+import idna
+from email_validator import EmailNotValidError, EmailSyntaxError, ValidatedEmail, validate_email
 
-__all__ = ["LONGEST", "NO_PERIOD", "EmailNotValidError", "reason", "too_long", "validate"]
+__all__ = [
+    "LONGEST",
+    "NO_PERIOD",
+    "EmailNotValidError",
+    "parse_points",
+    "reason",
+    "too_long",
+    "validate",
+]
 
 NO_PERIOD = "the domain must contain a period, as in example.com"
 LONGEST = 320
@@ -28,13 +37,112 @@ def too_long(text: str) -> str | None:
     return None
 
 
+LONGEST_LABEL = 63
+"""The most octets of a label of a domain in its ASCII (Punycode) form (RFC 1035)."""
+LONGEST_ASCII_DOMAIN = 253
+"""The most octets of a domain in its ASCII form, its periods included (RFC 1035)."""
+
+
+def punycode_at_least(label: str) -> int:
+    """The fewest octets that ``label``'s ASCII form can have: itself where it is ASCII,
+    else ``xn--``, its b basic (ASCII) code points, a ``-`` after them where b > 0, and
+    at least one digit for each of its n other code points (RFC 3492 encodes each one's
+    delta as a variable-length integer of one digit or more): 4 + b + (b > 0) + n."""
+    basic = sum(1 for c in label if c < "\x80")
+    if basic == len(label):
+        return basic
+    return 4 + basic + (1 if basic else 0) + (len(label) - basic)
+
+
+def domain_too_long(domain: str) -> str | None:
+    """Why ``domain`` (the part after the @-sign, as written) cannot be valid whatever else
+    it holds, found without IDNA's work: a label whose ASCII form cannot fit 63 octets, or
+    a domain whose ASCII form cannot fit 253. The labels are read as IDNA reads them, after
+    the UTS #46 mapping (which folds case, drops ignorable characters, maps full stops to
+    periods and composes to NFC: cheap beside Punycode), so that what a label holds after
+    the mapping is counted, never more. None where it may fit (or where the mapping itself
+    refuses the domain, as email-validator will say)."""
+    if domain.isascii():
+        return None  # email-validator counts ASCII labels itself, before any IDNA work
+    try:
+        mapped = idna.uts46_remap(domain, std3_rules=False, transitional=False)
+    except (idna.IDNAError, ValueError):
+        return None
+    labels = mapped.split(".")
+    least = [punycode_at_least(label) for label in labels]
+    longest = max(least)
+    if longest > LONGEST_LABEL:
+        return (
+            "After the @-sign, periods cannot be separated by so many characters (a label "
+            f"takes at least {longest} characters in its ASCII form; the limit is "
+            f"{LONGEST_LABEL})."
+        )
+    if sum(least) + len(labels) - 1 > LONGEST_ASCII_DOMAIN:
+        return (
+            "The email address is too long after the @-sign (its ASCII form takes at least "
+            f"{sum(least) + len(labels) - 1} characters; the limit is {LONGEST_ASCII_DOMAIN})."
+        )
+    return None
+
+
+# What parsing a text costs beyond an ordinary address (a request's cost, schema/limits.py),
+# from measures of this module on one core (tests/bench/bench_hostile.py checks the sum):
+# an ordinary address takes the fast path of policy/addresses.py, about 5 µs, and an
+# ordinary request about 200 µs per point. What leaves the fast path costs more:
+# - email-validator itself: 80 to 400 µs (quotes, comments, a "--", any non-ASCII):
+#   1 point;
+# - IDNA, for every label that is not ASCII or is Punycode ("xn--"): 20 to 40 µs per
+#   character of such a label (encoding, then decoding again, in pure Python): 1 point per
+#   NON_ASCII_BYTES_PER_POINT bytes beyond one per character, and XN_POINTS per "xn--"
+#   (a label of at most 63 characters);
+# - any text, per BYTES_PER_POINT bytes of UTF-8 (reading, copying, refusing).
+BYTES_PER_POINT = 256
+NON_ASCII_BYTES_PER_POINT = 5
+XN_POINTS = 13
+_SLOW_ASCII = ('"', "(", "\\", "--")
+
+
+def parse_points(text: str) -> int:
+    """What parsing ``text`` as an address, a pattern or a domain is charged beyond the 1
+    point of its item (0 for an ordinary address): by its bytes, and more where it leaves
+    the fast path, most for what IDNA must encode. Cheap: no parsing, a few passes of C
+    over the text."""
+    size = len(text)
+    if text.isascii():
+        if size < BYTES_PER_POINT and not any(s in text for s in _SLOW_ASCII):
+            return 0
+        points = size // BYTES_PER_POINT
+        if any(s in text for s in _SLOW_ASCII):
+            points += 1 + XN_POINTS * text.lower().count("xn--")
+        return points
+    encoded = len(text.encode())
+    extra = encoded - size  # 1 to 3 per character beyond ASCII
+    return (
+        encoded // BYTES_PER_POINT
+        + 1
+        + -(-extra // NON_ASCII_BYTES_PER_POINT)
+        + XN_POINTS * text.lower().count("xn--")
+    )
+
+
+def _domain_part(text: str) -> str:
+    """The part after the @-sign of an address as email-validator splits it (inside the
+    angle brackets where a display name comes first)."""
+    if text.endswith(">") and "<" in text:
+        text = text[text.rfind("<") + 1 : -1]
+    return text.rpartition("@")[2]
+
+
 def validate(text: str, *, allow_display_name: bool = False) -> ValidatedEmail:
     """Check the syntax of one address; raise EmailNotValidError if invalid (a text over
-    LONGEST characters without calling email-validator)."""
+    LONGEST characters, or whose domain cannot fit its ASCII form's limits, without
+    calling email-validator: IDNA's work on a long label costs a hundred times the check)."""
     if len(text) > LONGEST:
         raise EmailNotValidError(
             f"The address is too long ({len(text) - LONGEST} characters too many)."
         )
+    if not text.isascii() and (why := domain_too_long(_domain_part(text))) is not None:
+        raise EmailSyntaxError(why)
     return validate_email(
         text,
         allow_smtputf8=True,

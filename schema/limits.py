@@ -14,6 +14,11 @@ The cost of a query follows the work it asks for:
   several items (``"a@x.com, b@y.com"``) costs 1 per item; every line of a ``csv`` costs 1
   (and 1 per further item where a line holds several); the addresses of
   ``evaluateEmailLoggingBatch``, decided together, cost 1 per 5;
+- on top of that, every text of a list argument and every ``csv`` costs what parsing it
+  costs (``policy.parse_points``): 1 per 256 bytes, 1 where it leaves the fast path of an
+  ordinary address, and for what is not ASCII (which IDNA encodes) 1 per 5 bytes beyond
+  one per character, and 13 per Punycode label. The batch's discount is for its ordinary
+  addresses only: what parsing costs beyond them is charged in full;
 - every 100 fields of the document, once its fragments are expanded, cost 1: a document
   whose fragments spread each other exponentially is refused by the cost limit, and so is
   one whose fragments nest more than MAX_FRAGMENT_NESTING deep;
@@ -48,6 +53,8 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from policy import parse_points
+
 DEFAULT_PAGE = 50
 MUTATION_COST = 10
 FIELDS_PER_POINT = 100
@@ -60,8 +67,10 @@ ENTRIES_PER_CSV_POINT = 10
 ITEMS_OF = {"nodes": "ids"}
 # Fields that decide their items together: one look-up and one pass for all of a batch's
 # recipients (bench: a batch decides an email about 10 to 15 times cheaper than a call of
-# its own), so that its items cost a point per so many. The largest batch allowed (5,000
-# recipients) fits the default cost limit; its answer's objects are charged afterwards.
+# its own), so that its items cost a point per so many: ordinary addresses only, as what
+# parsing costs beyond them (policy.parse_points) is charged in full. The largest batch
+# allowed (5,000 ordinary recipients) fits the default cost limit; its answer's objects are
+# charged afterwards.
 ITEMS_PER_POINT = {"evaluateEmailLoggingBatch": 5}
 _SEPARATORS = (",", ";", "\n")
 
@@ -343,9 +352,15 @@ class _Walker:
         if definition is None:
             return _Part(0, 1, alias, 1)
         arguments = {a.name.value: self.argument(a) for a in node.arguments or ()}
-        items = sum(_items(value) for value in arguments.values())
+        items = parsing = 0
+        for value in arguments.values():
+            counted, surcharge = _items(value)
+            items += counted
+            parsing += surcharge
         if name in ITEMS_PER_POINT:
             items = -(-items // ITEMS_PER_POINT[name])
+        # What parsing the texts costs beyond ordinary addresses: never discounted.
+        items += parsing
         extra = MUTATION_COST if mutation else 0
         named = get_named_type(definition.type)
         child = self.selections(node.selection_set, named, visiting)
@@ -393,30 +408,37 @@ def _reads_variables(node: Any) -> bool:
     return False
 
 
-def _items(value: Any, *, in_list: bool = False) -> int:
-    """How many items an argument's value carries: each element of a list, each item of a
-    text that holds several, each line of a CSV."""
+def _items(value: Any, *, in_list: bool = False) -> tuple[int, int]:
+    """How many items an argument's value carries (each element of a list, each item of a
+    text that holds several, each line of a CSV), and what parsing its texts costs beyond
+    1 point an item (``policy.parse_points``)."""
     if isinstance(value, list):
-        total = 0
+        total = parsing = 0
         for inner in value:
             if type(inner) is str:  # most items: addresses, which hold none of _SEPARATORS
                 total += 1
                 if "," in inner or ";" in inner or "\n" in inner:
                     total += sum(map(inner.count, _SEPARATORS))
+                parsing += parse_points(inner)
             else:
-                total += _items(inner, in_list=True)
-        return total
+                counted, surcharge = _items(inner, in_list=True)
+                total += counted
+                parsing += surcharge
+        return total, parsing
     if isinstance(value, dict):
-        total = 0
+        total = parsing = 0
         for key, inner in value.items():
             if key == "csv" and isinstance(inner, str):
                 total += csv_items(inner)
+                parsing += parse_points(inner)
             else:
-                total += _items(inner)
-        return total
+                counted, surcharge = _items(inner)
+                total += counted
+                parsing += surcharge
+        return total, parsing
     if isinstance(value, str) and in_list:
-        return 1 + sum(value.count(s) for s in _SEPARATORS)
-    return 1 if in_list else 0
+        return 1 + sum(value.count(s) for s in _SEPARATORS), parse_points(value)
+    return (1 if in_list else 0), 0
 
 
 def csv_items(text: str) -> int:

@@ -138,6 +138,52 @@ async def test_list_arguments_cost_per_item(api: Api) -> None:
     assert cost(two_ids) == 1 + 2 * 1 + 2
 
 
+UMLAUTS = "äöß"
+
+
+def umlaut_address(n: int, letters: int = 150) -> str:
+    """``u<n>@`` + ``letters`` letters among ä, ö, ß + ``.de``."""
+    return f"u{n}@" + "".join(UMLAUTS[(n * 7 + i * i) % 3] for i in range(letters)) + ".de"
+
+
+async def test_an_address_costs_what_parsing_it_costs(api: Api) -> None:
+    # given an email of one ordinary address, and the same with one long non-ASCII address
+    admin = await api.new_account()
+    evaluate = "query($e: EmailInput!) { evaluateEmailLogging(email: $e) { loggedCount } }"
+    ordinary = email("CRM", to=["a@acme-corp.com"])
+    long_ascii = email("CRM", to=["a" * 60 + "@" + ".".join(["d" * 60] * 3) + ".com"])
+    umlauts = email("CRM", to=[umlaut_address(1)])
+    # when
+    costs = [
+        cost(await api.gql(evaluate, {"e": e}, token=admin.token))
+        for e in (ordinary, long_ascii, umlauts)
+    ]
+    # then the ordinary one costs its point; 250 ASCII characters (the fast path) cost what
+    # their bytes do; 300 bytes of letters that IDNA would encode, 1 per 256 bytes, 1 for
+    # leaving the fast path and 1 per 5 bytes beyond one a character
+    assert costs[1] - costs[0] == 0
+    assert costs[2] - costs[0] == 306 // 256 + 1 + 30
+
+
+async def test_the_batch_discount_is_for_ordinary_addresses_only(api: Api) -> None:
+    # given two batches of 100 emails of 30 recipients: ordinary ones, and ones like
+    # u1@ + 150 letters among ä, ö, ß + .de
+    admin = await api.new_account()
+    batch = """query($emails: [EmailInput!]!) { evaluateEmailLoggingBatch(emails: $emails) {
+        loggedCount } }"""
+    ordinary = [email("CRM", to=[f"u{e}-{r}@acme-corp.com" for r in range(30)]) for e in range(100)]
+    umlauts = [email("CRM", to=[umlaut_address(e * 30 + r) for r in range(30)]) for e in range(100)]
+    # when
+    cheap = await api.gql(batch, {"emails": ordinary}, token=admin.token)
+    dear = await api.gql(batch, {"emails": umlauts}, token=admin.token)
+    # then the ordinary addresses cost 1 per 5, and the others are refused before any is
+    # parsed: what parsing them would cost is charged in full, past the cost limit
+    assert "errors" not in cheap, cheap["errors"]
+    assert cost(cheap) < 1_000
+    assert error_codes(dear) == ["MAX_COST_EXCEEDED"]
+    assert dear["errors"][0]["extensions"]["value"] >= 3_000 * (1 + 30)
+
+
 async def test_a_csv_import_costs_per_line_and_a_huge_one_is_refused_unparsed(
     api: Api, no_email_validator_over_320: list[int]
 ) -> None:
@@ -247,6 +293,35 @@ async def test_a_huge_address_is_invalid_without_email_validator(
     outcomes = [r["outcome"] for r in data["evaluateEmailLogging"]["recipients"]]
     assert outcomes[0] == "INVALID_ADDRESS"
     assert max(no_email_validator_over_320, default=0) <= 320
+
+
+async def test_a_label_too_long_for_punycode_is_refused_without_idna_work(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given email-validator and IDNA's encoding made to fail the test if asked
+    import idna
+
+    import policy.syntax
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("IDNA work was done")
+
+    admin = await api.new_account()
+    monkeypatch.setattr(policy.syntax, "validate_email", refused)
+    monkeypatch.setattr(idna, "alabel", refused)
+    # when a pattern and a recipient have a label of 150 letters among ä, ö, ß
+    added = await add_entries(api, admin, ["*@" + umlaut_address(7).split("@")[1]])
+    decided = await api.data(
+        """query($e: EmailInput!) { evaluateEmailLogging(email: $e) {
+            recipients { outcome explanation } } }""",
+        {"e": email("CRM", to=[umlaut_address(8)])},
+        token=admin.token,
+    )
+    # then both are refused, for the label
+    error = assert_user_error(added, "INVALID_PATTERN", ["input", "patterns", "0"])
+    assert "longer than 63 characters" in error["message"]
+    [recipient] = decided["evaluateEmailLogging"]["recipients"]
+    assert recipient["outcome"] == "INVALID_ADDRESS"
 
 
 async def test_a_simulation_refuses_an_address_over_320_characters(api: Api) -> None:

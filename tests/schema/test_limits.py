@@ -77,3 +77,48 @@ def test_a_long_literal_string_is_still_seen_in_a_selection_set_kept_from_before
 def test_other_limits_are_measured_on_their_own() -> None:
     document = Document("{ neverLogList(scope: PERSONAL) { csv } }")
     assert document.measure(largest_list=500).cost < document.measure(largest_list=5000).cost
+
+
+BATCH = """query($emails: [EmailInput!]!) { evaluateEmailLoggingBatch(emails: $emails) {
+    loggedCount } }"""
+ADD = """mutation($input: AddNeverLogEntriesInput!) { addNeverLogEntries(input: $input) {
+    userErrors { code } } }"""
+IMPORT = """mutation($input: ImportNeverLogListInput!) { importNeverLogList(input: $input) {
+    userErrors { code } } }"""
+
+
+def umlauts(n: int) -> str:
+    """u<n>@ + 150 letters among ä, ö, ß + .de: 306 bytes, 150 beyond one a character."""
+    return f"u{n}@" + "".join("äöß"[(n + i) % 3] for i in range(150)) + ".de"
+
+
+def test_a_batch_of_ordinary_addresses_costs_a_point_per_five() -> None:
+    emails = [
+        {"channel": "CRM", "to": [f"u{e}-{r}@acme.com" for r in range(30)]} for e in range(100)
+    ]
+    assert Document(BATCH).measure({"emails": emails}).cost == 1 + 3_000 // 5
+
+
+def test_what_parsing_costs_beyond_ordinary_addresses_is_charged_in_full_in_a_batch() -> None:
+    # 1 per 256 bytes, 1 for leaving the fast path, 1 per 5 bytes beyond one a character
+    emails = [
+        {"channel": "CRM", "to": [umlauts(e * 30 + r) for r in range(30)]} for e in range(100)
+    ]
+    per_address = 306 // 256 + 1 + 150 // 5
+    assert Document(BATCH).measure({"emails": emails}).cost == 1 + 3_000 // 5 + 3_000 * per_address
+
+
+def test_patterns_and_csv_lines_cost_what_parsing_them_costs() -> None:
+    def add(patterns: list[str]) -> int:
+        return Document(ADD).measure({"input": {"scope": "PERSONAL", "patterns": patterns}}).cost
+
+    def imported(csv: str) -> int:
+        return Document(IMPORT).measure({"input": {"scope": "PERSONAL", "csv": csv}}).cost
+
+    ordinary = add(["a@x.com"])
+    assert add(["a@x.com", "b@x.com"]) - ordinary == 1
+    # 305 bytes: 1 for them, 1 for leaving the fast path, 30 for 150 letters beyond ASCII
+    assert add(["*@" + umlauts(0).split("@")[1]]) - ordinary == 1 + 1 + 30
+    # Punycode is IDNA's work too, however ASCII
+    assert add(["*@xn--mller-kva.de"]) - ordinary == 1 + 13
+    assert imported("*@" + umlauts(0).split("@")[1]) - imported("*@x.de") == 1 + 1 + 30
