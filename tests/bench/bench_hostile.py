@@ -1,8 +1,9 @@
 """``make bench``, section "hostile requests": what requests shaped by a hostile client cost
 the server, per point they are charged.
 
-A fresh ``neverlog serve`` on SQLite, its buckets raised so that nothing is throttled (every
-request is charged, none refused for the rate). For each shape, signed in and anonymous:
+A fresh ``neverlog serve`` on SQLite (or on the PostgreSQL database named, already
+migrated), its buckets raised so that nothing is throttled (every request is charged, none
+refused for the rate). For each shape, signed in and anonymous:
 the server process's CPU seconds (from /proc) per point charged (``extensions.cost
 .requestedQueryCost`` of each answer; an answer without it was charged nothing), as a ratio
 to an ordinary ``evaluateEmailLogging``'s, and the worst ``/healthz`` latency while the shape
@@ -10,16 +11,24 @@ runs (asked every 0.1 s by another thread). Also the server's RSS before and aft
 distinct 500 KB anonymous queries, and how many half-sent connections are still open after
 40 s.
 
+Among the shapes, internationalized addresses as long as the input allows: 100 emails of 30
+recipients each like ``u1@`` + 150 random letters among ä, ö, ß + ``.de`` in one
+``evaluateEmailLoggingBatch``, one email of 500 such recipients, and 30 aliases over one
+huge address; new letters in every request (a process's caches never serve them).
+
     python -m tests.bench.bench_hostile [--bomb-levels 24] [--idle-wait 40] [--json FILE]
+        [--database-url postgresql+asyncpg://...] [--only "batch,500"]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import multiprocessing
 import os
+import random
 import select
 import socket
 import subprocess
@@ -36,6 +45,7 @@ import httpx
 from tests.bench.bench_data import EVALUATE, email_input
 from tests.live_server import REPO, free_port, serving
 
+SKIPPED = "(not run: --only)"
 TARGETS = {"cpu_per_point_ratio": 5.0, "healthz_s": 0.5, "rss_growth_mb": 150.0, "idle_open": 0}
 UNTHROTTLED = "1000000000"
 DECISION = (
@@ -147,11 +157,17 @@ def charged(response: httpx.Response) -> int:
 
 
 class Bench:
-    def __init__(self, url: str, pid: int, token: str) -> None:
+    def __init__(self, url: str, pid: int, token: str, wanted: list[str] | None = None) -> None:
         self.url = url
         self.pid = pid
         self.token = token
         self.client = httpx.Client(base_url=url, timeout=120)
+        # Only the shapes whose name holds one of these (all where none is given); the
+        # ordinary request, every shape's measure, always.
+        self.wanted = wanted or []
+
+    def wants(self, name: str) -> bool:
+        return not self.wanted or any(w in name for w in self.wanted)
 
     def post(self, body: bytes, *, signed_in: bool) -> httpx.Response:
         headers = {"Content-Type": "application/json"}
@@ -163,6 +179,9 @@ class Bench:
         self, name: str, bodies: Callable[[int], bytes], count: int, *, signed_in: bool
     ) -> Shape:
         result = Shape(name, signed_in)
+        if not name.startswith("ordinary evaluateEmailLogging") and not self.wants(name):
+            result.notes = SKIPPED
+            return result
         with HealthWatch(self.url) as watch:
             started, cpu = time.perf_counter(), cpu_seconds(self.pid)
             for n in range(count):
@@ -183,7 +202,10 @@ class Bench:
 
 
 def _json(query: str, variables: dict[str, Any] | None = None) -> bytes:
-    return json.dumps({"query": query, "variables": variables or {}}).encode()
+    """The request body: UTF-8 as clients send it (not \\u escapes, which would make a
+    non-ASCII letter 6 bytes)."""
+    body = {"query": query, "variables": variables or {}}
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 def fragment_bomb(levels: int) -> str:
@@ -200,6 +222,41 @@ def aliased_evaluate(aliases: int) -> str:
         for i in range(aliases)
     )
     return f"query($e: EmailInput!) {{ {fields} }}"
+
+
+# As a hostile client asks: the least that makes the server decide every recipient (an
+# answer's objects are charged too, so it asks for none).
+BATCH = (
+    "query($emails: [EmailInput!]!) { evaluateEmailLoggingBatch(emails: $emails) { loggedCount } }"
+)
+ONE_EMAIL = "query($email: EmailInput!) { evaluateEmailLogging(email: $email) { loggedCount } }"
+
+
+def umlaut_address(rng: random.Random) -> str:
+    """``u1@`` + 150 random letters among ä, ö, ß + ``.de``: a label far past 63 octets in
+    its ASCII form, 300 bytes of UTF-8."""
+    return "u1@" + "".join(rng.choice("äöß") for _ in range(150)) + ".de"
+
+
+def idn_address(rng: random.Random) -> str:
+    """A valid internationalized address whose domain IDNA must encode in full: three
+    labels of 19 random letters among ä, ö, ß (each fits 63 octets in Punycode)."""
+    labels = ("".join(rng.choice("äöß") for _ in range(19)) for _ in range(3))
+    return f"u{rng.randrange(10**6)}@{'.'.join(labels)}.de"
+
+
+def umlaut_batch(n: int, address: Callable[[random.Random], str] = umlaut_address) -> bytes:
+    rng = random.Random(n)
+    emails = [
+        {"channel": "SALES_EXTENSION", "to": [address(rng) for _ in range(30)]} for _ in range(100)
+    ]
+    return _json(BATCH, {"emails": emails})
+
+
+def umlaut_email(n: int, address: Callable[[random.Random], str] = umlaut_address) -> bytes:
+    rng = random.Random(1_000_000 + n)
+    email = {"channel": "SALES_EXTENSION", "to": [address(rng) for _ in range(500)]}
+    return _json(ONE_EMAIL, {"email": email})
 
 
 def aliased_import(aliases: int) -> str:
@@ -241,11 +298,13 @@ def half_sent(url: str, count: int, wait: float) -> tuple[int, float]:
 
 
 @contextlib.contextmanager
-def server(tmp: Path, extra_env: dict[str, str]) -> Iterator[tuple[str, int, str]]:
+def server(
+    tmp: Path, extra_env: dict[str, str], database_url: str | None = None
+) -> Iterator[tuple[str, int, str]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEVERLOG_")}
     env |= {
-        "NEVERLOG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'hostile.db'}",
+        "NEVERLOG_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp / 'hostile.db'}",
         "NEVERLOG_LOG_LEVEL": "WARNING",
         "NEVERLOG_RATE_LIMIT_CAPACITY": UNTHROTTLED,
         "NEVERLOG_RATE_LIMIT_RESTORE_RATE": UNTHROTTLED,
@@ -267,14 +326,15 @@ def server(tmp: Path, extra_env: dict[str, str]) -> Iterator[tuple[str, int, str
         yield url, process.pid, json.loads(created.stdout)["token"]
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace, database_url: str | None = None) -> dict[str, Any]:
     shapes: list[Shape] = []
-    report: dict[str, Any] = {}
+    report: dict[str, Any] = {"database": "postgresql" if database_url else "sqlite"}
+    wanted = [w.strip() for w in (args.only or "").split(",") if w.strip()]
     with (
         tempfile.TemporaryDirectory(prefix="neverlog-hostile-") as tmp,
-        server(Path(tmp), {}) as (url, pid, token),
+        server(Path(tmp), {}, database_url) as (url, pid, token),
     ):
-        bench = Bench(url, pid, token)
+        bench = Bench(url, pid, token, wanted)
         ordinary = _json(EVALUATE, {"email": email_input()})
         for _ in range(20):  # warm up
             bench.post(ordinary, signed_in=True)
@@ -309,6 +369,38 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 bench.shape(
                     "30 aliased evaluate, one 300,000-character address",
                     lambda n: evaluate,
+                    args.repeat,
+                    signed_in=signed_in,
+                )
+            )
+            shapes.append(
+                bench.shape(
+                    "batch of 100 emails × 30 recipients of 150 ä/ö/ß letters",
+                    lambda n, s=signed_in: umlaut_batch(n + (0 if s else 10_000)),
+                    args.repeat,
+                    signed_in=signed_in,
+                )
+            )
+            shapes.append(
+                bench.shape(
+                    "one email of 500 recipients of 150 ä/ö/ß letters",
+                    lambda n, s=signed_in: umlaut_email(n + (10_000 if s else 0)),
+                    args.repeat,
+                    signed_in=signed_in,
+                )
+            )
+            shapes.append(
+                bench.shape(
+                    "batch of 100 emails × 30 valid IDN recipients (3 labels of 19 ä/ö/ß)",
+                    lambda n, s=signed_in: umlaut_batch(n + (20_000 if s else 30_000), idn_address),
+                    args.repeat,
+                    signed_in=signed_in,
+                )
+            )
+            shapes.append(
+                bench.shape(
+                    "one email of 500 valid IDN recipients (3 labels of 19 ä/ö/ß)",
+                    lambda n, s=signed_in: umlaut_email(n + (40_000 if s else 50_000), idn_address),
                     args.repeat,
                     signed_in=signed_in,
                 )
@@ -350,6 +442,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
 
         # Simulations, each as large as the input allows.
+        simulations = args.simulations if bench.wants("simulation") else 0
         long_local = "r" * 60
         recipients = [f"{long_local}{n:03d}@{'d' * 40}.example.com" for n in range(480)]
         seed = _json(
@@ -367,7 +460,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             },
         )
         ids = []
-        for _ in range(args.simulations):
+        for _ in range(simulations):
             ran = bench.post(seed, signed_in=True).json()["data"]["runEmailLoggingSimulation"]
             ids.append(ran["simulation"]["id"])
         page = _json(SIMULATIONS_PAGE)
@@ -395,12 +488,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
         report["rss_mb"]["simulation_page_growth"] = round(rss_mb(pid) - rss_page, 1)
 
-        still_open, healthz = half_sent(url, args.idle, args.idle_wait)
+        still_open, healthz = (
+            half_sent(url, args.idle, args.idle_wait) if bench.wants("half-sent") else (0, 0.0)
+        )
         idle = Shape(f"{args.idle} half-sent connections", False, healthz_s=healthz)
-        idle.notes = f"{still_open} still open after {args.idle_wait:g} s"
+        idle.notes = (
+            f"{still_open} still open after {args.idle_wait:g} s"
+            if bench.wants("half-sent")
+            else SKIPPED
+        )
         shapes.append(idle)
         report["idle_still_open"] = still_open
     report["baseline_cpu_ms_per_point"] = round(baseline * 1000, 4)
+    report["load_average_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
+    report["shapes"] = [s.as_dict(baseline) for s in shapes if s.notes != SKIPPED]
+    report["targets"] = TARGETS
+    if database_url is not None or wanted:
+        return report  # the server choice is the HTTP layer's: measured once, on SQLite
     # The server choice: the same ordinary request through uvicorn's own httptools protocol
     # (no slow-client guard), CPU per request against the guarded one's.
     with (
@@ -418,9 +522,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             unguarded.cpu_s * 1000 / unguarded.requests, 3
         ),
     }
-    report["load_average_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
-    report["shapes"] = [s.as_dict(baseline) for s in shapes]
-    report["targets"] = TARGETS
     return report
 
 
@@ -436,26 +537,34 @@ def table(report: dict[str, Any]) -> str:
             f"{s['cpu_ms_per_point'] if s['requests'] else ''} | {ratio} | "
             f"{s['healthz_worst_s']} s{' — ' + s['notes'] if s['notes'] else ''} |"
         )
-    rss = report["rss_mb"]
+    rss = report.get("rss_mb", {})
+    if "after" not in rss:
+        return "\n".join(lines)
     lines.append("")
+    choice = report.get("server_choice")
     lines.append(
         f"RSS {rss['before']} MB before the 500 × 500 KB queries, {rss['after']} MB after "
         f"(+{round(rss['after'] - rss['before'], 1)} MB), {rss['after_90kb']} MB after 500 "
         f"more of 90 KB (+{round(rss['after_90kb'] - rss['before'], 1)} MB in all); the "
         "simulation pages "
         f"+{rss['simulation_page_growth']} MB; half-sent connections still open: "
-        f"{report['idle_still_open']}; an ordinary request took "
-        f"{report['server_choice']['guarded_cpu_ms_per_request']} ms CPU with the slow-client "
-        f"guard, {report['server_choice']['uvicorn_httptools_cpu_ms_per_request']} ms with "
-        "uvicorn's plain httptools protocol; load average at the end "
-        f"{' '.join(report['load_average_at_end'])}."
+        f"{report['idle_still_open']};"
+        + (
+            f" an ordinary request took {choice['guarded_cpu_ms_per_request']} ms CPU with the "
+            f"slow-client guard, {choice['uvicorn_httptools_cpu_ms_per_request']} ms with "
+            "uvicorn's plain httptools protocol;"
+            if choice
+            else ""
+        )
+        + f" load average at the end {' '.join(report['load_average_at_end'])}."
     )
     return "\n".join(lines)
 
 
-def measure() -> dict[str, Any]:
-    """The section as ``make bench`` runs it, with its table."""
-    report = run(_parser().parse_args([]))
+def measure(database_url: str | None = None) -> dict[str, Any]:
+    """The section as ``make bench`` runs it, with its table: on SQLite, or on the
+    PostgreSQL database named (migrated)."""
+    report = run(_parser().parse_args([]), database_url)
     report["table"] = table(report)
     return report
 
@@ -468,12 +577,33 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--idle", type=int, default=300)
     parser.add_argument("--idle-wait", type=float, default=40)
     parser.add_argument("--json", help="also write the report here")
+    parser.add_argument(
+        "--database-url",
+        help="a throwaway PostgreSQL database (postgresql+asyncpg://...) in place of SQLite: "
+        "migrated here, then served",
+    )
+    parser.add_argument(
+        "--only", help="only the shapes whose name holds one of these, comma separated"
+    )
     return parser
+
+
+async def _migrate(url: str) -> None:
+    from persistence.database import Database
+    from persistence.migrate import upgrade
+
+    db = Database(url)
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    report = run(args)
+    if args.database_url:
+        asyncio.run(_migrate(args.database_url))
+    report = run(args, args.database_url)
     print(table(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
