@@ -53,6 +53,7 @@ from schema.context import Context
 from schema.errors import public_error
 from schema.execution import ExecutionContext, is_awaitable
 from schema.limits import (
+    PARSE_CHARACTERS_PER_POINT,
     Measure,
     QueryLimits,
     check,
@@ -61,6 +62,7 @@ from schema.limits import (
     measure,
     query_too_long,
     string_too_long,
+    validation_points,
 )
 from tenancy.account_limits import AccountLimits
 from tenancy.records import Database
@@ -69,10 +71,11 @@ JSON = "application/json"
 # The request's size in bytes, as read (the body of a POST).
 SIZE = "neverlog.request_size"
 SIZE_BYTES_PER_POINT = 1024
-# Parsing and validating a text that this process has not seen (api/querycache.py) takes
-# about 10 µs a character of a dense query: 1 point per 100 characters, taken from the
-# bucket and reported as extensions.cost.parsingCost; nothing where the text was cached.
-PARSE_CHARACTERS_PER_POINT = 100
+# Parsing and validating a text that this process has not seen (api/querycache.py) is
+# charged by its work (its characters, and schema.limits.validation_points: its fragments,
+# the fields compared within each selection set), taken from the bucket and reported as
+# extensions.cost.parsingCost; nothing where the text was cached. A text whose validation
+# would cost more than the cost limit is refused before it is validated.
 PARSING = "neverlog.parsing_cost"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
@@ -204,16 +207,49 @@ class GraphQLHTTP:
 
     def _prepare(self, query: str) -> tuple[Prepared, int]:
         """The query parsed and validated, and what that cost: nothing where this process
-        has it already, else 1 point per PARSE_CHARACTERS_PER_POINT characters of it."""
+        has it already, else 1 point per PARSE_CHARACTERS_PER_POINT characters of it and
+        its validation points (schema.limits.validation_points; for a text refused before
+        validation, its characters only: all that was done)."""
         found = self.cache.get(query)
         if found is not None:
             return found, 0
-        document, errors = self._parse_and_validate(query)
+        document, errors, points = self._parse_and_validate(query)
         found = Prepared(document, errors)
         self.cache.put(query, found)
-        return found, -(-len(query) // PARSE_CHARACTERS_PER_POINT)
+        return found, points
 
-    def _parse_and_validate(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+    def _parse_and_validate(
+        self, query: str
+    ) -> tuple[DocumentNode | None, list[GraphQLError], int]:
+        parsed = -(-len(query) // PARSE_CHARACTERS_PER_POINT)
+        document, errors = self._parse(query)
+        if document is None:
+            return None, errors, parsed
+        validating = validation_points(query, document)
+        points = parsed + validating
+        limit = self.query_limits.max_cost
+        if validating > limit:
+            return (
+                None,
+                [
+                    limit_error(
+                        f"Validating this query text would cost {validating} points; the limit is "
+                        f"{limit}. Send fewer fields in one selection or fewer fragments.",
+                        "MAX_COST_EXCEEDED",
+                        limit,
+                        validating,
+                    )
+                ],
+                parsed,
+            )
+        errors = validate(
+            self.schema, document, self.rules, hide_suggestions=not self.options.suggestions
+        )
+        for invalid in errors:
+            invalid.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
+        return document, errors, points
+
+    def _parse(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
         try:
             document = parse(query, max_tokens=self.query_limits.max_tokens)
         except GraphQLSyntaxError as error:
@@ -229,12 +265,7 @@ class GraphQLHTTP:
                 ]
             error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
             return None, [error]
-        errors = validate(
-            self.schema, document, self.rules, hide_suggestions=not self.options.suggestions
-        )
-        for invalid in errors:
-            invalid.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
-        return document, errors
+        return document, []
 
     async def _run(self, request: Request, params: Params, media: str) -> Response:
         size_cost = self._size_cost(request)

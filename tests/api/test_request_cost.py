@@ -101,6 +101,40 @@ async def test_parsing_a_new_text_is_charged_and_a_known_one_is_not(api: Api) ->
     assert second["extensions"]["cost"]["parsingCost"] == 0
 
 
+async def test_validating_a_new_text_is_charged_by_its_fragments_and_fields(api: Api) -> None:
+    # given a chain of fragments that spread each other twice (24 levels, under 1 KB), and a
+    # selection of 100 fields
+    bomb = fragment_bomb(24) + " # " + uuid.uuid4().hex
+    wide = "{ viewer { user { " + "id " * 100 + "} } } # " + uuid.uuid4().hex
+    # when
+    bombed = await api.gql(bomb)
+    answered = await api.gql(wide)
+    # then each spread costs 2 (validation compares their fields), and a set of k fields
+    # k² / 200 (validation compares each field with every other)
+    assert bombed["extensions"]["cost"]["parsingCost"] == -(-len(bomb) // 100) + 2 * 49
+    assert answered["extensions"]["cost"]["parsingCost"] == -(-len(wide) // 100) + 100**2 // 200
+
+
+async def test_a_text_too_costly_to_validate_is_refused_before_validation(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given validation made to fail the test if asked, and 3,000 fields in one selection set
+    # (graphql-core compares each with every other: a third of a second)
+    import api.graphql_http as view
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("validated")
+
+    monkeypatch.setattr(view, "validate", refused)
+    wide = "{ viewer { user { " + "id " * 3_000 + "} } } # " + uuid.uuid4().hex
+    # when
+    body = await api.gql(wide)
+    # then it is refused by the cost limit, charged the parsing it took
+    assert error_codes(body) == ["MAX_COST_EXCEEDED"]
+    assert body["errors"][0]["extensions"]["value"] >= 3_000**2 // 200
+    assert body["extensions"]["cost"]["parsingCost"] == -(-len(wide) // 100)
+
+
 async def test_a_small_fragment_tree_is_answered_and_costs_its_expansion(api: Api) -> None:
     # when: 2**10 fields once expanded
     body = await api.gql(fragment_bomb(10))
