@@ -74,10 +74,16 @@ async def test_the_walkthrough_answers_as_the_docs_print(api: Api, name: str) ->
     checked = 0
     for kind, text in blocks:
         if kind == "graphql":
-            # "<the id above>" stands for the last id that an answer gave
-            ids = re.findall(r'"id": "([^"]+)"', json.dumps(answer or {}))
+            # "<the id above>" stands for the last id that an answer gave, "<the code
+            # above>" for the last invitation code
+            given = json.dumps(answer or {})
+            ids = re.findall(r'"id": "([^"]+)"', given)
+            codes = re.findall(r'"invitationCode": "([^"]+)"', given)
             query = text.replace("<the id above>", ids[-1] if ids else "")
-            answer = await api.gql(query, token=admin.token)
+            query = query.replace("<the code above>", codes[-1] if codes else "")
+            # an invitation is accepted without a token, as the new user has none
+            token = None if "acceptInvitation" in text else admin.token
+            answer = await api.gql(query, token=token)
             assert "errors" not in answer, (text, answer["errors"])
         elif answer is not None:
             # then each answer printed after a query is the API's
