@@ -79,6 +79,17 @@ class Account(SQLModel, table=True):
     users_domains_internal: bool = Field(
         default=True, sa_column_kwargs={"server_default": sa.true()}
     )
+    # How much of a logged email the CRM keeps unless an entry or the sender says less:
+    # FULL, SUBJECT or METADATA (PRODUCT.md, "Capture levels").
+    default_capture: str = Field(
+        default="FULL", max_length=10, sa_column_kwargs={"server_default": "FULL"}
+    )
+    # Whether inbound automated email is kept out of the CRM ("Inbound and automated email").
+    skip_automated_emails: bool = Field(
+        default=True, sa_column_kwargs={"server_default": sa.true()}
+    )
+    # The local parts that mark an automated sender; null: the default names.
+    automated_sender_names: list[str] | None = Field(default=None, sa_type=JSONType)
 
 
 class User(SQLModel, table=True):
@@ -100,6 +111,8 @@ class User(SQLModel, table=True):
     # When the user first held a token of their own (accepted from an invitation, made by
     # themself, or printed by create-account for the first super admin).
     signed_in_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The user's own capture level (FULL, SUBJECT or METADATA); null: the account's applies.
+    default_capture: str | None = Field(default=None, max_length=10)
 
 
 class Invitation(SQLModel, table=True):
@@ -175,6 +188,11 @@ class NeverLogEntry(SQLModel, table=True):
     # From this instant the entry no longer applies (every read filters it out); the expiry
     # sweep removes it soon after.
     expires_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # What the entry does to the recipients it matches: NEVER_LOG, LOG_SUBJECT_ONLY or
+    # LOG_METADATA_ONLY (PRODUCT.md, "What an entry does: its action").
+    action: str = Field(
+        default="NEVER_LOG", max_length=20, sa_column_kwargs={"server_default": "NEVER_LOG"}
+    )
 
 
 class InternalDomain(SQLModel, table=True):
