@@ -60,6 +60,29 @@ class Outcome(_Vocabulary):
     INTERNAL = "INTERNAL"
 
 
+class CaptureLevel(_Vocabulary):
+    """How much of an email the CRM keeps where it logs it: FULL > SUBJECT > METADATA."""
+
+    FULL = "FULL"
+    SUBJECT = "SUBJECT"
+    METADATA = "METADATA"
+
+
+class EntryAction(_Vocabulary):
+    """What a never-log entry does to the recipients it matches."""
+
+    NEVER_LOG = "NEVER_LOG"
+    LOG_SUBJECT_ONLY = "LOG_SUBJECT_ONLY"
+    LOG_METADATA_ONLY = "LOG_METADATA_ONLY"
+
+
+class EmailDirection(_Vocabulary):
+    """Whether the account's user sent the email or received it."""
+
+    OUTBOUND = "OUTBOUND"
+    INBOUND = "INBOUND"
+
+
 LISTS_APPLY: frozenset[Channel] = frozenset(
     {Channel.SALES_EXTENSION, Channel.CRM, Channel.BCC, Channel.FORWARDING}
 )

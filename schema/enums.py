@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import strawberry
 
-from policy import Channel, EntryKind, Outcome, RecipientField, Scope
+from policy import (
+    CaptureLevel,
+    Channel,
+    EmailDirection,
+    EntryAction,
+    EntryKind,
+    Outcome,
+    RecipientField,
+    Scope,
+)
 from tenancy.audit import AuditAction
 from tenancy.errors import ErrorCode
 from tenancy.internal_domains import InternalDomainSource
@@ -27,6 +36,21 @@ for domain_enum, name in (
     (WebhookDeliveryStatus, "WebhookDeliveryStatus"),
 ):
     strawberry.enum(domain_enum, name=name)
+strawberry.enum(
+    CaptureLevel,
+    name="CaptureLevel",
+    description="How much of an email the CRM keeps where it logs it: FULL > SUBJECT > METADATA.",
+)
+strawberry.enum(
+    EntryAction,
+    name="EntryAction",
+    description="What a never-log entry does to the recipients it matches.",
+)
+strawberry.enum(
+    EmailDirection,
+    name="EmailDirection",
+    description="Whether the account's user sent the email or received it.",
+)
 strawberry.enum(
     WebhookEventType,
     name="WebhookEventType",
@@ -56,6 +80,32 @@ _describe(
     },
 )
 _describe(
+    CaptureLevel,
+    {
+        "FULL": "The whole email: subject, body and attachments.",
+        "SUBJECT": "Sender, recipients, date and subject; no body, no attachments.",
+        "METADATA": "Only that the email was exchanged: sender, recipients and date; no "
+        "subject, no body.",
+    },
+)
+_describe(
+    EntryAction,
+    {
+        "NEVER_LOG": "Not logged at all: no contact record, no timeline tracking (the default).",
+        "LOG_SUBJECT_ONLY": "Logged, but the CRM keeps only sender, recipients, date and "
+        "subject (capture SUBJECT).",
+        "LOG_METADATA_ONLY": "Logged, but the CRM keeps only sender, recipients and date "
+        "(capture METADATA).",
+    },
+)
+_describe(
+    EmailDirection,
+    {
+        "OUTBOUND": "Sent by the account's user (senderId) to the recipients.",
+        "INBOUND": "Received by the account's user (senderId) from the address in from.",
+    },
+)
+_describe(
     WebhookDeliveryStatus,
     {
         "PENDING": "Not yet accepted by the endpoint; nextAttemptAt says when it is tried again.",
@@ -68,7 +118,10 @@ _describe(
 
 __all__ = [
     "AuditAction",
+    "CaptureLevel",
     "Channel",
+    "EmailDirection",
+    "EntryAction",
     "EntryKind",
     "ErrorCode",
     "ImportMode",
