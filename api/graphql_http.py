@@ -50,7 +50,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
 from api.graphiql import GRAPHIQL_HEADERS, graphiql_html
-from api.metrics import REFUSALS
+from api.metrics import EXECUTIONS, REFUSALS
 from api.middleware import OPERATION, REQUEST_ID, RESULT, VIEWER
 from api.querycache import Prepared, QueryCache, sha256
 from api.ratelimit import Buckets, Throttle
@@ -373,15 +373,19 @@ class GraphQLHTTP:
             request_id=request_id,
             invitation_attempts=_ClientAttempts(self.invitation_attempts, request),
         )
+        plan = self._plan(prepared, document, operation, params.operation_name)
+        path = ["plan" if plan is not None else "stock"]
         result = await execute_operation(
-            self._plan(prepared, document, operation, params.operation_name),
+            plan,
             self.schema,
             document,
             context=context,
             variables=params.variables,
             operation_name=params.operation_name,
             execution_context_class=self.execution_context_class,
+            on_stock=lambda: path.__setitem__(0, "abandoned"),
         )
+        EXECUTIONS.labels(path[0]).inc()
         context.objects = count_objects(result.data)
         request.scope[RESULT] = "ok" if not result.errors else "errors"
         extension = self._cost(cost, throttle, parsing)
