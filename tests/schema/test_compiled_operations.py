@@ -157,7 +157,7 @@ class _Writer:
         parts: list[str] = []
         if is_abstract_type(type_):
             parts.append("__typename")
-            for possible in SCHEMA.get_possible_types(type_):  # type: ignore[arg-type]
+            for possible in SCHEMA.get_possible_types(type_):
                 if self.draw(st.booleans()):
                     selection = self.selection(possible, depth, alias_all=True)
                     parts.append(f"... on {possible.name} {selection}")
@@ -350,7 +350,7 @@ async def test_a_plan_answers_as_stock_execution_does(
 
 # -- The operations that carry load are planned ------------------------------------------
 
-LOAD = {
+LOAD: dict[str, tuple[str, dict[str, Any]]] = {
     "evaluateEmailLogging": (EVALUATE, {"email": email("CRM", to=ADDRESSES, cc=["c@d.com"])}),
     "evaluateEmailLoggingBatch": (
         EVALUATE.replace("$email: EmailInput!", "$emails: [EmailInput!]!").replace(
