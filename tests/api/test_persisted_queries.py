@@ -6,6 +6,7 @@ Plans on and off (NEVERLOG_COMPILED_OPERATIONS) answer alike."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -110,7 +111,7 @@ async def test_a_persisted_query_over_get(api: Api) -> None:
     response = await api.client.get(
         "/graphql",
         params={
-            "extensions": '{"persistedQuery": {"version": 1, "sha256Hash": "%s"}}' % digest,
+            "extensions": json.dumps({"persistedQuery": {"version": 1, "sha256Hash": digest}}),
         },
         headers={"Authorization": f"Bearer {admin.token}", "Accept": "application/json"},
     )
