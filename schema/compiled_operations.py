@@ -387,6 +387,10 @@ def _execute_fields(
 
 
 def _execute_field(field: _Field, source: Any, parent: ResponsePath | None, run: _Run) -> Any:
+    """One field of ``source``: its resolver called as graphql-core calls it, its value
+    completed (or, where the resolver returns an awaitable, an awaitable of both)."""
+    if field.complete is None:  # __typename: the parent type's name, as graphql-core says it
+        return field.parent_type.name
     path = ResponsePath(parent, field.response_name, field.parent_type.name)
     info = GraphQLResolveInfo(
         field.name,
@@ -394,13 +398,11 @@ def _execute_field(field: _Field, source: Any, parent: ResponsePath | None, run:
         cast(GraphQLOutputType, field.return_type),
         field.parent_type,
         cast(Any, path),
-        run.plan.schema,
-        run.plan.fragments,
+        run.schema,
+        run.fragments,
         None,  # the root value, as Strawberry gives it
-        run.plan.operation,
-        cast(
-            Any, run.coerced
-        ),  # the coerced variables, as Strawberry's execution context gives them
+        run.operation,
+        run.coerced,  # the coerced variables, as Strawberry's execution context gives them
         run.context,
         cast(Any, _is_awaitable),
         None,
@@ -412,12 +414,9 @@ def _execute_field(field: _Field, source: Any, parent: ResponsePath | None, run:
             cast(GraphQLField, field.definition), field.nodes[0], run.variables
         )
     value = field.resolve(source, info, **arguments)
-    complete = field.complete
-    if complete is None:  # __typename
-        return value
-    if _is_awaitable(value):
-        return _complete_later(value, complete, path, info, run)
-    return complete(value, path, info, run)
+    if type(value) not in _NEVER_AWAITABLE and inspect.isawaitable(value):
+        return _complete_later(value, field.complete, path, info, run)
+    return field.complete(value, path, info, run)
 
 
 async def _complete_later(
@@ -452,12 +451,15 @@ async def _fail_after(pending: Sequence[tuple[Any, Any]], error: Exception) -> A
 
 
 class _Run(NamedTuple):
-    """What a plan's run shares with every field: the request's context and variables."""
+    """What a plan's run shares with every field: the operation, the request's context
+    and variables."""
 
-    plan: Plan
+    schema: GraphQLSchema
+    fragments: dict[str, FragmentDefinitionNode]
+    operation: OperationDefinitionNode
     context: Any
     variables: Any  # graphql-core's VariableValues
-    coerced: dict[str, Any]
+    coerced: Any  # their coerced values (a dict)
     helpers: GraphQLResolveInfoHelpers
 
 
@@ -490,7 +492,9 @@ async def run_plan(
     )
     if isinstance(coerced, list):
         raise Unplanned  # the variables' errors, as stock execution words them
-    run = _Run(plan, context, coerced, coerced.coerced, _HELPERS)
+    run = _Run(
+        plan.schema, plan.fragments, plan.operation, context, coerced, coerced.coerced, _HELPERS
+    )
     data = _execute_fields(plan.fields, None, None, run)
     if _is_awaitable(data):
         data = await data
