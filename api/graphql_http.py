@@ -38,6 +38,7 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     GraphQLSyntaxError,
+    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     OperationType,
     get_operation_ast,
@@ -45,7 +46,6 @@ from graphql import (
     specified_rules,
     validate,
 )
-from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
