@@ -42,6 +42,7 @@ in bytes. ``NEVERLOG_COMPILED_OPERATIONS=false`` turns plans off.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -76,9 +77,12 @@ from graphql import (
     default_field_resolver,
     execute,
     get_argument_values,
+    get_named_type,
     get_variable_values,
     is_abstract_type,
 )
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
 
 # A completion: (value, path, info, run) -> the answer's value, or an awaitable of it.
 Info = GraphQLResolveInfo[Any]
@@ -140,6 +144,11 @@ class _Field:
     arguments: dict[str, Any] | None
     resolve: Callable[..., Any]
     complete: Complete | None
+    # A leaf that Strawberry resolves by reading an attribute (StrawberryField.is_basic_field:
+    # no resolver, permission or extension; "we can avoid constructing an Info object", as
+    # its docstring says): Strawberry's default resolver and the attribute's name.
+    read: Callable[[Any, str], Any] | None = None
+    attribute: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +256,7 @@ class _Compiler:
             arguments = get_argument_values(definition, nodes[0])
         complete = self._completion(definition.type, nodes)
         resolve = definition.resolve or default_field_resolver
+        read, attribute = self._reads_attribute(definition)
         return _Field(
             response_name,
             name,
@@ -257,7 +267,25 @@ class _Compiler:
             arguments,
             resolve,
             complete,
+            read,
+            attribute,
         )
+
+    def _reads_attribute(self, definition: GraphQLField) -> tuple[Any, str]:
+        """For a leaf field that Strawberry resolves by reading an attribute of its source
+        (its resolver then calls ``StrawberryField.get_result(source, None, [], {})``,
+        which reads it with the config's default resolver), how to read it; else None.
+        Not where the schema has exception handlers (Strawberry then wraps every field)."""
+        strawberry_schema = self.schema.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        field = definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if (
+            not isinstance(field, StrawberryField)
+            or not field.is_basic_field
+            or getattr(strawberry_schema, "exception_handlers", True)
+            or not isinstance(get_named_type(definition.type), GraphQLScalarType | GraphQLEnumType)
+        ):
+            return None, ""
+        return field.default_resolver, field.python_name
 
     def _completion(self, type_: GraphQLOutputType, nodes: list[FieldNode]) -> Complete:
         if isinstance(type_, GraphQLNonNull):
@@ -296,6 +324,9 @@ def _leaf(type_: GraphQLScalarType | GraphQLEnumType) -> Complete:
     # graphql-core's own serializers give these values back unchanged.
     unchanged = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}.get(cast(Any, type_))
     is_int = type_ is GraphQLInt
+    # An enum's members serialize to their names, always the same: remembered (an enum has
+    # few members; a bound keeps a misbehaving one from growing the process).
+    known: dict[Any, Any] | None = {} if isinstance(type_, GraphQLEnumType) else None
 
     def complete(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
         if value is None:
@@ -303,11 +334,19 @@ def _leaf(type_: GraphQLScalarType | GraphQLEnumType) -> Complete:
         kind = type(value)
         if kind is unchanged or (is_int and kind is int and _INT_MIN <= value <= _INT_MAX):
             return value
+        if known is not None:
+            try:
+                return known[value]
+            except (KeyError, TypeError):
+                pass
         if isinstance(value, Exception):
             raise Unplanned
         serialized = serialize(value)
         if serialized is None or serialized is Undefined:
             raise Unplanned
+        if known is not None and len(known) < 1000:
+            with contextlib.suppress(TypeError):
+                known[value] = serialized
         return serialized
 
     return complete
@@ -333,7 +372,7 @@ def _list(item: Complete) -> Complete:
         try:
             for index, element in enumerate(value):
                 answer = item(element, ResponsePath(path, index, None), info, run)
-                if _is_awaitable(answer):
+                if type(answer) not in _NEVER_AWAITABLE and inspect.isawaitable(answer):
                     if pending is None:
                         pending = []
                     pending.append((index, answer))
@@ -372,7 +411,7 @@ def _execute_fields(
     try:
         for field in fields:
             value = _execute_field(field, source, path, run)
-            if _is_awaitable(value):
+            if type(value) not in _NEVER_AWAITABLE and inspect.isawaitable(value):
                 if pending is None:
                     pending = []
                 pending.append((field.response_name, value))
@@ -391,28 +430,28 @@ def _execute_field(field: _Field, source: Any, parent: ResponsePath | None, run:
     completed (or, where the resolver returns an awaitable, an awaitable of both)."""
     if field.complete is None:  # __typename: the parent type's name, as graphql-core says it
         return field.parent_type.name
+    if field.read is not None:  # a leaf read as Strawberry reads it: no info to build
+        return field.complete(field.read(source, field.attribute), None, None, run)  # type: ignore[arg-type]
     path = ResponsePath(parent, field.response_name, field.parent_type.name)
     info = GraphQLResolveInfo(
         field.name,
         field.nodes,
-        cast(GraphQLOutputType, field.return_type),
+        field.return_type,  # type: ignore[arg-type]
         field.parent_type,
-        cast(Any, path),
+        path,  # type: ignore[arg-type]
         run.schema,
         run.fragments,
         None,  # the root value, as Strawberry gives it
         run.operation,
         run.coerced,  # the coerced variables, as Strawberry's execution context gives them
         run.context,
-        cast(Any, _is_awaitable),
+        _is_awaitable,  # type: ignore[arg-type]
         None,
         run.helpers,
     )
     arguments = field.arguments
     if arguments is None:
-        arguments = get_argument_values(
-            cast(GraphQLField, field.definition), field.nodes[0], run.variables
-        )
+        arguments = get_argument_values(field.definition, field.nodes[0], run.variables)  # type: ignore[arg-type]
     value = field.resolve(source, info, **arguments)
     if type(value) not in _NEVER_AWAITABLE and inspect.isawaitable(value):
         return _complete_later(value, field.complete, path, info, run)
