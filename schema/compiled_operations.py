@@ -289,6 +289,8 @@ class _Compiler:
 
     def _completion(self, type_: GraphQLOutputType, nodes: list[FieldNode]) -> Complete:
         if isinstance(type_, GraphQLNonNull):
+            if isinstance(type_.of_type, GraphQLScalarType | GraphQLEnumType):
+                return _leaf(type_.of_type, nullable=False)
             return _non_null(self._completion(type_.of_type, nodes))
         if isinstance(type_, GraphQLList):
             return _list(self._completion(type_.of_type, nodes))
@@ -319,7 +321,8 @@ def _typename(source: Any, info: Info) -> str:
 # -- Completions -------------------------------------------------------------------------
 
 
-def _leaf(type_: GraphQLScalarType | GraphQLEnumType) -> Complete:
+def _leaf(type_: GraphQLScalarType | GraphQLEnumType, nullable: bool = True) -> Complete:
+    """A scalar or enum serialized by its type; not ``nullable``: a null gives up."""
     serialize = type_.coerce_output_value
     # graphql-core's own serializers give these values back unchanged.
     unchanged = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}.get(cast(Any, type_))
@@ -330,7 +333,9 @@ def _leaf(type_: GraphQLScalarType | GraphQLEnumType) -> Complete:
 
     def complete(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
         if value is None:
-            return None
+            if nullable:
+                return None
+            raise Unplanned  # stock execution says why, and nulls what it must
         kind = type(value)
         if kind is unchanged or (is_int and kind is int and _INT_MIN <= value <= _INT_MAX):
             return value
@@ -410,6 +415,15 @@ def _execute_fields(
     pending: list[tuple[str, Any]] | None = None
     try:
         for field in fields:
+            read = field.read
+            if read is not None:  # a leaf read as Strawberry reads it (_execute_field)
+                answer[field.response_name] = field.complete(  # type: ignore[misc]
+                    read(source, field.attribute),
+                    None,  # type: ignore[arg-type]
+                    None,  # type: ignore[arg-type]
+                    run,
+                )
+                continue
             value = _execute_field(field, source, path, run)
             if type(value) not in _NEVER_AWAITABLE and inspect.isawaitable(value):
                 if pending is None:
