@@ -89,6 +89,10 @@ Info = GraphQLResolveInfo[Any]
 Complete = Callable[[Any, "ResponsePath", Info, "_Run"], Any]
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+# The fields a plan may hold, fragments spread where they are used: a text whose fragments
+# multiply (a fragment spread twice in a fragment spread twice, ...) runs on stock
+# execution rather than growing a plan (and the cache that keeps it) without bound.
+MAX_PLANNED_FIELDS = 2_000
 _NEVER_AWAITABLE = frozenset({str, int, float, bool, type(None), list, dict, tuple})
 
 
@@ -245,6 +249,8 @@ class _Compiler:
         self, parent: GraphQLObjectType, response_name: str, nodes: list[FieldNode]
     ) -> _Field:
         self.size += 1
+        if self.size > MAX_PLANNED_FIELDS:
+            raise _NotPlannable
         name = nodes[0].name.value
         if name == "__typename":
             return _Field(response_name, name, None, nodes, None, parent, {}, _typename, None)
