@@ -40,6 +40,7 @@ from hypothesis import strategies as st
 
 from schema import build_schema, graphql_schema
 from schema.compiled_operations import (
+    MAX_PLANNED_FIELDS,
     Unplanned,
     compile_operation,
     execute_operation,
@@ -418,3 +419,17 @@ async def test_a_resolver_error_gives_the_plan_up_for_stock_executions_answer(
     assert not isinstance(raised.value, Unplanned) or raised.value is not None
     stock = await _stock(api, seeded, "admin", document, variables)
     assert stock.errors and _answer(answered) == _answer(stock)
+
+
+def test_a_text_too_large_to_plan_runs_on_stock_execution() -> None:
+    # given a query of more fields than a plan holds, and one of exactly as many
+    def wide(count: int) -> Any:
+        fields = " ".join(f"a{n}: id" for n in range(count - 2))
+        document = parse(f"{{ viewer {{ user {{ {fields} }} }} }}")
+        return document, get_operation_ast(document)
+
+    over, at = wide(MAX_PLANNED_FIELDS + 1), wide(MAX_PLANNED_FIELDS)
+    # when they are compiled
+    # then the first has no plan (stock execution runs it), the second has one
+    assert compile_operation(SCHEMA, *over) is None
+    assert compile_operation(SCHEMA, *at) is not None
