@@ -9,13 +9,13 @@ import pytest
 
 from policy import (
     LISTS_APPLY,
-    CaptureLevel,
-    EntryAction,
     MAX_RECIPIENTS,
+    CaptureLevel,
     Channel,
     Decision,
     Email,
     Entry,
+    EntryAction,
     OriginalEmail,
     Outcome,
     RecipientDecision,
