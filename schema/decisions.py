@@ -199,7 +199,11 @@ class EmailLoggingDecision:
         logged = outcomes.count(Outcome.LOGGED)
         capture = limited = None
         if logged:
-            captures = [r.capture for r in decision.recipients if r.outcome is Outcome.LOGGED]
+            captures = [
+                r.capture
+                for r in decision.recipients
+                if r.outcome is Outcome.LOGGED and r.capture is not None
+            ]
             limited = logged - captures.count(CaptureLevel.FULL)
             capture = min(captures, key=_RANK.__getitem__) if limited else CaptureLevel.FULL
         return cls(
