@@ -1,8 +1,6 @@
-"""The names of automated senders (PRODUCT.md, "Inbound and automated email").
-
-A stand-in until the settings' own module lands (the helper that builds the mutations
-owns this file): the default names and how a local part is compared.
-"""
+"""The names that mark an automated sender of inbound email (PRODUCT.md, "Inbound and
+automated email"): the default list, and the form in which a sender's local part and a
+name are compared."""
 
 from __future__ import annotations
 
@@ -18,10 +16,12 @@ DEFAULT_AUTOMATED_SENDER_NAMES: tuple[str, ...] = (
     "newsletter",
     "alerts",
 )
+"""An account's automatedSenderNames until super admins set others."""
+
+_IGNORED = str.maketrans("", "", ".-_")
 
 
-def normalize_sender_name(local_part: str) -> str:
-    """A local part as automated sender names compare: case, dots, hyphens and underscores
-    ignored, a ``+tag`` dropped (``Do_Not.Reply+x`` is ``donotreply``)."""
-    name = local_part.split("+", 1)[0].lower()
-    return name.replace(".", "").replace("-", "").replace("_", "")
+def sender_name_key(local_part: str) -> str:
+    """A local part as names are compared: a ``+tag`` dropped, case, dots, hyphens and
+    underscores ignored (``Do_Not.Reply+x`` and ``do-not-reply`` are ``donotreply``)."""
+    return local_part.partition("+")[0].translate(_IGNORED).casefold()

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from policy.addresses import Address
-from policy.automated import DEFAULT_AUTOMATED_SENDER_NAMES, normalize_sender_name
+from policy.automated import DEFAULT_AUTOMATED_SENDER_NAMES, sender_name_key
 from policy.records import LONGEST_HEADER, MAX_HEADERS, BadEmail, Email
 from policy.types import EmailDirection
 
@@ -38,7 +38,7 @@ _BULK = frozenset({"bulk", "list", "junk"})
 def sender_names(names: tuple[str, ...] | None) -> frozenset[str]:
     """The automated sender names as compared (``None``: the default ones)."""
     chosen = DEFAULT_AUTOMATED_SENDER_NAMES if names is None else names
-    return frozenset(normalize_sender_name(name) for name in chosen)
+    return frozenset(sender_name_key(name) for name in chosen)
 
 
 DEFAULT_NAMES = sender_names(None)
@@ -94,6 +94,6 @@ def automated_reason(
         for value in found.get(header, ()):
             if value:
                 return f"{name}: {value}"
-    if sender is not None and names and normalize_sender_name(sender.local) in names:
+    if sender is not None and names and sender_name_key(sender.local) in names:
         return f"{sender.text} is an automated sender"
     return None
