@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import sys
 import time
@@ -349,6 +350,56 @@ async def test_changes_arrive_in_commit_order_under_concurrent_writers(
                 count -= 1
             assert after == count
         assert count == 0
+        await ws.close()
+
+
+async def test_an_import_and_an_expiry_are_told_as_their_parts(serve: Any, db: Database) -> None:
+    from tenancy import expiry
+
+    admin = await new_admin(db)
+    async with serve() as served:
+        ws = await signed_in(served.ws_url, admin.token)
+        await subscribe(ws, "a", "ACCOUNT")
+        await subscribed(served, 1)
+        old, new = f"*@{domain()}", f"*@{domain()}"
+        await served.add(admin, [old])
+        assert change(await receive(ws), "a")["patterns"] == [old]
+        # an import that replaces the list: its removals, then its adds, one event each
+        imported = await served.data(
+            """mutation($csv: String!) { importNeverLogList(input: {scope: ACCOUNT,
+                csv: $csv, mode: REPLACE}) { addedCount removedCount userErrors { code } } }""",
+            {"csv": f"pattern\n{new}\n"},
+            admin.token,
+        )
+        assert imported["importNeverLogList"]["userErrors"] == []
+        removed, added = change(await receive(ws), "a"), change(await receive(ws), "a")
+        assert (removed["kind"], removed["patterns"]) == ("ENTRIES_REMOVED", [old])
+        assert (added["kind"], added["patterns"], added["list"]["count"]) == (
+            "ENTRIES_ADDED",
+            [new],
+            1,
+        )
+        # an entry that expires: the sweep's removal, without an actor
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+        soon = f"*@{domain()}"
+        data = await served.data(
+            """mutation($p: [String!]!, $at: DateTime!) { addNeverLogEntries(input: {
+                scope: ACCOUNT, patterns: $p, expiresAt: $at}) { userErrors { code } } }""",
+            {"p": [soon], "at": until.isoformat()},
+            admin.token,
+        )
+        assert data["addNeverLogEntries"]["userErrors"] == []
+        assert change(await receive(ws), "a")["patterns"] == [soon]
+        while dt.datetime.now(dt.UTC) <= until:
+            await asyncio.sleep(0.05)
+        await expiry.sweep(db)  # or the served app's own sweep, whichever comes first
+        expired = change(await receive(ws), "a")
+        assert (expired["kind"], expired["patterns"], expired["actor"]) == (
+            "ENTRIES_EXPIRED",
+            [soon],
+            None,
+        )
+        assert expired["list"]["count"] == 1
         await ws.close()
 
 
