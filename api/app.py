@@ -149,6 +149,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             init_seconds=settings.live_init_seconds,
             max_cost=settings.live_max_subscription_cost,
             max_message_bytes=settings.max_body_bytes,
+            ping_seconds=settings.live_ping_seconds,
         ),
     )
     traces = tracing.tracer_provider()

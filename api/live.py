@@ -9,7 +9,8 @@ Client and urql speak): ``connection_init`` → ``connection_ack``, ``subscribe`
   ``Authorization`` header, or a ``subscribe`` before the ``connection_ack`` (nothing else
   is sent); 4406 no ``graphql-transport-ws`` subprotocol; 4408 no ``connection_init``
   within ``NEVERLOG_LIVE_INIT_SECONDS``, or a subscriber that reads too slowly (more than
-  ``NEVERLOG_LIVE_QUEUE`` changes waiting for one of its subscriptions); 4409 a
+  ``NEVERLOG_LIVE_QUEUE`` changes waiting for one of its subscriptions, or no ``pong`` to
+  the server's ``ping`` within ``NEVERLOG_LIVE_PING_SECONDS``); 4409 a
   subscription id already in use; 4429 the client address's bucket is empty;
 - 4403 the token was revoked, or its user deactivated (tenancy/live.py checks within 2 s);
 - 1012 the process stopped hearing of changes (its listening connection to PostgreSQL was
@@ -79,6 +80,7 @@ class LiveOptions:
     init_seconds: float = 5.0
     max_cost: int = 200
     max_message_bytes: int = 1_048_576
+    ping_seconds: float = 10.0
 
 
 class Live:
@@ -143,6 +145,10 @@ class _Connection:
     )
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     ending: asyncio.Future[tuple[int, str]] | None = None
+    # When the ping now awaiting its pong was queued (None: no ping is awaited), and
+    # whether the writer has a ping to send before the next change.
+    ping_since: float | None = None
+    ping_queued: bool = False
     _unsubscribes: dict[str, Any] = field(default_factory=dict)
 
     # The hub's view of the connection (tenancy.live.Watched).
@@ -188,6 +194,7 @@ class _Connection:
         unwatch = self.live.hub.watch(self)
         reader = asyncio.create_task(self._read(), name="live-read")
         writer = asyncio.create_task(self._write(), name="live-write")
+        pinger = asyncio.create_task(self._ping(), name="live-ping")
         try:
             code, reason = await self.ending
         finally:
@@ -196,9 +203,9 @@ class _Connection:
                 unsubscribe()
             self._unsubscribes.clear()
             self.outbox.clear()
-            for task in (reader, writer):
+            for task in (reader, writer, pinger):
                 task.cancel()
-            for task in (reader, writer):
+            for task in (reader, writer, pinger):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         if code != 1000 or reason != "gone":
@@ -279,7 +286,7 @@ class _Connection:
                 if kind == "ping":
                     await self._send({"type": "pong"})
                 elif kind == "pong":
-                    continue
+                    self.ping_since = None
                 elif kind == "subscribe":
                     await self._subscribe(message)
                 elif kind == "complete":
@@ -424,11 +431,31 @@ class _Connection:
 
     # -- what is sent -----------------------------------------------------------------------
 
+    async def _ping(self) -> None:
+        """A ping every ``ping_seconds``, sent after what was queued before it: a client
+        whose pong has not come back by the next one is too slow (4408), whether it reads
+        nothing or has fallen that far behind (what the sockets' buffers hold aside)."""
+        loop = asyncio.get_running_loop()
+        every = self.live.options.ping_seconds
+        while True:
+            await asyncio.sleep(every)
+            if self.ping_since is not None and loop.time() - self.ping_since >= every:
+                self.too_slow()
+                return
+            if self.ping_since is None:
+                self.ping_since = loop.time()
+                self.ping_queued = True
+                self.wake.set()
+
     async def _write(self) -> None:
         while True:
-            while not self.outbox:
+            while not self.outbox and not self.ping_queued:
                 self.wake.clear()
                 await self.wake.wait()
+            if self.ping_queued:
+                self.ping_queued = False
+                await self._send({"type": "ping"})
+                continue
             subscription, change = self.outbox.popleft()
             subscription.pending -= 1
             if subscription.ended:

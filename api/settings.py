@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     live_init_seconds: float = Field(5.0, gt=0, le=60)
     live_max_subscription_cost: int = Field(200, ge=1)
     live_recheck_seconds: float = Field(2.0, gt=0, le=4)
+    # The server pings every open connection this often (graphql-transport-ws "ping"); one
+    # whose pong has not come back by the next ping reads too slowly and is closed (4408).
+    live_ping_seconds: float = Field(10.0, gt=0, le=300)
 
     # GraphQL over HTTP: what is refused before a query runs.
     introspection: bool = True

@@ -150,8 +150,12 @@ async def open_socket(url: str, **kwargs: Any) -> ClientConnection:
 
 
 async def receive(ws: ClientConnection) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
-    return message
+    """The next message but the server's pings, which are answered (as graphql-ws does)."""
+    while True:
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+        if message != {"type": "ping"}:
+            return message
+        await ws.send(json.dumps({"type": "pong"}))
 
 
 async def signed_in(url: str, token: str, **kwargs: Any) -> ClientConnection:
@@ -236,6 +240,34 @@ async def test_a_socket_without_a_valid_token_is_closed_4401_with_nothing_sent(
         async with serve(live_init_seconds=0.3) as quick:
             ws = await open_socket(quick.ws_url)
             assert await closed_with(ws) == (4408, [])
+
+
+async def test_a_client_that_does_not_answer_pings_is_closed_4408(serve: Any, db: Database) -> None:
+    admin = await new_admin(db)
+    async with serve(live_ping_seconds=0.3) as served:
+        answering = await signed_in(served.ws_url, admin.token)
+        silent = await signed_in(served.ws_url, admin.token)
+        await subscribe(answering, "a", "ACCOUNT")
+        await subscribe(silent, "a", "ACCOUNT")
+        await subscribed(served, 2)
+        told: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+        async def answer() -> None:
+            while True:
+                await told.put(await receive(answering))
+
+        answerer = asyncio.create_task(answer())
+        # the silent client reads the pings but never answers them
+        code, received = await closed_with(silent)
+        assert code == 4408
+        assert {"type": "ping"} in received
+        # the one that answers stays (several pings later) and is told of changes
+        pattern = f"*@{domain()}"
+        await served.add(admin, [pattern])
+        assert change(await asyncio.wait_for(told.get(), WAIT), "a")["patterns"] == [pattern]
+        await subscribed(served, 1)
+        answerer.cancel()
+        await answering.close()
 
 
 async def test_the_upgrade_header_signs_in_and_an_account_change_arrives_whole(
