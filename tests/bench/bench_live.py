@@ -124,43 +124,45 @@ async def measure(
     token = created.token.token
     # every entry added stays: the list must hold them
     limit = str(int(rate * seconds) + 100)
-    with tempfile.TemporaryDirectory(prefix="neverlog-bench-live-") as workdir:
-        with _servers(database_url, Path(workdir), limit) as servers:
-            (first, first_pid), (second, _) = servers
-            ws_url = first.replace("http://", "ws://") + "/graphql"
-            rss_before = _rss_mib(first_pid)
-            sockets = []
-            for _ in range(subscribers):
-                sockets.append(await _subscriber(ws_url, token, compression=None))
-            # a subscriber that never reads: its library stops reading its socket once it
-            # holds one message
-            never = await _subscriber(ws_url, token, compression=None, max_queue=1)
-            await asyncio.sleep(1)  # every subscribe taken (they are answered only by changes)
-            rss_open = _rss_mib(first_pid)
-            delays: list[float] = []
-            counts = [0]
-            collectors = [asyncio.create_task(_collect(ws, delays, counts)) for ws in sockets]
-            began = time.monotonic()
-            made = await _changes(second, token, rate, seconds)
-            took = time.monotonic() - began
-            expected = made * subscribers
-            deadline = time.monotonic() + 30
-            while counts[0] < expected and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
-            rss_end = _rss_mib(first_pid)
-            for ws in sockets:
-                await ws.close()
-            for task in collectors:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            # what the never-reading subscriber was sent before it was dropped
-            sent_to_never = 0
-            with contextlib.suppress(ConnectionClosed, TimeoutError):
-                while True:
-                    if json.loads(await asyncio.wait_for(never.recv(), 5)).get("type") == "next":
-                        sent_to_never += 1
-            never_code = never.close_code
+    with (
+        tempfile.TemporaryDirectory(prefix="neverlog-bench-live-") as workdir,
+        _servers(database_url, Path(workdir), limit) as servers,
+    ):
+        (first, first_pid), (second, _) = servers
+        ws_url = first.replace("http://", "ws://") + "/graphql"
+        rss_before = _rss_mib(first_pid)
+        sockets = []
+        for _ in range(subscribers):
+            sockets.append(await _subscriber(ws_url, token, compression=None))
+        # a subscriber that never reads: its library stops reading its socket once it
+        # holds one message
+        never = await _subscriber(ws_url, token, compression=None, max_queue=1)
+        await asyncio.sleep(1)  # every subscribe taken (they are answered only by changes)
+        rss_open = _rss_mib(first_pid)
+        delays: list[float] = []
+        counts = [0]
+        collectors = [asyncio.create_task(_collect(ws, delays, counts)) for ws in sockets]
+        began = time.monotonic()
+        made = await _changes(second, token, rate, seconds)
+        took = time.monotonic() - began
+        expected = made * subscribers
+        deadline = time.monotonic() + 30
+        while counts[0] < expected and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        rss_end = _rss_mib(first_pid)
+        for ws in sockets:
+            await ws.close()
+        for task in collectors:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        # what the never-reading subscriber was sent before it was dropped
+        sent_to_never = 0
+        with contextlib.suppress(ConnectionClosed, TimeoutError):
+            while True:
+                if json.loads(await asyncio.wait_for(never.recv(), 5)).get("type") == "next":
+                    sent_to_never += 1
+        never_code = never.close_code
     return {
         "subscribers": subscribers,
         "changes": made,
