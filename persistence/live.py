@@ -11,21 +11,54 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from persistence.tables import ApiToken, ListChange, User
+from persistence.entries import live
+from persistence.tables import ApiToken, ListChange, NeverLogEntry, User
+
+# How long a change is kept for other processes to read (they read it within moments).
+KEEP = dt.timedelta(minutes=5)
 
 
 async def insert_change(
-    *, session: AsyncSession, change: ListChange, keep_after: dt.datetime
-) -> None:
-    """Write ``change`` and remove the account's changes made before ``keep_after``."""
-    session.add(change)
-    await session.flush()
-    await session.execute(
-        sa.delete(ListChange).where(
-            col(ListChange.account_id) == change.account_id,
-            col(ListChange.created_at) < keep_after,
+    *, session: AsyncSession, change: ListChange, channel: str, notice: str, prune: bool
+) -> int:
+    """Write ``change`` with its list's count as of now in the transaction, and send
+    ``notice`` on ``channel`` once the transaction commits, in one statement (one round
+    trip: a change holds its list's lock meanwhile); with ``prune``, also remove the
+    account's changes older than ``change.created_at - KEEP``. The list's count."""
+    counted = (
+        sa.select(sa.func.count())
+        .where(
+            col(NeverLogEntry.account_id) == change.account_id,
+            col(NeverLogEntry.owner_id) == change.owner_id,
+            live(),
         )
+        .scalar_subquery()
     )
+    values = {
+        "account_id": change.account_id,
+        "id": change.id,
+        "scope": change.scope,
+        "owner_id": change.owner_id,
+        "kind": change.kind,
+        "patterns": change.patterns,
+        "entry_count": change.entry_count,
+        "list_count": counted,
+        "actor_id": change.actor_id,
+        "created_at": change.created_at,
+    }
+    inserted = (
+        sa.insert(ListChange).values(values).returning(col(ListChange.list_count)).cte("inserted")
+    )
+    statement = sa.select(inserted.c.list_count, sa.func.pg_notify(channel, notice))
+    count = int((await session.execute(statement)).scalar_one())
+    if prune:
+        await session.execute(
+            sa.delete(ListChange).where(
+                col(ListChange.account_id) == change.account_id,
+                col(ListChange.created_at) < change.created_at - KEEP,
+            )
+        )
+    return count
 
 
 async def read_changes(

@@ -47,15 +47,6 @@ async def notify(*, session: AsyncSession, account_id: uuid.UUID, channel: str) 
     await session.execute(_NOTIFY, {"channel": channel, "payload": str(account_id)})
 
 
-async def send(*, session: AsyncSession, channel: str, payload: str) -> None:
-    """Send ``payload`` (at most 8,000 bytes: PostgreSQL's limit) on ``channel`` when the
-    caller's transaction commits (PostgreSQL only). Unlike ``notify``'s account ids, payloads
-    that differ are each delivered, in the order of their transactions' commits."""
-    if len(payload.encode()) >= 8000:
-        raise ValueError(f"a notice holds less than 8,000 bytes; this one has {len(payload)}")
-    await session.execute(_NOTIFY, {"channel": channel, "payload": payload})
-
-
 class Listener:
     """One asyncpg connection of its own, outside the pool, that LISTENs on ``channel`` and
     hands every notice's payload to ``on_message``.

@@ -7,7 +7,10 @@ order, to the subscriptions of every server process (PRODUCT.md "Live list chang
 - On PostgreSQL the change is written to ``list_changes`` (kept five minutes: each change
   removes its account's older rows) and its id sent with ``pg_notify`` on ``neverlog_live``
   (a notice holds at most 8,000 bytes; a change names up to 500 patterns, so the notice
-  carries the row's account, id and list, and the row the rest). PostgreSQL delivers
+  carries the row's account, id and list, and the row the rest): one statement writes
+  the row, counts the list and sends the notice, so that the change holds its list's lock
+  one round trip longer, no more; one change in 16 also removes its account's rows older
+  than five minutes. PostgreSQL delivers
   notices when their transactions commit, never on a rollback, to every listening
   session in the order of the commits; each process's ``Hub`` listens on one connection
   of its own, reads the rows of the lists that someone in the process subscribes to (in
@@ -35,6 +38,7 @@ import datetime as dt
 import enum
 import json
 import logging
+import random
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -55,7 +59,8 @@ log = logging.getLogger("neverlog.live")
 
 CHANNEL = "neverlog_live"
 SIGNINS_CHANNEL = "neverlog_signins"  # tenancy/signin.py's
-KEEP = dt.timedelta(minutes=5)
+# The share of changes that also remove their account's changes older than five minutes.
+PRUNE_EVERY = 1 / 16
 MAX_PATTERNS = 500
 # The session.info key under which tenancy.roles.actor_now leaves the actor's user id.
 ACTOR = "neverlog.actor_id"
@@ -134,24 +139,27 @@ async def record(
     if kind is None or not patterns:
         return
     owner = account_id if scope is Scope.ACCOUNT or owner_id is None else owner_id
-    count = await entry_rows.count_entries(session=session, account_id=account_id, owner_id=owner)
-    actor = session.info.get(ACTOR)
-    change = ListChange(
-        account_id=account_id,
-        scope=scope,
-        owner_id=owner,
-        kind=kind,
-        patterns=tuple(patterns[:MAX_PATTERNS]),
-        entry_count=len(patterns),
-        # the list once the whole change is made (an import's removals and adds alike)
-        list_count=count,
-        actor_id=actor if kind is not ChangeKind.ENTRIES_EXPIRED else None,
-        at=utcnow(),
-    )
+    actor = session.info.get(ACTOR) if kind is not ChangeKind.ENTRIES_EXPIRED else None
+    at = utcnow()
     bind = session.sync_session.get_bind()
     if bind.dialect.name != "postgresql":
+        count = await entry_rows.count_entries(
+            session=session, account_id=account_id, owner_id=owner
+        )
         hubs = _HUBS.get(getattr(bind, "pool", None))
         if hubs:
+            change = ListChange(
+                account_id=account_id,
+                scope=scope,
+                owner_id=owner,
+                kind=kind,
+                patterns=tuple(patterns[:MAX_PATTERNS]),
+                entry_count=len(patterns),
+                # the list once the whole change is made (an import's removals and adds)
+                list_count=count,
+                actor_id=actor,
+                at=at,
+            )
             after_commit(session, lambda: _publish(hubs, change))
         return
     row = ListChangeRow(
@@ -159,15 +167,19 @@ async def record(
         scope=scope.value,
         owner_id=owner,
         kind=kind.value,
-        patterns=json.dumps(list(change.patterns), ensure_ascii=False),
-        entry_count=change.entry_count,
-        list_count=count,
-        actor_id=change.actor_id,
-        created_at=change.at,
+        patterns=json.dumps(list(patterns[:MAX_PATTERNS]), ensure_ascii=False),
+        entry_count=len(patterns),
+        list_count=0,  # counted in the statement that writes the row
+        actor_id=actor,
+        created_at=at,
     )
-    await rows.insert_change(session=session, change=row, keep_after=change.at - KEEP)
-    await notifications.send(
-        session=session, channel=CHANNEL, payload=f"{account_id} {row.id} {owner}"
+    await rows.insert_change(
+        session=session,
+        change=row,
+        channel=CHANNEL,
+        notice=f"{account_id} {row.id} {owner}",
+        # the account's old changes removed now and then, not by every change
+        prune=random.random() < PRUNE_EVERY,
     )
 
 
