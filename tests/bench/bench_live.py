@@ -91,14 +91,22 @@ async def _changes(url: str, token: str, rate: float, seconds: float) -> int:
 
         async def one(i: int) -> None:
             await asyncio.sleep(max(start + i / rate - time.monotonic(), 0))
-            answer = await client.post(
-                f"{url}/graphql",
-                json={
-                    "query": ADD,
-                    "variables": {"input": {"scope": "ACCOUNT", "patterns": [f"*@live{i}.com"]}},
-                },
-                headers={"Authorization": f"Bearer {token}"},
-            )
+            for attempt in (1, 2, 3):
+                try:
+                    answer = await client.post(
+                        f"{url}/graphql",
+                        json={
+                            "query": ADD,
+                            "variables": {
+                                "input": {"scope": "ACCOUNT", "patterns": [f"*@live{i}.com"]}
+                            },
+                        },
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                    break
+                except httpx.TransportError:  # a kept-alive connection closed under it
+                    if attempt == 3:
+                        raise
             answer.raise_for_status()
             assert answer.json()["data"]["addNeverLogEntries"]["userErrors"] == []
 
