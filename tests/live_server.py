@@ -5,6 +5,7 @@ talk to the service as a browser or a GraphQL client would. They run in the SQLi
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -65,6 +66,20 @@ def run_cli_here(env: dict[str, str], *args: str) -> str:
         status = thread.submit(run).result(timeout=60)
     assert status == 0, f"neverlog {' '.join(args)} exited with {status}: {err.getvalue()}"
     return out.getvalue()
+
+
+@functools.cache
+def exported_schema() -> str:
+    """The SDL exactly as ``neverlog export-schema`` prints it, run as its own process once
+    a session (tests/test_schema_file.py and tests/test_contract.py read it)."""
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", "export-schema"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
 
 
 def free_port() -> int:
