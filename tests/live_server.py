@@ -124,7 +124,7 @@ def live_server(tmp_path: Path, *serve_args: str, **settings: str) -> Iterator[L
 
 @contextlib.contextmanager
 def serving(
-    command: list[str], *, env: dict[str, str], url: str, log_path: Path, start_timeout: float = 30
+    command: list[str], *, env: dict[str, str], url: str, log_path: Path, start_timeout: float = 120
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server process until the block ends: it has answered /healthz when the block
     starts (else the error carries its log), and it is stopped (SIGTERM, then SIGKILL) when
