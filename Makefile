@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint token schema clean fuzz bench graphiql
+.PHONY: install run test test-all lint token schema clean fuzz bench graphiql
 
 install: $(STAMP)
 
@@ -36,8 +36,16 @@ token: $(STAMP)
 	$(BIN)/neverlog create-account "$$name" --admin-email "$${EMAIL:-admin@demo-company.com}" && \
 	echo "make token: made the account \"$$name\" and its super admin; each make token makes a new account (ACCOUNT=\"Name\" names it)" >&2
 
+# make test: every test, with a modest number of examples in the property tests and the
+# fuzzing (the short profile of tests/profiles.py), in about two minutes on SQLite.
+# make test-all: the same tests with each one's full number of examples (the long
+# profile), what .ci/run runs on both databases. NEVERLOG_TEST_BACKENDS and
+# NEVERLOG_TEST_DATABASE_URL choose the databases for both (docs/testing.md).
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-all: $(STAMP)
+	NEVERLOG_TEST_PROFILE=long $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -49,8 +57,8 @@ schema: $(STAMP)
 	$(BIN)/neverlog export-schema > schema/schema.graphql.tmp
 	mv schema/schema.graphql.tmp schema/schema.graphql
 
-# The fuzzing of tests/api/test_fuzz.py, longer: EXAMPLES per operation (500; the test
-# suite runs 25), drawn from a new SEED each time (printed: make fuzz SEED=... runs it again).
+# The fuzzing of tests/api/test_fuzz.py, longer: EXAMPLES per operation (500; make test
+# runs 8, make test-all 25), drawn from a new SEED each time (printed: make fuzz SEED=... runs it again).
 # With NEVERLOG_TEST_DATABASE_URL set, on PostgreSQL too.
 fuzz: $(STAMP)
 	@seed=$${SEED:-$$(date +%s)}; echo "fuzzing with seed $$seed (make fuzz SEED=$$seed runs it again)"; \
