@@ -103,8 +103,10 @@ class Browser:
     def shoot(self, name: str) -> None:
         self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
-    def check_accessibility(self, name: str) -> None:
-        """axe-core on the page as it is now: no serious or critical violation."""
+    def check_accessibility(self, name: str, upstream: frozenset[str] = frozenset()) -> None:
+        """axe-core on the page as it is now: no serious or critical violation, but for the
+        ``upstream`` rules: known failures of a vendored package's own markup (reported, in
+        the report too, not ours to fix in CSS or labels)."""
         self.page.evaluate(self._axe + "\n;void 0")
         results = self.page.evaluate(
             "async (tags) => { const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});"
@@ -124,7 +126,11 @@ class Browser:
                 "incomplete": results["incomplete"],
             }
         )
-        serious = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+        serious = [
+            v
+            for v in results["violations"]
+            if v["impact"] in ("serious", "critical") and v["id"] not in upstream
+        ]
         assert serious == [], json.dumps(serious, indent=2)
 
     def sign_in(self, token: str) -> None:
