@@ -855,9 +855,25 @@
     $("import-confirm").disabled = has.dryRun;
     $("import-preview").replaceChildren();
     $("import-errors").replaceChildren();
+    $("import-text").removeAttribute("aria-invalid");
+  }
+
+  /** A file and pasted text are two answers to one question: refused together, with why. */
+  function importBoth() {
+    if (!$("import-file").files.length || !$("import-text").value.trim()) return false;
+    importChanged();
+    $("import-text").setAttribute("aria-invalid", "true");
+    feedback(
+      $("import-preview"),
+      "Choose a CSV file or paste the CSV, not both: clear the pasted text, or the file, first.",
+      "error",
+    );
+    $("import-text").focus();
+    return true;
   }
 
   async function previewImport() {
+    if (importBoth()) return;
     const input = await importInput();
     const preview = $("import-preview");
     if (!input.csv.trim()) {
@@ -902,6 +918,7 @@
 
   async function submitImport(event) {
     event.preventDefault();
+    if (importBoth()) return;
     const input = await importInput();
     if (has.dryRun && importPreviewed !== JSON.stringify(input)) {
       importChanged();
@@ -963,6 +980,34 @@
     showDecision(decision);
   }
 
+  // The summary's words for each outcome (singular, plural), in the order it counts them.
+  const COUNTED = [
+    ["LOGGED", "logged", "logged"],
+    ["NEVER_LOG", "never logged", "never logged"],
+    ["INTERNAL", "colleague", "colleagues"],
+    ["INVALID_ADDRESS", "invalid", "invalid"],
+    ["EXCLUDED", "excluded", "excluded"],
+    ["LOGGING_OFF", "with logging off", "with logging off"],
+    ["REPLY_TO_NEVER_LOG_THREAD", "reply to a never-log thread", "replies to a never-log thread"],
+    ["NO_CONTACT", "without a contact", "without a contact"],
+    ["AUTOMATED", "automated", "automated"],
+  ];
+
+  /** "3 logged, 4 never logged, 1 colleague, 2 invalid": every outcome present, counted,
+   * in a fixed order (one this page does not know yet comes last, by its name). */
+  function outcomeCounts(recipients) {
+    const counts = new Map();
+    for (const r of recipients) counts.set(r.outcome, (counts.get(r.outcome) || 0) + 1);
+    const parts = [];
+    for (const [outcome, one, many] of COUNTED) {
+      const n = counts.get(outcome);
+      if (n) parts.push(`${n} ${n === 1 ? one : many}`);
+      counts.delete(outcome);
+    }
+    for (const [outcome, n] of counts) parts.push(`${n} ${outcome.toLowerCase().replaceAll("_", " ")}`);
+    return parts.join(", ");
+  }
+
   function showDecision(decision) {
     const total = decision.recipients.length;
     const recipients = total === 1 ? "recipient" : "recipients";
@@ -970,9 +1015,7 @@
       ? "The never-log lists apply to this channel."
       : "The never-log lists do not apply to this channel.";
     const sent = decision.emailSent ? " The email is sent either way." : "";
-    $("decision-summary").textContent =
-      `${decision.loggedCount} of ${total} ${recipients} logged, ` +
-      `${decision.neverLogCount} never logged. ${lists}${sent}`;
+    $("decision-summary").textContent = `${total} ${recipients}: ${outcomeCounts(decision.recipients)}. ${lists}${sent}`;
     const rows = decision.recipients.map((r) =>
       el(
         "tr",
@@ -1110,7 +1153,10 @@
       return;
     }
     feedback(where, `Sent ${delivery.eventType} again (event ${delivery.eventId}): it is ${payload.delivery.status.toLowerCase()}.`);
-    button.focus();
+    // The table shows the new delivery: read again, with the focus on its row's button.
+    await loadWebhooks();
+    const again = $("webhooks-body").querySelector(`tr[data-delivery="${payload.delivery.id}"] button.redeliver`);
+    (again || $("webhooks-body").querySelector("button.redeliver") || where).focus();
   }
 
   // -- invitations: accepting a code, and super admins' users ----------------------------
