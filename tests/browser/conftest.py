@@ -100,6 +100,23 @@ class Browser:
         self.problems: list[str] = []
         self.expected: list[str] = []  # console messages that a step causes on purpose
 
+    def another_tab(self) -> Browser:
+        """A second tab of the same browser (its own sessionStorage: its own sign-in), whose
+        script errors count as this one's."""
+        tab = self.page.context.new_page()
+        tab.set_default_timeout(10_000)
+        tab.on("pageerror", lambda e: self.problems.append(str(e)))
+        tab.on(
+            "console",
+            lambda m: (
+                self.problems.append(f"{m.text} ({m.location.get('url')})")
+                if m.type == "error"
+                else None
+            ),
+        )
+        other = Browser(tab, self.server, self._axe, self._report)
+        return other
+
     def shoot(self, name: str) -> None:
         self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
