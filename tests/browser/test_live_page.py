@@ -5,6 +5,9 @@ doing there, and is announced politely."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from tests.browser.conftest import Browser, add_user, fill_list, graphql, sync_api
 
 
@@ -76,3 +79,39 @@ def test_a_change_in_one_page_shows_in_the_other_without_losing_what_is_typed(
     expect(admin.locator("#live-status")).to_have_text("")
     sams_tab.shoot("30-live-change-shown")
     sams_tab.check_accessibility("live change shown")
+
+
+def test_a_dropped_connection_comes_back_and_reads_what_it_missed(browser: Browser) -> None:
+    expect = sync_api.expect
+    page = browser.page
+    server = browser.server
+    token = server.create_account("Acme", "admin@acme-corp.com")["token"]
+    fill_list(server, token, "ACCOUNT", ["*@lawfirm.com"])
+    # The page's WebSocket passes through the test, which can cut it as a restarting
+    # server would (1012).
+    sockets: list[tuple[Any, Any]] = []
+
+    def through_the_test(socket: Any) -> None:
+        sockets.append((socket, socket.connect_to_server()))
+
+    page.route_web_socket(re.compile(r"/graphql$"), through_the_test)
+    browser.sign_in(token)
+    body = page.locator("body")
+    expect(body).to_have_attribute("data-live", "connected")
+    assert len(sockets) == 1
+
+    # when the connection drops, and the list changes meanwhile
+    to_page, to_server = sockets[0]
+    to_server.close(code=1000)
+    to_page.close(code=1012, reason="Service restart")
+    expect(body).to_have_attribute("data-live", "reconnecting")
+    fill_list(server, token, "ACCOUNT", ["*@lawfirm.com", "*@missed.com"])
+
+    # then the page connects again (after about a second) and reads the list again
+    expect(body).to_have_attribute("data-live", "connected", timeout=5_000)
+    assert len(sockets) == 2
+    account = page.locator("#account")
+    expect(account.locator('tbody tr[data-pattern="*@missed.com"]')).to_have_count(1)
+    # and is told of the next change as before
+    fill_list(server, token, "ACCOUNT", ["*@lawfirm.com", "*@missed.com", "*@next.com"])
+    expect(account.locator('tbody tr[data-pattern="*@next.com"]')).to_have_count(1, timeout=1_000)
