@@ -64,8 +64,11 @@ log = logging.getLogger("neverlog.live")
 PROTOCOL = "graphql-transport-ws"
 MAX_SUBSCRIPTIONS = 20  # a connection's, at most (PRODUCT.md)
 MAX_ID_LENGTH = 100
-# How long closing a connection may wait for its client to take what was sent before.
-CLOSE_WAIT = 10.0
+# How long closing a connection may wait for its client to take what was sent before (the
+# close frame comes after it): longer than the server's keep-alive pings take to end a
+# client that reads nothing (uvicorn's 20 s interval and 20 s timeout), which frees the
+# connection first. Meanwhile it holds no more than the socket's buffers.
+CLOSE_WAIT = 60.0
 FIELD = "neverLogListChanged"
 
 
@@ -202,8 +205,7 @@ class _Connection:
             await self._close(code, reason)
 
     async def _close(self, code: int, reason: str) -> None:
-        # A client that reads nothing holds the close behind what it has not read: wait
-        # a while, then leave the socket to the server's keep-alive pings.
+        # A client that reads nothing holds the close behind what it has not read.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.websocket.close(code, reason), CLOSE_WAIT)
 
