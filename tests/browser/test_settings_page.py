@@ -436,7 +436,7 @@ def test_on_a_phone_a_page_of_25_entries_folds_into_about_two_screens(browser: B
     expect(section.locator('tbody tr[data-pattern="*@family.org"] td.note')).to_have_text(
         "My family"
     )
-    browser.shoot("16-narrow-list")
+    browser.shoot("18-narrow-list")
     browser.check_accessibility("narrow list")
 
 
