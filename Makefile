@@ -75,23 +75,15 @@ bench: $(STAMP)
 		|| echo "bench: wrk could not be installed; the benchmark's own load generator stands in"
 	$(BIN)/python -m tests.bench.bench_main $(BENCH_ARGS)
 
-# GraphiQL's scripts and styles, shipped in api/static/graphiql/ from the npm packages at
-# these versions with their licences (the service fetches nothing from another host).
-GRAPHIQL_VERSION := 3.8.3
-REACT_VERSION := 18.2.0
+# GraphiQL (graphiql/package.json pins it: 5.x, with @graphiql/plugin-explorer, React and the
+# graphql-ws client), bundled at build time by esbuild into api/static/graphiql/ with the
+# licences of every package in the bundle (LICENSES.txt) and their versions (VERSIONS): the
+# service fetches nothing from another host. Needs Node.js and npm; the bundle is committed.
 graphiql:
-	@tmp=$$(mktemp -d) && out=$(CURDIR)/api/static/graphiql && mkdir -p $$out && cd $$tmp && \
-	npm pack --silent graphiql@$(GRAPHIQL_VERSION) react@$(REACT_VERSION) react-dom@$(REACT_VERSION) >/dev/null && \
-	for pkg in graphiql-$(GRAPHIQL_VERSION) react-$(REACT_VERSION) react-dom-$(REACT_VERSION); do \
-		mkdir $$pkg && tar xzf $$pkg.tgz -C $$pkg; done && \
-	cp graphiql-$(GRAPHIQL_VERSION)/package/graphiql.min.js graphiql-$(GRAPHIQL_VERSION)/package/graphiql.min.css $$out/ && \
-	cp graphiql-$(GRAPHIQL_VERSION)/package/LICENSE $$out/LICENSE.graphiql && \
-	cp react-$(REACT_VERSION)/package/umd/react.production.min.js $$out/ && \
-	cp react-$(REACT_VERSION)/package/LICENSE $$out/LICENSE.react && \
-	cp react-dom-$(REACT_VERSION)/package/umd/react-dom.production.min.js $$out/ && \
-	cp react-dom-$(REACT_VERSION)/package/LICENSE $$out/LICENSE.react-dom && \
-	printf 'graphiql %s\nreact %s\nreact-dom %s\n' $(GRAPHIQL_VERSION) $(REACT_VERSION) $(REACT_VERSION) > $$out/VERSIONS && \
-	rm -rf $$tmp && echo "GraphiQL $(GRAPHIQL_VERSION) with React $(REACT_VERSION) is in api/static/graphiql/"
+	cd graphiql && npm ci --no-audit --no-fund && \
+	rm -rf $(CURDIR)/api/static/graphiql && mkdir -p $(CURDIR)/api/static/graphiql && \
+	node build.mjs $(CURDIR)/api/static/graphiql && \
+	echo "GraphiQL $$(node -p 'require("graphiql/package.json").version') with the explorer is in api/static/graphiql/"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
