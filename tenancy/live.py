@@ -143,11 +143,12 @@ async def record(
     at = utcnow()
     bind = session.sync_session.get_bind()
     if bind.dialect.name != "postgresql":
-        count = await entry_rows.count_entries(
-            session=session, account_id=account_id, owner_id=owner
-        )
-        hubs = _HUBS.get(getattr(bind, "pool", None))
+        pool = getattr(bind, "pool", None)
+        hubs = _HUBS.get(pool) if pool is not None else None
         if hubs:
+            count = await entry_rows.count_entries(
+                session=session, account_id=account_id, owner_id=owner
+            )
             change = ListChange(
                 account_id=account_id,
                 scope=scope,

@@ -236,6 +236,12 @@ async def test_a_socket_without_a_valid_token_is_closed_4401_with_nothing_sent(
         ws = await open_socket(served.ws_url, additional_headers={"Authorization": "Bearer nl_x"})
         await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
         assert await closed_with(ws) == (4401, [])
+        # not the protocol: no subprotocol asked for, a message that is not JSON
+        plain = await connect(served.ws_url, open_timeout=WAIT)
+        assert await closed_with(plain) == (4406, [])
+        ws = await open_socket(served.ws_url)
+        await ws.send("connection_init")
+        assert await closed_with(ws) == (4400, [])
         # no connection_init in time
         async with serve(live_init_seconds=0.3) as quick:
             ws = await open_socket(quick.ws_url)

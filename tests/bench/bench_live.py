@@ -144,7 +144,9 @@ async def measure(
             sockets.append(await _subscriber(ws_url, token, compression=None))
         # a subscriber that never reads: its library stops reading its socket once it
         # holds one message
-        never = await _subscriber(ws_url, token, compression=None, max_queue=1)
+        # (nor pings the server itself: its library's keep-alive would end the connection
+        # from its side, unread, and the close code would be its own)
+        never = await _subscriber(ws_url, token, compression=None, max_queue=1, ping_interval=None)
         await asyncio.sleep(1)  # every subscribe taken (they are answered only by changes)
         rss_open = _rss_mib(first_pid)
         delays: list[float] = []
