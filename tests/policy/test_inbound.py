@@ -27,6 +27,7 @@ from policy import (
     parse_pattern,
 )
 from policy.inbound import sender_names
+from tests.profiles import examples
 
 INBOUND, OUTBOUND = EmailDirection.INBOUND, EmailDirection.OUTBOUND
 BULK = (("Precedence", "bulk"),)
@@ -321,7 +322,7 @@ LATER_RULES = {
 }
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150, 30))
 @given(
     channel=st.sampled_from(list(Channel)),
     sender=ADDRESSES,
