@@ -28,7 +28,7 @@ from api.settings import Settings
 from api.unavailable import CannotServeMiddleware
 from persistence.database import Database
 from persistence.migrate import upgrade
-from schema import build_schema
+from schema import build_schema, graphql_schema
 from tenancy import decisions, expiry, signin, touches
 from tenancy.delivery import DeliveryWorker
 from tenancy.live import Hub
@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         prefix=settings.rate_limit_key_prefix + "invitation:",
     )
     view = GraphQLHTTP(
-        build_schema()._schema,
+        graphql_schema(),
         db=db,
         limits=settings.limits,
         query_limits=settings.query_limits,
@@ -135,9 +135,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             introspection=settings.introspection,
             suggestions=settings.field_suggestions,
             max_body_bytes=settings.max_body_bytes,
+            compiled_operations=settings.compiled_operations,
         ),
         cache=QueryCache(max_bytes=settings.query_cache_bytes),
         invitation_attempts=invitation_attempts,
+        execution_context_class=build_schema().execution_context_class,
     )
     # Subscriptions on the same route (api/live.py); the hub is made by the lifespan.
     live = Live(

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     max_string_length: int = Field(1_048_576, ge=1_024)
     max_query_length: int = Field(100_000, ge=1_024)
     query_cache_bytes: int = Field(32 * 1024 * 1024, ge=0)
+    # Queries run on plans compiled once per text (schema/compiled_operations.py); false:
+    # every request runs on stock Strawberry execution.
+    compiled_operations: bool = True
     # Saved simulations an account may hold.
     simulation_limit: int = Field(10_000, ge=1)
     # Slow clients (neverlog serve): seconds for a request's headers to arrive, seconds a

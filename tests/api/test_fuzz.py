@@ -39,7 +39,7 @@ from schemathesis.specs.graphql import scalars as registered_scalars
 from api.app import create_app
 from api.settings import Settings
 from persistence.database import Database
-from schema import build_schema
+from schema import graphql_schema
 from tests.helpers import ADD_ENTRIES, Api, Member, assert_no_user_errors, assert_user_error
 from tests.profiles import examples
 
@@ -334,7 +334,7 @@ def test_no_input_makes_any_operation_fail_with_an_internal_error(
 ) -> None:
     # given every query and mutation of the schema
     operations = [result.ok() for result in target.schema.get_all_operations()]
-    schema = build_schema()._schema
+    schema = graphql_schema()
     roots = [schema.query_type, schema.mutation_type]
     assert {op.label for op in operations} == {
         f"{root.name}.{name}" for root in roots if root is not None for name in root.fields

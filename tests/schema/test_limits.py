@@ -8,10 +8,10 @@ from typing import Any
 
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
-from schema import build_schema
+from schema import graphql_schema
 from schema.limits import Measure, QueryLimits, measure
 
-SCHEMA = build_schema()._schema
+SCHEMA = graphql_schema()
 
 
 class Document:
