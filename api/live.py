@@ -44,16 +44,16 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     execute,
+    get_argument_values,
     get_operation_ast,
+    get_variable_values,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.graphql_http import GraphQLHTTP, Params, RequestError, _params_from_json
 from api.middleware import authorization_headers
 from schema.context import Context
 from schema.errors import public_error
-from schema.execution import ExecutionContext, is_awaitable
 from schema.limits import check, limit_error, longest_string, query_too_long, string_too_long
 from schema.live import NeverLogListChange
 from tenancy.live import Hub, ListChange, ListKey
@@ -350,6 +350,16 @@ class _Connection:
         except RequestError as refused:
             return [refused.error]
         size = len(orjson.dumps(payload)) // 1024
+        if params.query is None:
+            # a persisted query's hash alone: a subscription sends its text (it is parsed
+            # once for the subscription's life, so the hash would save nothing)
+            await self._charge(size)
+            return [
+                GraphQLError(
+                    "A subscription sends its query text, not only a persisted query's hash.",
+                    extensions={"code": "BAD_REQUEST"},
+                )
+            ]
         limits = view.query_limits
         longest = longest_string(params.variables) if params.variables else 0
         refusal: list[GraphQLError] = []
@@ -361,7 +371,7 @@ class _Connection:
         if refusal:
             await self._charge(size)
             return refusal
-        prepared, parsing = view._prepare(params.query)
+        prepared, parsing = view._prepare(params)
         document = prepared.document
         if document is None or prepared.errors:
             await self._charge(size + parsing)
@@ -486,8 +496,6 @@ class _Connection:
                 context_value=context,
                 variable_values=subscription.params.variables,
                 operation_name=subscription.params.operation_name,
-                executor_class=ExecutionContext,
-                is_awaitable=is_awaitable,
             )
             if not isinstance(result, ExecutionResult):
                 result = await result
