@@ -218,6 +218,7 @@
 
   /** POST a GraphQL request; the data, or an ApiError with the first error's message. */
   async function gql(query, variables = {}, token = sessionStorage.getItem(TOKEN_KEY)) {
+    noteOwnChange(query, variables);
     const headers = { "Content-Type": "application/json", Accept: "application/json" };
     if (token) headers.Authorization = `Bearer ${token}`;
     let response;
@@ -402,10 +403,12 @@
       isAdmin() && has.webhooks ? loadWebhooks() : null,
       isAdmin() && has.invitations ? loadUsers() : null,
     ]);
+    startLive(token);
     return true;
   }
 
   function signOut() {
+    stopLive();
     sessionStorage.removeItem(TOKEN_KEY);
     viewer = null;
     showSignedIn(false);
@@ -855,9 +858,25 @@
     $("import-confirm").disabled = has.dryRun;
     $("import-preview").replaceChildren();
     $("import-errors").replaceChildren();
+    $("import-text").removeAttribute("aria-invalid");
+  }
+
+  /** A file and pasted text are two answers to one question: refused together, with why. */
+  function importBoth() {
+    if (!$("import-file").files.length || !$("import-text").value.trim()) return false;
+    importChanged();
+    $("import-text").setAttribute("aria-invalid", "true");
+    feedback(
+      $("import-preview"),
+      "Choose a CSV file or paste the CSV, not both: clear the pasted text, or the file, first.",
+      "error",
+    );
+    $("import-text").focus();
+    return true;
   }
 
   async function previewImport() {
+    if (importBoth()) return;
     const input = await importInput();
     const preview = $("import-preview");
     if (!input.csv.trim()) {
@@ -902,6 +921,7 @@
 
   async function submitImport(event) {
     event.preventDefault();
+    if (importBoth()) return;
     const input = await importInput();
     if (has.dryRun && importPreviewed !== JSON.stringify(input)) {
       importChanged();
@@ -963,6 +983,34 @@
     showDecision(decision);
   }
 
+  // The summary's words for each outcome (singular, plural), in the order it counts them.
+  const COUNTED = [
+    ["LOGGED", "logged", "logged"],
+    ["NEVER_LOG", "never logged", "never logged"],
+    ["INTERNAL", "colleague", "colleagues"],
+    ["INVALID_ADDRESS", "invalid", "invalid"],
+    ["EXCLUDED", "excluded", "excluded"],
+    ["LOGGING_OFF", "with logging off", "with logging off"],
+    ["REPLY_TO_NEVER_LOG_THREAD", "reply to a never-log thread", "replies to a never-log thread"],
+    ["NO_CONTACT", "without a contact", "without a contact"],
+    ["AUTOMATED", "automated", "automated"],
+  ];
+
+  /** "3 logged, 4 never logged, 1 colleague, 2 invalid": every outcome present, counted,
+   * in a fixed order (one this page does not know yet comes last, by its name). */
+  function outcomeCounts(recipients) {
+    const counts = new Map();
+    for (const r of recipients) counts.set(r.outcome, (counts.get(r.outcome) || 0) + 1);
+    const parts = [];
+    for (const [outcome, one, many] of COUNTED) {
+      const n = counts.get(outcome);
+      if (n) parts.push(`${n} ${n === 1 ? one : many}`);
+      counts.delete(outcome);
+    }
+    for (const [outcome, n] of counts) parts.push(`${n} ${outcome.toLowerCase().replaceAll("_", " ")}`);
+    return parts.join(", ");
+  }
+
   function showDecision(decision) {
     const total = decision.recipients.length;
     const recipients = total === 1 ? "recipient" : "recipients";
@@ -970,9 +1018,7 @@
       ? "The never-log lists apply to this channel."
       : "The never-log lists do not apply to this channel.";
     const sent = decision.emailSent ? " The email is sent either way." : "";
-    $("decision-summary").textContent =
-      `${decision.loggedCount} of ${total} ${recipients} logged, ` +
-      `${decision.neverLogCount} never logged. ${lists}${sent}`;
+    $("decision-summary").textContent = `${total} ${recipients}: ${outcomeCounts(decision.recipients)}. ${lists}${sent}`;
     const rows = decision.recipients.map((r) =>
       el(
         "tr",
@@ -1110,7 +1156,10 @@
       return;
     }
     feedback(where, `Sent ${delivery.eventType} again (event ${delivery.eventId}): it is ${payload.delivery.status.toLowerCase()}.`);
-    button.focus();
+    // The table shows the new delivery: read again, with the focus on its row's button.
+    await loadWebhooks();
+    const again = $("webhooks-body").querySelector(`tr[data-delivery="${payload.delivery.id}"] button.redeliver`);
+    (again || $("webhooks-body").querySelector("button.redeliver") || where).focus();
   }
 
   // -- invitations: accepting a code, and super admins' users ----------------------------
@@ -1283,6 +1332,200 @@
     $("audit-more").hidden = !events.pageInfo.hasNextPage;
     $("audit-empty").hidden = events.totalCount > 0;
     $("audit-table").closest(".table-wrap").hidden = events.totalCount === 0;
+  }
+
+  // -- live: changes made elsewhere, pushed over a WebSocket ------------------------------
+  //
+  // graphql-transport-ws at /graphql (the protocol of the graphql-ws library), the token in
+  // connection_init; one subscription per list. A change reads the list's page again, and
+  // says so politely to screen readers; what the person is doing is left alone: dialogs,
+  // the search field and what is typed anywhere are not touched, the focus stays on its row,
+  // and a row being confirmed or edited is read again only once it is done.
+
+  const LIVE = `subscription ListChanged($scope: NeverLogScope!) {
+    neverLogListChanged(scope: $scope) { kind scope list { count remaining } patterns entryCount actor { email } at }
+  }`;
+  const LIVE_FEATURE = `query LiveFeature { __schema { subscriptionType { fields { name } } } }`;
+  const LIVE_KINDS = { ENTRIES_ADDED: "added", ENTRIES_REMOVED: "removed", ENTRIES_UPDATED: "changed", ENTRIES_EXPIRED: "expired" };
+  const RETRY_FIRST_MS = 1000;
+  const RETRY_MAX_MS = 30_000;
+  const OWN_CHANGE_MS = 5000; // a change of this tab's, told back: not announced again
+  const live = { socket: null, token: null, retry: RETRY_FIRST_MS, timer: null, acked: false, missed: false };
+  const ownChanges = {}; // per scope: when this tab last changed it
+
+  /** The page's own mutations of a list, so that their echo is not announced as news. */
+  function noteOwnChange(query, variables) {
+    const input = variables && variables.input;
+    if (/^\s*mutation/.test(query) && input && input.scope) ownChanges[input.scope] = Date.now();
+  }
+
+  function setLiveState(state) {
+    document.body.dataset.live = state; // connected, reconnecting or off (read by the tests)
+  }
+
+  async function startLive(token) {
+    stopLive();
+    live.token = token;
+    try {
+      const schema = (await gql(LIVE_FEATURE, {}, token)).__schema;
+      const fields = (schema.subscriptionType && schema.subscriptionType.fields) || [];
+      if (!fields.some((f) => f.name === "neverLogListChanged")) return; // a server without it
+    } catch {
+      // no introspection here: the next contract (with subscriptions) is assumed
+    }
+    if (live.token !== token) return; // signed out meanwhile
+    connectLive();
+  }
+
+  function stopLive() {
+    clearTimeout(live.timer);
+    live.token = null;
+    if (live.socket) {
+      const socket = live.socket;
+      live.socket = null;
+      socket.close(1000, "Signed out");
+    }
+    live.retry = RETRY_FIRST_MS;
+    live.missed = false;
+    setLiveState("off");
+  }
+
+  function connectLive() {
+    const token = live.token;
+    if (!token) return;
+    const url = `${window.location.protocol === "https:" ? "wss" : "ws"}://${window.location.host}/graphql`;
+    let socket;
+    try {
+      socket = new WebSocket(url, "graphql-transport-ws");
+    } catch {
+      retryLive();
+      return;
+    }
+    live.socket = socket;
+    live.acked = false;
+    const send = (message) => socket.send(JSON.stringify(message));
+    socket.addEventListener("open", () => send({ type: "connection_init", payload: { Authorization: `Bearer ${token}` } }));
+    socket.addEventListener("message", (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (message.type === "connection_ack") {
+        live.acked = true;
+        live.retry = RETRY_FIRST_MS;
+        setLiveState("connected");
+        for (const scope of Object.keys(SCOPES)) send({ id: scope, type: "subscribe", payload: { query: LIVE, variables: { scope } } });
+        if (live.missed) {
+          // Changes made while the connection was down: read the lists again.
+          live.missed = false;
+          for (const scope of Object.keys(SCOPES)) refreshLive(scope);
+          loadAudit(true);
+        }
+      } else if (message.type === "ping") {
+        send({ type: "pong" });
+      } else if (message.type === "next" && message.payload && message.payload.data) {
+        listChanged(message.payload.data.neverLogListChanged);
+      }
+    });
+    socket.addEventListener("close", (event) => {
+      if (live.socket !== socket) return; // closed on purpose (signed out, or a new token)
+      live.socket = null;
+      if (event.code === 4401 || event.code === 4403) {
+        // The token was revoked or its user deactivated: as for any request with it.
+        failed(new ApiError("This token is no longer accepted.", "UNAUTHENTICATED"));
+        return;
+      }
+      retryLive();
+    });
+  }
+
+  /** Connect again after a pause that doubles up to 30 s (with a little jitter, so that
+   * pages cut off together do not come back together). */
+  function retryLive() {
+    if (!live.token) return;
+    live.missed = true;
+    setLiveState("reconnecting");
+    const wait = live.retry * (0.8 + Math.random() * 0.4);
+    live.retry = Math.min(live.retry * 2, RETRY_MAX_MS);
+    clearTimeout(live.timer);
+    live.timer = setTimeout(connectLive, wait);
+  }
+
+  function listChanged(change) {
+    if (!change || !lists[change.scope]) return;
+    refreshLive(change.scope);
+    loadAudit(true);
+    const own = change.actor && viewer && change.actor.email === viewer.user.email && Date.now() - (ownChanges[change.scope] || 0) < OWN_CHANGE_MS;
+    if (own) return;
+    const n = change.entryCount;
+    const what = n === 1 && change.patterns.length ? change.patterns[0] : `${n} ${n === 1 ? "entry" : "entries"}`;
+    const who = change.actor ? (viewer && change.actor.email === viewer.user.email ? "You (elsewhere)" : change.actor.email) : null;
+    const verb = LIVE_KINDS[change.kind] || change.kind.toLowerCase();
+    const where = SCOPES[change.scope].name;
+    const message = who
+      ? `${who} ${verb} ${what} ${change.kind === "ENTRIES_ADDED" ? "to" : change.kind === "ENTRIES_REMOVED" ? "from" : "on"} ${where}.`
+      : `${what[0].toUpperCase()}${what.slice(1)} of ${where} ${verb}.`;
+    $("live-status").textContent = message;
+    const note = liveNote(change.scope);
+    note.textContent = `${message} (${formatTime(change.at)})`;
+    note.hidden = false;
+  }
+
+  /** The list's line that tells of the last change made elsewhere (made once, kept). */
+  function liveNote(scope) {
+    const section = lists[scope].section;
+    let note = section.querySelector(".live-note");
+    if (!note) {
+      note = el("p", { class: "live-note hint", hidden: true });
+      section.querySelector(".usage").after(note);
+    }
+    return note;
+  }
+
+  /** Read the list's page again, leaving alone what the person is doing; one reading at a
+   * time per list (a burst of changes makes at most one more). */
+  async function refreshLive(scope) {
+    const state = lists[scope];
+    if (!state) return;
+    if (state.liveBusy) {
+      state.liveAgain = true;
+      return;
+    }
+    const tbody = state.section.querySelector("tbody");
+    if (tbody.querySelector("input, textarea, select, .confirm-question")) {
+      // A row is being confirmed or edited: read again once it is done.
+      clearTimeout(state.liveTimer);
+      state.liveTimer = setTimeout(() => refreshLive(scope), 500);
+      return;
+    }
+    const focused = tbody.contains(document.activeElement) ? document.activeElement : null;
+    const row = focused && focused.closest("tr");
+    const pattern = row ? row.dataset.pattern : null;
+    const control = focused ? focused.className.split(" ")[0] : null;
+    const index = row ? [...tbody.children].indexOf(row) : -1;
+    state.liveBusy = true;
+    state.csv = null;
+    try {
+      await loadList(scope);
+    } catch (error) {
+      if (error.code === "UNAUTHENTICATED") failed(error);
+    } finally {
+      state.liveBusy = false;
+    }
+    if (focused && !focused.isConnected && (!document.activeElement || document.activeElement === document.body)) {
+      // The focus was on a row that was drawn again: on the same control of the same entry,
+      // or, if it went, of the row that took its place.
+      const rows = [...tbody.children];
+      const same = rows.find((tr) => tr.dataset.pattern === pattern) || rows[Math.min(index, rows.length - 1)];
+      const target = same && (same.querySelector(control ? `.${CSS.escape(control)}` : "button") || same.querySelector("button"));
+      (target || state.section.querySelector(".search")).focus();
+    }
+    if (state.liveAgain) {
+      state.liveAgain = false;
+      refreshLive(scope);
+    }
   }
 
   // -- wiring ---------------------------------------------------------------------------

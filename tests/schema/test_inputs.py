@@ -15,6 +15,7 @@ from strawberry.types.arguments import convert_argument
 
 from schema import build_schema
 from schema.decisions import EmailInput, OriginalEmailInput
+from tests.profiles import examples
 
 SCHEMA = build_schema()
 _EMAIL_TYPE = SCHEMA._schema.type_map["EmailInput"]
@@ -62,7 +63,7 @@ def _convert(value: Any) -> Any:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300, 40))
 @given(email)
 def test_an_email_is_built_as_strawberry_builds_it(raw: dict[str, Any]) -> None:
     # given what graphql-core makes of a client's value for EmailInput

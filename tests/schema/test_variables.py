@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from schema import build_schema
 from schema import variables as planned
 from tests.helpers import Api
+from tests.profiles import examples
 
 SCHEMA = build_schema()._schema
 INPUTS = sorted(
@@ -83,7 +84,7 @@ def outcome(result: Any) -> Any:
 
 @pytest.mark.parametrize("name", INPUTS)
 @pytest.mark.parametrize("shape", SHAPES)
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60, 20), suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_plan_coerces_every_value_as_graphql_core_does(name: str, shape: str, data: Any) -> None:
     declared = shape.format(name)
