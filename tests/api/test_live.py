@@ -441,6 +441,38 @@ async def test_an_import_and_an_expiry_are_told_as_their_parts(serve: Any, db: D
         await ws.close()
 
 
+async def test_an_update_is_told_as_entries_updated(serve: Any, db: Database) -> None:
+    admin = await new_admin(db)
+    async with serve() as served:
+        ws = await signed_in(served.ws_url, admin.token)
+        await subscribe(ws, "a", "ACCOUNT")
+        await subscribed(served, 1)
+        pattern = f"*@{domain()}"
+        added = await served.data(
+            """mutation($p: [String!]!) { addNeverLogEntries(input: {scope: ACCOUNT,
+                patterns: $p}) { added { id } userErrors { code } } }""",
+            {"p": [pattern]},
+            admin.token,
+        )
+        entry_id = added["addNeverLogEntries"]["added"][0]["id"]
+        assert change(await receive(ws), "a")["kind"] == "ENTRIES_ADDED"
+        updated = await served.data(
+            """mutation($ids: [ID!]!) { updateNeverLogEntries(input: {scope: ACCOUNT,
+                ids: $ids, note: "counsel"}) { userErrors { code message } } }""",
+            {"ids": [entry_id]},
+            admin.token,
+        )
+        assert updated["updateNeverLogEntries"]["userErrors"] == []
+        got = change(await receive(ws), "a")
+        assert (got["kind"], got["patterns"], got["entryCount"]) == (
+            "ENTRIES_UPDATED",
+            [pattern],
+            1,
+        )
+        assert (got["actor"], got["list"]["count"]) == ({"email": admin.email}, 1)
+        await ws.close()
+
+
 # -- revocation ----------------------------------------------------------------------------
 
 
