@@ -11,7 +11,7 @@ import datetime
 import strawberry
 from strawberry.types import Info
 
-from schema.enums import ImportMode, Role, Scope
+from schema.enums import EntryAction, ImportMode, Role, Scope
 from schema.errors import UserError, signed_in_mutation
 from schema.ids import decode_id, to_global_id
 from schema.types import ApiToken, NeverLogEntry, NeverLogList, User
@@ -40,6 +40,10 @@ class AddNeverLogEntriesInput:
         "future, such as 2027-01-31T17:00:00+01:00. A time without an offset is read as UTC; "
         "one in the past, or that UTC cannot represent (past 9999-12-31T23:59:59Z), is "
         "INVALID_INPUT naming it.",
+    )
+    action: EntryAction = strawberry.field(
+        default=EntryAction.NEVER_LOG,
+        description="What the entries that this call adds do to the recipients they match.",
     )
 
 
@@ -176,6 +180,7 @@ class CoreMutation:
             patterns=input.patterns,
             note=input.note,
             expires_at=input.expires_at,
+            action=input.action,
         )
         return AddNeverLogEntriesPayload(
             added=[NeverLogEntry.from_row(e) for e in change.added],

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from schema.connections import Connection, page_size
-from schema.enums import AuditAction, EntryKind, Role, Scope
+from schema.enums import AuditAction, EntryAction, EntryKind, Role, Scope
 from schema.errors import bad_input
 from schema.ids import to_global_id
 from schema.internal_domain_types import InternalDomain, load_internal_domains
@@ -116,6 +116,9 @@ class NeverLogEntry(Node):
         "longer matches, is no longer listed or counted, and the service removes it (audit "
         "action NEVER_LOG_ENTRIES_EXPIRED)."
     )
+    action: EntryAction = strawberry.field(
+        description="What the entry does to the recipients it matches."
+    )
     created_by_id: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field(description="Null where that user no longer exists.")
@@ -132,6 +135,7 @@ class NeverLogEntry(Node):
             created_at=row.created_at,
             note=row.note,
             expires_at=row.expires_at,
+            action=EntryAction(row.action),
             created_by_id=row.created_by_id,
         )
 
@@ -176,7 +180,7 @@ class NeverLogList:
     @strawberry.field(
         description="The whole list as CSV with the header line "
         "'pattern,kind,created_at,created_by'; with extended: true, "
-        "'pattern,kind,created_at,created_by,note,expires_at'. A cell that a spreadsheet "
+        "'pattern,kind,created_at,created_by,note,expires_at,action'. A cell that a spreadsheet "
         "would read as a formula is written with a leading apostrophe."
     )
     async def csv(self, info: Info, extended: bool | None = False) -> str:

@@ -29,14 +29,15 @@ from persistence import accounts, entries
 from persistence.database import Database
 from tenancy.entry_details import NONE, EntryDetails, checked_expiry, checked_note
 from tenancy.errors import ErrorCode, Refusal
+from tenancy.text import escaped
 
 if TYPE_CHECKING:
     from tenancy.lists import ListRef
 
-from policy import EntryKind
+from policy import EntryAction, EntryKind
 
 HEADER = ("pattern", "kind", "created_at", "created_by")
-EXTENDED_HEADER = (*HEADER, "note", "expires_at")
+EXTENDED_HEADER = (*HEADER, "note", "expires_at", "action")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _DELIMITERS = ("\t", ";", ",")
 
@@ -49,6 +50,7 @@ class CsvRow:
     created_by: str
     note: str = ""
     expires_at: str = ""
+    action: str = EntryAction.NEVER_LOG.value
 
 
 def neutralised(cell: str) -> str:
@@ -70,7 +72,7 @@ def write_csv(rows: Iterable[CsvRow], *, extended: bool = False) -> str:
     for row in rows:
         cells = [row.pattern, row.kind, row.created_at, row.created_by]
         if extended:
-            cells += [row.note, row.expires_at]
+            cells += [row.note, row.expires_at, row.action]
         writer.writerow([neutralised(cell) for cell in cells])
     return out.getvalue()
 
@@ -94,6 +96,7 @@ async def list_csv(
                 created_by=creators[r.created_by_id].email if r.created_by_id in creators else "",
                 note=r.note or "",
                 expires_at=r.expires_at.isoformat() if r.expires_at else "",
+                action=r.action,
             )
             for r in rows
         ),
@@ -112,12 +115,13 @@ async def export_csv(db: Database, ref: ListRef, *, extended: bool) -> str:
 @dataclass(frozen=True, slots=True)
 class ImportRow:
     """One pattern of an import, the line it stands on, and (in an extended file) the
-    note and expiry as written."""
+    note, expiry and action as written."""
 
     line: int
     pattern: str
     note: str | None = None
     expires_at: str | None = None
+    action: str | None = None
 
 
 def _delimiter(text: str) -> str:
@@ -178,15 +182,19 @@ def _exported(line: int, cells: list[str], columns: dict[str, int] | None) -> Im
         n = where.get(name)
         return cells[n] if n is not None and n < len(cells) and cells[n] else None
 
-    return ImportRow(line, cells[where.get("pattern", 0)], cell("note"), cell("expires_at"))
+    return ImportRow(
+        line, cells[where.get("pattern", 0)], cell("note"), cell("expires_at"), cell("action")
+    )
 
 
 def details_of(row: ImportRow, *, now: dt.datetime) -> EntryDetails:
-    """The note and expiry of an imported row, checked as those of an add."""
-    if row.note is None and row.expires_at is None:
+    """The note, expiry and action of an imported row, checked as those of an add; an
+    error names the row's line (``field`` ends with it)."""
+    if row.note is None and row.expires_at is None and row.action is None:
         return NONE
-    at = ["input", "csv"]
+    at = ["input", "csv", str(row.line)]
     try:
+        action = _action(row.action, at)
         note = checked_note(row.note, at)
         expires_at = None
         if row.expires_at is not None:
@@ -204,4 +212,19 @@ def details_of(row: ImportRow, *, now: dt.datetime) -> EntryDetails:
         raise Refusal.one(
             ErrorCode.INVALID_INPUT, f"Line {row.line} ({row.pattern}): {problem.message}", at
         ) from None
-    return EntryDetails(note, expires_at)
+    return EntryDetails(note, expires_at, action)
+
+
+def _action(cell: str | None, at: list[str]) -> EntryAction:
+    """The action a cell names (without regard to case); NEVER_LOG where it is empty."""
+    if cell is None or not cell.strip():
+        return EntryAction.NEVER_LOG
+    name = cell.strip().upper()
+    if name not in EntryAction.__members__:
+        raise Refusal.one(
+            ErrorCode.INVALID_INPUT,
+            f'"{escaped(cell.strip()):.100}" is not an action: use '
+            f"{', '.join(EntryAction.__members__)}.",
+            at,
+        )
+    return EntryAction[name]

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import accounts, audit, entries
 from persistence.database import Database
 from persistence.tables import NeverLogEntry, new_id, utcnow
-from policy import Pattern, PatternError, Scope, parse_pattern, split_patterns
+from policy import EntryAction, Pattern, PatternError, Scope, parse_pattern, split_patterns
 from tenancy import entry_details, expiry
 from tenancy.account_limits import AccountLimits
 from tenancy.audit import AuditAction
@@ -204,6 +204,7 @@ async def _apply(
             created_by_id=viewer.user_id,
             note=(details or {}).get(p.key, default).note,
             expires_at=(details or {}).get(p.key, default).expires_at,
+            action=(details or {}).get(p.key, default).action.value,
         )
         for p in new
     ]
@@ -223,13 +224,16 @@ async def add_entries(
     patterns: Sequence[str],
     note: str | None = None,
     expires_at: dt.datetime | None = None,
+    action: EntryAction = EntryAction.NEVER_LOG,
 ) -> Change:
+    """Add entries, each with ``note``, ``expires_at`` and ``action``; a pattern already
+    listed stays as it is, whatever those say (a change of them is an update)."""
     ref = writable_list(viewer, scope, limits)
     items = split_patterns(patterns)
     _refuse_none_given(len(items))
     _refuse_too_many(len(items), ref, "patterns")
     parsed = _distinct(_parse_all(items, "patterns"))
-    default = entry_details.checked(note, expires_at, ["input"])
+    default = entry_details.checked(note, expires_at, ["input"], action)
     async with db.transaction(ref.account_id, write=True) as session:
         change = await _apply(
             session, ref, viewer, parsed, replace=False, field_name="patterns", default=default

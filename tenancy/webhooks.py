@@ -131,6 +131,7 @@ def entry_data(entry: NeverLogEntry) -> dict[str, Any]:
         "kind": entry.kind,
         "note": getattr(entry, "note", None),
         "expiresAt": _timestamp(expires_at) if isinstance(expires_at, dt.datetime) else None,
+        "action": getattr(entry, "action", None) or "NEVER_LOG",
     }
 
 

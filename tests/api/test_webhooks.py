@@ -354,6 +354,7 @@ async def test_additions_to_the_account_wide_list_are_delivered_signed(
                 "kind": "DOMAIN",
                 "note": None,
                 "expiresAt": None,
+                "action": "NEVER_LOG",
             },
             {
                 "id": ids["ceo@partner.com"],
@@ -361,6 +362,7 @@ async def test_additions_to_the_account_wide_list_are_delivered_signed(
                 "kind": "ADDRESS",
                 "note": None,
                 "expiresAt": None,
+                "action": "NEVER_LOG",
             },
         ],
     }

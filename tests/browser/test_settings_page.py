@@ -275,7 +275,7 @@ def test_a_list_goes_out_as_csv_and_comes_back_through_a_preview(
     download.value.save_as(saved)
     assert download.value.suggested_filename == "never-log-personal.csv"
     lines = saved.read_text().splitlines()
-    assert lines[0] == "pattern,kind,created_at,created_by,note,expires_at"
+    assert lines[0] == "pattern,kind,created_at,created_by,note,expires_at,action"
     assert [line.split(",")[0] for line in lines[1:]] == FIVE_HUNDRED[:3]
 
     # Import REPLACE: the preview counts what would change, and nothing changes until confirmed.
