@@ -1746,7 +1746,8 @@
       const line = lines[i];
       if (!line.trim()) continue;
       if (/^\s/.test(line) && headers.length) {
-        headers[headers.length - 1].value += ` ${line.trim()}`;
+        const last = headers[headers.length - 1];
+        last.value = last.value ? `${last.value} ${line.trim()}` : line.trim();
         continue;
       }
       const colon = line.indexOf(":");
