@@ -11,11 +11,11 @@ import datetime
 import strawberry
 from strawberry.types import Info
 
-from schema.enums import EntryAction, ImportMode, Role, Scope
+from schema.enums import CaptureLevel, EntryAction, ImportMode, Role, Scope
 from schema.errors import UserError, signed_in_mutation
 from schema.ids import decode_id, to_global_id
-from schema.types import ApiToken, NeverLogEntry, NeverLogList, User
-from tenancy import lists, tokens, users
+from schema.types import Account, ApiToken, NeverLogEntry, NeverLogList, User
+from tenancy import lists, reads, settings, tokens, users
 
 
 def _errors() -> list[UserError]:
@@ -165,6 +165,41 @@ class RevokeApiTokenPayload:
     user_errors: builtins.list[UserError] = _errors()
 
 
+@strawberry.input(description="Fields left out are left as they are.")
+class UpdateAccountSettingsInput:
+    default_capture: CaptureLevel | None = strawberry.UNSET
+    skip_automated_emails: bool | None = strawberry.UNSET
+    automated_sender_names: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Replaces the list (at most 100 names); an empty list turns the name rule off.",
+    )
+
+
+@strawberry.type
+class UpdateAccountSettingsPayload:
+    account: Account | None = None
+    user_errors: builtins.list[UserError] = _errors()
+
+
+@strawberry.input
+class UpdateMySettingsInput:
+    default_capture: CaptureLevel | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Null: the account's defaultCapture applies.",
+    )
+
+
+@strawberry.type
+class UpdateMySettingsPayload:
+    user: User | None = None
+    user_errors: builtins.list[UserError] = _errors()
+
+
+def _given(value: object) -> bool:
+    """Whether an input field was given a value (neither left out nor null)."""
+    return value is not strawberry.UNSET and value is not None
+
+
 @strawberry.type
 class CoreMutation:
     @signed_in_mutation()
@@ -273,3 +308,36 @@ class CoreMutation:
             ctx.db, ctx.signed_in, token_id=decode_id(input.id, "ApiToken")
         )
         return RevokeApiTokenPayload(api_token=ApiToken.from_row(revoked))
+
+    @signed_in_mutation(description="Super admins.")
+    async def update_account_settings(
+        self, info: Info, input: UpdateAccountSettingsInput
+    ) -> UpdateAccountSettingsPayload:
+        ctx = info.context
+        account = await settings.update_account_settings(
+            ctx.db,
+            ctx.signed_in,
+            default_capture=input.default_capture if _given(input.default_capture) else None,
+            skip_automated_emails=(
+                input.skip_automated_emails if _given(input.skip_automated_emails) else None
+            ),
+            automated_sender_names=(
+                input.automated_sender_names if _given(input.automated_sender_names) else None
+            ),
+        )
+        return UpdateAccountSettingsPayload(account=Account.from_row(account, info))
+
+    @signed_in_mutation()
+    async def update_my_settings(
+        self, info: Info, input: UpdateMySettingsInput
+    ) -> UpdateMySettingsPayload:
+        ctx = info.context
+        if input.default_capture is strawberry.UNSET:  # nothing to change: the user as is
+            user = (await reads.users_by_id(ctx.db, ctx.signed_in, [ctx.signed_in.user_id]))[
+                ctx.signed_in.user_id
+            ]
+        else:
+            user = await settings.update_my_settings(
+                ctx.db, ctx.signed_in, default_capture=input.default_capture
+            )
+        return UpdateMySettingsPayload(user=User.from_row(user))

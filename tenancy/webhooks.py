@@ -46,6 +46,9 @@ class WebhookEventType(enum.Enum):
     NEVER_LOG_ENTRIES_REMOVED = "NEVER_LOG_ENTRIES_REMOVED"
     NEVER_LOG_ENTRIES_EXPIRED = "NEVER_LOG_ENTRIES_EXPIRED"
     INTERNAL_DOMAINS_CHANGED = "INTERNAL_DOMAINS_CHANGED"
+    NEVER_LOG_ENTRIES_UPDATED = "NEVER_LOG_ENTRIES_UPDATED"
+    ACCOUNT_SETTINGS_CHANGED = "ACCOUNT_SETTINGS_CHANGED"
+    USER_SETTINGS_CHANGED = "USER_SETTINGS_CHANGED"
 
     @property
     def type_name(self) -> str:
@@ -57,6 +60,9 @@ _TYPE_NAMES: Final = {
     WebhookEventType.NEVER_LOG_ENTRIES_REMOVED: "never_log.entries_removed",
     WebhookEventType.NEVER_LOG_ENTRIES_EXPIRED: "never_log.entries_expired",
     WebhookEventType.INTERNAL_DOMAINS_CHANGED: "internal_domains.changed",
+    WebhookEventType.NEVER_LOG_ENTRIES_UPDATED: "never_log.entries_updated",
+    WebhookEventType.ACCOUNT_SETTINGS_CHANGED: "account.settings_changed",
+    WebhookEventType.USER_SETTINGS_CHANGED: "user.settings_changed",
 }
 
 
