@@ -1438,7 +1438,7 @@
   async function submitEdit(event) {
     event.preventDefault();
     if (!editing) return;
-    const { scope, entry } = editing;
+    const { scope, entry, button } = editing;
     const errors = $("edit-errors");
     const input = { scope };
     const action = $("edit-action").value;
@@ -1487,13 +1487,15 @@
       if (first) $(first).focus();
       return;
     }
+    if (!lists[scope]) return; // signed out meanwhile
     lists[scope].csv = null;
-    const button = editing.button;
     feedback(where, `Changed ${entry.pattern}: ${describeChange(input)}.`);
     loadAudit(true);
     await loadList(scope).catch((error) => failed(error, where));
-    editing = { scope, entry, button }; // the focus goes to the row's new Edit button
-    closeEdit();
+    if ($("edit-dialog").open) {
+      editing = { scope, entry, button }; // the focus goes to the row's new Edit button
+      closeEdit();
+    }
   }
 
   // Undo: a removal from the personal list is sent only when its undo window closes, so that
