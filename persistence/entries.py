@@ -187,6 +187,12 @@ async def insert_entries(*, session: AsyncSession, rows: Sequence[dict[str, Any]
         await session.execute(sa.insert(NeverLogEntry), list(rows))
 
 
+async def save_entries(*, session: AsyncSession, rows: Sequence[NeverLogEntry]) -> None:
+    """Write the changes made to entries read in this session (``get_entries``)."""
+    session.add_all(rows)
+    await session.flush()
+
+
 async def get_entries(
     *, session: AsyncSession, account_id: uuid.UUID, entry_ids: Collection[uuid.UUID]
 ) -> list[NeverLogEntry]:

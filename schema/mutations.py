@@ -69,6 +69,27 @@ class RemoveNeverLogEntriesPayload:
     user_errors: builtins.list[UserError] = _errors()
 
 
+@strawberry.input(
+    description="Fields left out are left as they are; note or expiresAt given as null clear them."
+)
+class UpdateNeverLogEntriesInput:
+    scope: Scope
+    ids: list[strawberry.ID] = strawberry.field(
+        description="The entries to change (at most the list's limit), all of this list."
+    )
+    action: EntryAction | None = strawberry.UNSET
+    note: str | None = strawberry.UNSET
+    expires_at: datetime.datetime | None = strawberry.UNSET
+
+
+@strawberry.type
+class UpdateNeverLogEntriesPayload:
+    entries: list[NeverLogEntry] = strawberry.field(
+        default_factory=list, description="The entries after the change, in the order of ids."
+    )
+    user_errors: builtins.list[UserError] = _errors()
+
+
 @strawberry.input
 class ImportNeverLogListInput:
     scope: Scope
@@ -239,6 +260,25 @@ class CoreMutation:
         return RemoveNeverLogEntriesPayload(
             removed_ids=[to_global_id("NeverLogEntry", e.id) for e in change.removed],
             list=NeverLogList.of(change.ref, change.count),
+        )
+
+    @signed_in_mutation()
+    async def update_never_log_entries(
+        self, info: Info, input: UpdateNeverLogEntriesInput
+    ) -> UpdateNeverLogEntriesPayload:
+        ctx = info.context
+        updated = await lists.update_entries(
+            ctx.db,
+            ctx.signed_in,
+            ctx.limits,
+            scope=input.scope,
+            entry_ids=[decode_id(i, "NeverLogEntry") for i in input.ids],
+            action=input.action if _given(input.action) else None,
+            note=lists.KEEP if input.note is strawberry.UNSET else input.note,
+            expires_at=lists.KEEP if input.expires_at is strawberry.UNSET else input.expires_at,
+        )
+        return UpdateNeverLogEntriesPayload(
+            entries=[NeverLogEntry.from_row(e) for e in updated.entries]
         )
 
     @signed_in_mutation()

@@ -1,4 +1,4 @@
-"""Changes to the never-log lists: adding, removing and importing entries.
+"""Changes to the never-log lists: adding, removing, updating and importing entries.
 
 Every change is all or nothing, holds the list's limit under concurrent calls from any
 number of processes (the list's owner row is locked first: the account for the
@@ -13,6 +13,7 @@ import enum
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -109,11 +110,11 @@ def _refuse_none_given(count: int) -> None:
         )
 
 
-def _refuse_too_many(count: int, ref: ListRef, field_name: str) -> None:
+def _refuse_too_many(count: int, ref: ListRef, field_name: str, what: str = "patterns") -> None:
     if count > ref.limit:
         raise Refusal.one(
             ErrorCode.TOO_MANY_VALUES,
-            f"One call may carry at most {ref.limit} patterns for the {ref.name}; "
+            f"One call may carry at most {ref.limit} {what} for the {ref.name}; "
             f"this one carries {count}.",
             ["input", field_name],
         )
@@ -311,6 +312,133 @@ async def remove_entries(
             await _record(session, ref, viewer, AuditAction.NEVER_LOG_ENTRIES_REMOVED, change)
             await _announce(session, ref, change)
         return change
+
+
+class _Keep(enum.Enum):
+    KEEP = "KEEP"
+
+
+KEEP: Final = _Keep.KEEP  # an update's field that was left out
+
+
+@dataclass(slots=True)
+class Updated:
+    """The entries of an update after it, one for each ID given, in their order."""
+
+    ref: ListRef
+    entries: list[NeverLogEntry]
+
+
+async def update_entries(
+    db: Database,
+    viewer: Viewer,
+    limits: AccountLimits,
+    *,
+    scope: Scope,
+    entry_ids: Sequence[uuid.UUID],
+    action: EntryAction | None = None,
+    note: str | _Keep | None = KEEP,
+    expires_at: dt.datetime | _Keep | None = KEEP,
+) -> Updated:
+    """Change the action, note or expiry of entries of one list: ``KEEP`` (and an action
+    of None) leaves a field as it is, a note or expiry of None clears it. All or nothing:
+    an ID that is not a live entry of this list (another list's, another account's, one
+    expired) refuses the whole call with NOT_FOUND. Only entries that the call changes
+    are audited and sent to webhooks; a call that changes none records nothing."""
+    ref = writable_list(viewer, scope, limits)
+    if not entry_ids:
+        raise Refusal.one(
+            ErrorCode.INVALID_INPUT, "No entries given: name at least one ID.", ["input", "ids"]
+        )
+    _refuse_too_many(len(entry_ids), ref, "ids", what="entries")
+    new_note = (
+        entry_details.checked_note(note, ["input", "note"]) if not isinstance(note, _Keep) else KEEP
+    )
+    new_expiry = (
+        entry_details.checked_expiry(expires_at, ["input", "expiresAt"])
+        if not isinstance(expires_at, _Keep)
+        else KEEP
+    )
+    async with db.transaction(ref.account_id, write=True) as session:
+        await _lock_owner(session, ref, viewer)
+        found = {
+            e.id: e
+            for e in await entries.get_entries(
+                session=session, account_id=ref.account_id, entry_ids=entry_ids
+            )
+            if e.owner_id == ref.owner_id
+        }
+        problems = [
+            Problem(
+                ErrorCode.NOT_FOUND,
+                f"No entry of the {ref.name} has this ID.",
+                ("input", "ids", str(n)),
+            )
+            for n, entry_id in enumerate(entry_ids)
+            if entry_id not in found
+        ]
+        if problems:
+            raise Refusal(problems)
+        changed: dict[uuid.UUID, NeverLogEntry] = {}
+        for entry_id in entry_ids:
+            entry = found[entry_id]
+            before = (entry.action, entry.note, entry.expires_at)
+            if action is not None:
+                entry.action = action.value
+            if not isinstance(new_note, _Keep):
+                entry.note = new_note
+            if not isinstance(new_expiry, _Keep):
+                entry.expires_at = new_expiry
+            if (entry.action, entry.note, entry.expires_at) != before:
+                changed[entry.id] = entry
+        if changed:
+            await entries.save_entries(session=session, rows=list(changed.values()))
+            await _record_update(
+                session, ref, viewer, list(changed.values()), action, new_note, new_expiry
+            )
+            await record_entries_event(
+                session,
+                account_id=ref.account_id,
+                event_type=WebhookEventType.NEVER_LOG_ENTRIES_UPDATED,
+                scope=ref.scope,
+                owner_id=ref.owner_id,
+                entries=list(changed.values()),
+            )
+        return Updated(ref, [found[i] for i in entry_ids])
+
+
+async def _record_update(
+    session: AsyncSession,
+    ref: ListRef,
+    viewer: Viewer,
+    changed: Sequence[NeverLogEntry],
+    action: EntryAction | None,
+    note: str | _Keep | None,
+    expires_at: dt.datetime | _Keep | None,
+) -> None:
+    """The audit event of an update. Its summary names what was set, never a note's text:
+    a personal list's notes are as private as its patterns."""
+    what = []
+    if action is not None:
+        what.append(f"action {action.value}")
+    if not isinstance(note, _Keep):
+        what.append("note changed" if note is not None else "note cleared")
+    if not isinstance(expires_at, _Keep):
+        what.append(
+            f"expiry {expires_at.isoformat(timespec='seconds')}"
+            if expires_at is not None
+            else "expiry cleared"
+        )
+    whose = "the account-wide list" if ref.scope is Scope.ACCOUNT else "their personal list"
+    await audit.record(
+        session=session,
+        account_id=ref.account_id,
+        action=AuditAction.NEVER_LOG_ENTRIES_UPDATED.value,
+        actor_id=viewer.user_id,
+        scope=ref.scope.value,
+        patterns=[e.pattern for e in changed],
+        summary=f"Changed {whose}: updated {_entries(len(changed))} ({', '.join(what)}).",
+    )
 
 
 class _DryRun(Exception):
