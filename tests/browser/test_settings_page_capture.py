@@ -59,7 +59,9 @@ def test_an_entry_is_added_with_its_action_filtered_by_it_and_changed_in_place(
     page.get_by_label("Note (optional)").fill("Privileged")
     browser.check_accessibility("add dialog with an action")
     page.get_by_role("button", name="Add", exact=True).click()
-    expect(section.locator(".feedback")).to_have_text("Added *@lawfirm.com to the account-wide list.")
+    expect(section.locator(".feedback")).to_have_text(
+        "Added *@lawfirm.com to the account-wide list."
+    )
     before = entries(server, admin, "ACCOUNT")["*@lawfirm.com"]
     assert before["action"] == "LOG_METADATA_ONLY"
 
@@ -229,7 +231,9 @@ def test_capture_settings_of_the_account_and_of_a_user(browser: Browser) -> None
     expect(page.get_by_label("Keep of every logged email")).to_have_value("FULL")
     expect(page.get_by_label("Keep automated email out of the CRM")).to_be_checked()
     names = page.get_by_label("Automated sender names")
-    expect(names).to_have_value("noreply\ndonotreply\nmailerdaemon\npostmaster\nbounce\nbounces\nnotifications\nnotification\nnewsletter\nalerts")
+    expect(names).to_have_value(
+        "noreply\ndonotreply\nmailerdaemon\npostmaster\nbounce\nbounces\nnotifications\nnotification\nnewsletter\nalerts"
+    )
     browser.shoot("32-capture-settings")
     browser.check_accessibility("capture settings, super admin")
     # A name that is not a local part is refused, naming it; nothing is saved.
@@ -307,9 +311,9 @@ def test_trying_a_received_email_shows_automated_mail_and_each_recipients_captur
     expect(jane).to_have_attribute("data-capture", "METADATA")
     expect(jane).to_have_attribute("data-matched-action", "LOG_METADATA_ONLY")
     expect(jane.locator("td.capture")).to_have_text("Metadata only (an entry: metadata only)")
-    expect(page.locator('#decision-table tr[data-address="bob@customer.com"] td.capture')).to_have_text(
-        "Full"
-    )
+    expect(
+        page.locator('#decision-table tr[data-address="bob@customer.com"] td.capture')
+    ).to_have_text("Full")
     expect(page.locator("#decision-more")).to_have_text(
         "A CRM that keeps one copy of the email keeps it without subject or body "
         "(sender, recipients and date); 1 logged recipient is limited to less than full."
