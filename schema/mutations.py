@@ -94,7 +94,10 @@ class UpdateNeverLogEntriesPayload:
 class ImportNeverLogListInput:
     scope: Scope
     csv: str = strawberry.field(
-        description="CSV whose first column holds patterns; a header line 'pattern,...' is allowed."
+        description="CSV: a file as exported; or with a header line that names a column "
+        "pattern, email, email address, address or domain, that column's patterns (note, "
+        "expires_at and action from theirs, other columns ignored); or without one, patterns "
+        "in the first column."
     )
     mode: ImportMode = ImportMode.MERGE
     dry_run: bool = strawberry.field(

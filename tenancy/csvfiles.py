@@ -7,10 +7,12 @@ against CSV injection); an import drops that ``'`` again, so an export imports a
 The rule looks past leading apostrophes (``'=x`` is written ``''=x``), so that every value
 survives the round trip.
 
-An import is a file as exported (with or without the extended columns ``note`` and
-``expires_at``) or a plain list of patterns, with or without the header line; comma,
-semicolon or tab separated (as Excel saves CSV in different locales), with or without a
-UTF-8 byte order mark, with any line ends.
+An import is a file as exported (with or without the extended columns ``note``,
+``expires_at`` and ``action``), a file that another tool exported (a CRM's contact export,
+a spreadsheet: the column that a header names ``pattern``, ``email``, ``email address``,
+``address`` or ``domain``), or a list of patterns, one a line; comma, semicolon or tab
+separated (as Excel saves CSV in different locales), with or without a UTF-8 byte order
+mark, with any line ends.
 """
 
 from __future__ import annotations
@@ -124,67 +126,95 @@ class ImportRow:
     action: str | None = None
 
 
-def _delimiter(text: str) -> str:
-    """The separator of the file: that of its header line where it has one, else the one
-    that its first line holds most of (a tab wins: patterns never hold one)."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    lowered = first.strip().lower()
+# The header names of the column that holds the patterns, as other tools name it (a CRM's
+# contact export, a spreadsheet), compared trimmed and without regard to case.
+PATTERN_COLUMNS = frozenset({"pattern", "email", "email address", "address", "domain"})
+# The further columns an import reads where a header names them.
+DETAIL_COLUMNS = ("note", "expires_at", "action")
+
+
+def _header_cells(line: str, delimiter: str) -> list[str]:
+    cells = next(csv.reader([line], delimiter=delimiter, skipinitialspace=True), [])
+    return [cell.strip().lower() for cell in cells]
+
+
+def _delimiter(first: str) -> str:
+    """The separator of the file: that of its header where its first line is one (the one
+    that splits it into a cell naming the pattern column), else the one that its first line
+    holds most of (a tab wins: patterns never hold one)."""
     for delimiter in _DELIMITERS:
-        if lowered.startswith(f"pattern{delimiter}") or lowered.startswith(f'"pattern"{delimiter}'):
+        if delimiter in first and PATTERN_COLUMNS.intersection(_header_cells(first, delimiter)):
             return delimiter
     if "\t" in first:
         return "\t"
     return ";" if first.count(";") > first.count(",") else ","
 
 
+def _is_kind(cell: str) -> bool:
+    return cell.upper() in EntryKind.__members__
+
+
+def _exported_row(cells: list[str]) -> bool:
+    """Whether a row reads as an exported entry: a pattern (every pattern holds an @ or a
+    dot, no header name does), then its kind. ``x.com,DOMAIN`` is no header."""
+    return len(cells) >= 2 and _is_kind(cells[1]) and any(c in cells[0] for c in "@.")
+
+
 def read_rows(text: str) -> list[ImportRow]:
-    """The patterns of an import with the line each stands on: a file as exported (the
-    first column, and the note and expires_at columns where the header names them), or a
-    plain list of patterns (one or more per line, separated by commas or semicolons),
-    with or without the header line. Raises csv.Error where a field is longer than the
-    csv module reads (csv.field_size_limit())."""
+    """The patterns of an import with the line each stands on (counting from 1, header
+    included), one a row; a row whose pattern cell is empty is skipped.
+
+    - Where the first line is a header that names a column ``pattern``, ``email``,
+      ``email address``, ``address`` or ``domain`` (the first such wins), the patterns are
+      that column's, the note, expiry and action those of the columns ``note``,
+      ``expires_at`` and ``action`` where named; every other column is ignored. An export
+      of this service is such a file, and so is a CRM's contact export.
+    - Without such a header, the first column holds the patterns and the others are
+      ignored, unless the file has the shape of an export (every row's second cell is a
+      kind): then the note, expiry and action stand where the extended export puts them.
+
+    Raises csv.Error where a field is longer than the csv module reads
+    (csv.field_size_limit())."""
     text = text.lstrip("\ufeff")
-    found: list[ImportRow] = []
+    first = next((line for line in text.splitlines() if line.strip()), "")
     # newline="": the csv module reads the line ends itself, so a file with old Mac line ends
     # (a lone CR) reads as lines rather than failing.
     reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=_delimiter(text), skipinitialspace=True
+        io.StringIO(text, newline=""), delimiter=_delimiter(first), skipinitialspace=True
     )
+    rows: list[tuple[int, list[str]]] = []
     columns: dict[str, int] | None = None
-    first = True
     for row in reader:
         cells = [restored(cell.strip()) for cell in row]
         if not any(cells):
             continue
-        if first:
-            first = False
-            if cells[0].lower() == "pattern":
-                columns = {name.lower(): n for n, name in enumerate(cells) if name}
+        if columns is None and not rows and not _exported_row(cells):
+            names = [cell.lower() for cell in cells]
+            at = next((n for n, name in enumerate(names) if name in PATTERN_COLUMNS), None)
+            if at is not None:
+                columns = {"pattern": at}
+                for name in DETAIL_COLUMNS:
+                    if name in names:
+                        columns[name] = names.index(name)
                 continue
-        if len(cells) >= 2 and cells[1].upper() in EntryKind.__members__:
-            found.append(_exported(reader.line_num, cells, columns))
-            continue
-        for cell in cells:
-            found.extend(
-                ImportRow(reader.line_num, item.strip())
-                for item in cell.replace(";", ",").split(",")
-                if item.strip()
-            )
-    return found
+        rows.append((reader.line_num, cells))
+    if columns is None:
+        exported = bool(rows) and all(_exported_row(cells) for _, cells in rows)
+        columns = {"pattern": 0}
+        if exported:
+            columns.update({name: EXTENDED_HEADER.index(name) for name in DETAIL_COLUMNS})
+    return [found for line, cells in rows if (found := _row(line, cells, columns)) is not None]
 
 
-def _exported(line: int, cells: list[str], columns: dict[str, int] | None) -> ImportRow:
-    """A row as exported. Without a header, the extended columns stand where the export
-    puts them."""
-    where = columns or {name: n for n, name in enumerate(EXTENDED_HEADER)}
-
+def _row(line: int, cells: list[str], columns: dict[str, int]) -> ImportRow | None:
     def cell(name: str) -> str | None:
-        n = where.get(name)
+        n = columns.get(name)
         return cells[n] if n is not None and n < len(cells) and cells[n] else None
 
-    return ImportRow(
-        line, cells[where.get("pattern", 0)], cell("note"), cell("expires_at"), cell("action")
-    )
+    pattern = cell("pattern")
+    if pattern is None:
+        return None
+    return ImportRow(line, pattern, cell("note"), cell("expires_at"), cell("action"))
 
 
 def details_of(row: ImportRow, *, now: dt.datetime) -> EntryDetails:

@@ -74,16 +74,20 @@ class Change:
     removed: list[NeverLogEntry] = field(default_factory=list)
 
 
-def _parse_all(items: Sequence[tuple[int, str]], field_name: str) -> list[tuple[int, Pattern]]:
-    """Every pattern with its index, or one refusal that names each invalid one."""
+def _parse_all(
+    items: Sequence[tuple[int, str]], field_name: str, *, lines: bool = False
+) -> list[tuple[int, Pattern]]:
+    """Every pattern with its index (``lines``: the line of a file it stands on, which the
+    message names too), or one refusal that names each invalid one."""
     problems: list[Problem] = []
     parsed: list[tuple[int, Pattern]] = []
     for index, raw in items:
         try:
             parsed.append((index, parse_pattern(raw)))
         except PatternError as exc:
+            message = f"Line {index}: {exc}" if lines else str(exc)
             problems.append(
-                Problem(ErrorCode.INVALID_PATTERN, str(exc), ("input", field_name, str(index)))
+                Problem(ErrorCode.INVALID_PATTERN, message, ("input", field_name, str(index)))
             )
     if problems:
         raise Refusal(problems)
@@ -477,7 +481,7 @@ async def import_list(
     # Counted before any is parsed: more items than the list may hold is refused without
     # parsing one of them.
     _refuse_too_many(len(items), ref, "csv")
-    parsed = _distinct(_parse_all(items, "csv"))
+    parsed = _distinct(_parse_all(items, "csv", lines=True))
     now = utcnow()
     details: dict[str, EntryDetails] = {}
     for row in rows:

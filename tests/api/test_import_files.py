@@ -231,8 +231,8 @@ EXCEL_FILES = {
     "semicolons-without-header": "jane@x.com;ADDRESS;2026-12-01;admin@x.com\r\n*@y.com;DOMAIN;;\r\n",
     "tabs-without-header": "jane@x.com\tADDRESS\t\t\r\n*@y.com\tDOMAIN\t\t\r\n",
     "plain-list-bom-crlf": "\ufeffjane@x.com\r\n*@y.com\r\n",
-    "plain-list-semicolons": "jane@x.com; *@y.com\r\n",
-    "plain-list-mixed": "jane@x.com, y.com\n",
+    "plain-list-semicolons": "jane@x.com; Jane\r\n*@y.com;\r\n",
+    "plain-list-mixed": "jane@x.com, Jane Doe\ny.com\n",
     "quoted-semicolons": '"pattern";"kind";"created_at";"created_by"\r\n"jane@x.com";"ADDRESS";"";""\r\n"*@y.com";"DOMAIN";"";""\r\n',
     "excel-formula-guard-semicolons": "pattern;kind\r\n'-jane@x.com;ADDRESS\r\n*@y.com;DOMAIN\r\n",
 }

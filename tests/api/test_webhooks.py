@@ -133,6 +133,9 @@ async def test_a_super_admin_creates_an_endpoint_and_sees_its_secret_once(
         "NEVER_LOG_ENTRIES_REMOVED",
         "NEVER_LOG_ENTRIES_EXPIRED",
         "INTERNAL_DOMAINS_CHANGED",
+        "NEVER_LOG_ENTRIES_UPDATED",
+        "ACCOUNT_SETTINGS_CHANGED",
+        "USER_SETTINGS_CHANGED",
     ]
     assert payload["endpoint"]["enabled"] is True
     # and no later answer shows the secret again
