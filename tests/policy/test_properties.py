@@ -11,6 +11,7 @@ from policy import (
     LISTS_APPLY,
     Channel,
     Email,
+    EmailDirection,
     Entry,
     EntryKind,
     OriginalEmail,
@@ -76,6 +77,9 @@ def emails(channels: list[Channel]) -> st.SearchStrategy[Email]:
         excluded_recipients=FIELDS,
         existing_contacts=FIELDS,
         in_reply_to=ORIGINALS,
+        direction=st.just(EmailDirection.OUTBOUND),
+        sender_address=st.none(),
+        headers=st.just(()),
     )
 
 
