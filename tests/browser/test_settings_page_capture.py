@@ -178,6 +178,7 @@ def test_undo_leaves_the_entry_as_it_was_and_a_removal_is_sent_when_the_window_c
     expect(
         page.get_by_role("button", name="Remove zed@friend.org from your personal list")
     ).to_be_focused()
+    browser.shoot("35-removal-waiting-for-undo")
     browser.check_accessibility("removal waiting for undo")
     page.get_by_role("button", name="Undo the removal of sister@family-mail.com").click()
 
