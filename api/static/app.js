@@ -1406,12 +1406,7 @@
     if (!editing) return;
     const { scope, entry, button } = editing;
     editing = null;
-    if (button.isConnected) {
-      button.focus();
-      return;
-    }
-    const again = lists[scope] && lists[scope].section.querySelector(`tr[data-pattern="${CSS.escape(entry.pattern)}"] button.edit`);
-    if (again) again.focus();
+    focusEdit(scope, entry, button);
   }
 
   /** An entry's ID: rows read from the CSV (sorted by date, filtered) carry none. */
@@ -1491,11 +1486,26 @@
     lists[scope].csv = null;
     feedback(where, `Changed ${entry.pattern}: ${describeChange(input)}.`);
     loadAudit(true);
-    await loadList(scope).catch((error) => failed(error, where));
-    if ($("edit-dialog").open) {
-      editing = { scope, entry, button }; // the focus goes to the row's new Edit button
-      closeEdit();
+    // The dialog closes before the list is read again, with the focus on the row's Edit
+    // button: a reading of the list that starts meanwhile (a live change) keeps it there.
+    const open = $("edit-dialog").open;
+    if (open) {
+      editing = null;
+      $("edit-dialog").close();
+      focusEdit(scope, entry, button);
     }
+    await loadList(scope).catch((error) => failed(error, where));
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (open && lost) focusEdit(scope, entry, button); // the row was drawn again
+  }
+
+  function focusEdit(scope, entry, button) {
+    if (button.isConnected) {
+      button.focus();
+      return;
+    }
+    const again = lists[scope] && lists[scope].section.querySelector(`tr[data-pattern="${CSS.escape(entry.pattern)}"] button.edit`);
+    if (again) again.focus();
   }
 
   // Undo: a removal from the personal list is sent only when its undo window closes, so that
