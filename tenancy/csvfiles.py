@@ -133,17 +133,28 @@ PATTERN_COLUMNS = frozenset({"pattern", "email", "email address", "address", "do
 DETAIL_COLUMNS = ("note", "expires_at", "action")
 
 
-def _header_cells(line: str, delimiter: str) -> list[str]:
+# Every name of PATTERN_COLUMNS holds one of these: a line that holds none (in lower case)
+# is no header, and its cells need not be read one by one.
+_IN_PATTERN_COLUMNS = ("pattern", "email", "address", "domain")
+
+
+def _may_be_header(line: str) -> bool:
+    lowered = line.lower()
+    return any(name in lowered for name in _IN_PATTERN_COLUMNS)
+
+
+def _names_pattern_column(line: str, delimiter: str) -> bool:
     cells = next(csv.reader([line], delimiter=delimiter, skipinitialspace=True), [])
-    return [cell.strip().lower() for cell in cells]
+    return any(cell.strip().lower() in PATTERN_COLUMNS for cell in cells)
 
 
 def _delimiter(first: str) -> str:
     """The separator of the file: that of its header where its first line is one (the one
     that splits it into a cell naming the pattern column), else the one that its first line
     holds most of (a tab wins: patterns never hold one)."""
+    header = _may_be_header(first)
     for delimiter in _DELIMITERS:
-        if delimiter in first and PATTERN_COLUMNS.intersection(_header_cells(first, delimiter)):
+        if header and delimiter in first and _names_pattern_column(first, delimiter):
             return delimiter
     if "\t" in first:
         return "\t"
@@ -176,40 +187,56 @@ def read_rows(text: str) -> list[ImportRow]:
     Raises csv.Error where a field is longer than the csv module reads
     (csv.field_size_limit())."""
     text = text.lstrip("\ufeff")
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    first = next((line for line in text.splitlines() if line.strip(' \t,;"')), "")
     # newline="": the csv module reads the line ends itself, so a file with old Mac line ends
     # (a lone CR) reads as lines rather than failing.
     reader = csv.reader(
         io.StringIO(text, newline=""), delimiter=_delimiter(first), skipinitialspace=True
     )
+    # Rows as read; a cell is trimmed and restored only where it is read (a row may hold
+    # thousands of cells that no column names).
     rows: list[tuple[int, list[str]]] = []
     columns: dict[str, int] | None = None
     for row in reader:
-        cells = [restored(cell.strip()) for cell in row]
-        if not any(cells):
-            continue
-        if columns is None and not rows and not _exported_row(cells):
-            names = [cell.lower() for cell in cells]
-            at = next((n for n, name in enumerate(names) if name in PATTERN_COLUMNS), None)
-            if at is not None:
-                columns = {"pattern": at}
-                for name in DETAIL_COLUMNS:
-                    if name in names:
-                        columns[name] = names.index(name)
+        if columns is None and not rows:  # the first line that holds anything
+            if not any(cell.strip() for cell in row):
                 continue
-        rows.append((reader.line_num, cells))
+            may_be_header = _may_be_header("\n".join(row))
+            if may_be_header and not _exported_row([_clean(row, 0), _clean(row, 1)]):
+                columns = _header([cell.strip().lower() for cell in row])
+                if columns is not None:
+                    continue
+        rows.append((reader.line_num, row))
     if columns is None:
-        exported = bool(rows) and all(_exported_row(cells) for _, cells in rows)
         columns = {"pattern": 0}
-        if exported:
+        given = [cells for _, cells in rows if _clean(cells, 0)]
+        if given and all(_exported_row([_clean(c, 0), _clean(c, 1)]) for c in given):
             columns.update({name: EXTENDED_HEADER.index(name) for name in DETAIL_COLUMNS})
-    return [found for line, cells in rows if (found := _row(line, cells, columns)) is not None]
+    return [found for line, row in rows if (found := _row(line, row, columns)) is not None]
 
 
-def _row(line: int, cells: list[str], columns: dict[str, int]) -> ImportRow | None:
+def _clean(row: list[str], n: int) -> str:
+    """The row's nth cell trimmed and restored (``restored``); empty where it has none."""
+    return restored(row[n].strip()) if n < len(row) else ""
+
+
+def _header(names: list[str]) -> dict[str, int] | None:
+    """The columns a header line names (its cells trimmed, in lower case), or None where
+    it names no pattern column."""
+    at = next((n for n, name in enumerate(names) if name in PATTERN_COLUMNS), None)
+    if at is None:
+        return None
+    columns = {"pattern": at}
+    for name in DETAIL_COLUMNS:
+        if name in names:
+            columns[name] = names.index(name)
+    return columns
+
+
+def _row(line: int, row: list[str], columns: dict[str, int]) -> ImportRow | None:
     def cell(name: str) -> str | None:
         n = columns.get(name)
-        return cells[n] if n is not None and n < len(cells) and cells[n] else None
+        return (_clean(row, n) or None) if n is not None else None
 
     pattern = cell("pattern")
     if pattern is None:

@@ -539,3 +539,32 @@ async def test_an_automated_simulation_is_saved_as_decided(api: Api) -> None:
     (node,) = [edge["node"] for edge in page["edges"]]
     assert node["current"]["automatedReason"] == "noreply@shop.com is an automated sender"
     assert node["changedSinceRun"] is False
+
+
+async def test_a_simulations_headers_count_toward_what_one_request_may_read(api: Api) -> None:
+    # given 5 simulations of 2,000 addresses each, and 50 headers each
+    admin = await api.new_account()
+    addresses = [f"r{n}@acme-corp.com" for n in range(500)]
+    big = {
+        "channel": "CRM",
+        "direction": "INBOUND",
+        "from": "ann@client.com",
+        "to": addresses[:499],
+        "excludedRecipients": addresses,
+        "existingContacts": addresses,
+        "inReplyTo": {"to": addresses},
+        "headers": [{"name": "X-Trace", "value": str(n)} for n in range(50)],
+    }
+    ids = []
+    for _ in range(5):
+        payload = await run_simulation(api, admin, big)
+        assert_no_user_errors(payload)
+        ids.append(payload["simulation"]["id"])
+    nodes = """query($ids: [ID!]!) { nodes(ids: $ids) { ... on EmailLoggingSimulation { id } } }"""
+
+    # when all 5 are asked for at once: 9,995 addresses, and 250 headers
+    refused = await api.gql(nodes, {"ids": ids}, token=admin.token)
+
+    # then the headers count as what a page may read
+    assert_top_level_error(refused, "BAD_USER_INPUT")
+    assert "10245 addresses" in refused["errors"][0]["message"]

@@ -3,6 +3,7 @@ refusals that change nothing, the audit log and its privacy, and the webhook eve
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -365,3 +366,37 @@ async def test_ids_are_charged_by_their_number(api: Api) -> None:
         )
         costs.append(body["extensions"]["cost"]["requestedQueryCost"])
     assert costs[1] - costs[0] >= 59
+
+
+# -- concurrency ---------------------------------------------------------------------------------
+
+
+REMOVE = """mutation($input: RemoveNeverLogEntriesInput!) { removeNeverLogEntries(input: $input) {
+    removedIds userErrors { code } } }"""
+
+
+async def test_an_update_racing_a_removal_of_its_entry_is_one_or_the_other(api: Api) -> None:
+    # given ten entries
+    member = await api.new_account()
+    ids = list((await add(api, member, [f"p{n}@x.com" for n in range(10)])).values())
+    # when each is updated and removed at the same time
+    calls = []
+    for entry_id in ids:
+        calls.append(
+            api.gql(
+                UPDATE,
+                {"input": {"scope": "PERSONAL", "ids": [entry_id], "note": "raced"}},
+                token=member.token,
+            )
+        )
+        calls.append(
+            api.gql(REMOVE, {"input": {"scope": "PERSONAL", "ids": [entry_id]}}, token=member.token)
+        )
+    answers = await asyncio.gather(*calls)
+    # then no call failed: each update came first, or found its entry gone (NOT_FOUND)
+    assert all("errors" not in a for a in answers), answers
+    for updated, removed in zip(answers[::2], answers[1::2], strict=True):
+        assert removed["data"]["removeNeverLogEntries"]["userErrors"] == []
+        codes = [e["code"] for e in updated["data"]["updateNeverLogEntries"]["userErrors"]]
+        assert codes in ([], ["NOT_FOUND"])
+    assert await listed(api, member) == {}

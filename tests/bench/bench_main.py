@@ -88,6 +88,8 @@ TARGETS = {
     "viewer_vs_graphql": 1.0,
     "many_vs_one": 0.95,
     "batch_vs_single": 10.0,
+    "inbound_vs_graphql": 0.9,
+    "capture_vs_graphql": 0.9,
     "decisions_per_s": 500_000,
     "cold_decisions_per_s": 100_000,
 }
@@ -100,6 +102,8 @@ TARGETS = {
 SLICES = (
     ("graphql", "many"),
     ("graphql", "one"),
+    ("inbound", "one"),
+    ("capture", "one"),
     ("batch", "one"),
     ("lean", "one"),
     ("lean", "many"),
@@ -317,6 +321,8 @@ def _measure_engine(
     r["viewer_vs_graphql"] = ratio("viewer_one", "graphql_one")
     r["typename_vs_bare"] = ratio("typename_one", "bare_one")
     r["fresh_vs_cached"] = ratio("fresh_one", "graphql_one")
+    r["inbound_vs_graphql"] = ratio("inbound_one", "graphql_one")
+    r["capture_vs_graphql"] = ratio("capture_one", "graphql_one")
     if "batch_one" in r and "graphql_one" in r:
         r["batch_emails_per_s"] = round(r["batch_one"]["rps"] * BATCH_EMAILS, 1)
         r["batch_vs_single"] = _ratio(r["batch_emails_per_s"], r["graphql_one"]["rps"])
@@ -405,6 +411,18 @@ def _table(report: dict[str, Any]) -> str:
             "",
         ),
         ("never-seen / cached", each(figure("fresh_vs_cached")), "reported"),
+        (
+            "inbound: a newsletter with 9 headers, 5 of 10 participants AUTOMATED",
+            each(lambda e: load_cell(e["inbound_one"])),
+            "",
+        ),
+        ("**inbound / evaluateEmailLogging**", each(figure("inbound_vs_graphql", True)), "≥ 0.9"),
+        (
+            "capture: 5 of 10 recipients kept SUBJECT or METADATA by entries",
+            each(lambda e: load_cell(e["capture_one"])),
+            "",
+        ),
+        ("**capture / evaluateEmailLogging**", each(figure("capture_vs_graphql", True)), "≥ 0.9"),
         (
             f"batch: {BATCH_EMAILS} emails of 10 recipients a request",
             each(lambda e: load_cell(e["batch_one"])),
