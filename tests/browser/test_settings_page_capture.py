@@ -206,6 +206,9 @@ def test_undo_leaves_the_entry_as_it_was_and_a_removal_is_sent_when_the_window_c
 
     # while the Undo button has the focus, the window waits
     page.get_by_role("button", name="Remove zed@friend.org from your personal list").click()
+    expect(
+        page.get_by_role("button", name="Remove sister@family-mail.com from your personal list")
+    ).to_be_focused()
     page.get_by_role("button", name="Undo the removal of zed@friend.org").focus()
     page.clock.run_for(30_000)
     assert "zed@friend.org" in entries(server, admin, "PERSONAL")
