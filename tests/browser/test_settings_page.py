@@ -202,11 +202,14 @@ def test_a_person_keeps_their_personal_list_by_keyboard_with_undo(browser: Brows
     browser.sign_in(admin)
     section = page.locator("#personal")
 
-    # Add by keyboard only: the button, the patterns, the note, Enter.
+    # Add by keyboard only: the button, the patterns, what they do (left as it is), the note, Enter.
     page.get_by_role("button", name="Add to your personal list…").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_label("Addresses or domains")).to_be_focused()
     page.keyboard.type("sister@family-mail.com; old@friend.org")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("What they do")).to_be_focused()
+    expect(page.get_by_label("What they do")).to_have_value("NEVER_LOG")
     page.keyboard.press("Tab")
     expect(page.get_by_label("Note (optional)")).to_be_focused()
     page.keyboard.type("Family")
