@@ -682,6 +682,13 @@
     state.csv = null;
     loadAudit(true);
     feedback(feedbackOf(scope), message);
+    await reloadAfterRemoval(scope, index);
+  }
+
+  /** The list read again after a removal, the focus where the person was: on the row that
+   * took the removed one's place (or the search field of an emptied list). */
+  async function reloadAfterRemoval(scope, index) {
+    const state = lists[scope];
     let rows;
     try {
       rows = await loadList(scope);
@@ -689,7 +696,6 @@
       failed(error, feedbackOf(scope));
       return;
     }
-    // The focus stays where the person was: on the row that took the removed one's place.
     const buttons = state.section.querySelectorAll("tbody button.remove");
     const next = buttons[Math.min(index, buttons.length - 1)];
     if (next && rows.length) next.focus();
@@ -1597,18 +1603,7 @@
       undo,
       el("span", { class: "undo-hint" }, ` (for ${UNDO_SECONDS} seconds)`),
     );
-    let rows;
-    try {
-      rows = await loadList(scope);
-    } catch (error) {
-      failed(error, feedbackOf(scope));
-      return;
-    }
-    // The focus stays where the person was: on the row that took the removed one's place.
-    const buttons = state.section.querySelectorAll("tbody button.remove");
-    const next = buttons[Math.min(index, buttons.length - 1)];
-    if (next && rows.length) next.focus();
-    else state.section.querySelector(".search").focus();
+    await reloadAfterRemoval(scope, index);
   }
 
   async function undoRemoval(scope) {
