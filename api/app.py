@@ -14,11 +14,12 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from api import tracing
 from api.graphql_http import GraphQLHTTP, HttpOptions
+from api.live import Live, LiveOptions
 from api.metrics import metrics_endpoint, observe_decisions
 from api.middleware import BearerAuthMiddleware, RequestIdLogMetricsMiddleware
 from api.querycache import QueryCache
@@ -30,6 +31,7 @@ from persistence.migrate import upgrade
 from schema import build_schema, graphql_schema
 from tenancy import decisions, expiry, signin, touches
 from tenancy.delivery import DeliveryWorker
+from tenancy.live import Hub
 
 log = logging.getLogger("neverlog")
 STATIC = Path(__file__).with_name("static")
@@ -75,7 +77,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if settings.webhook_worker:
             worker.start()
         signins = signin.start_caching(db, max_age=settings.signin_cache_seconds)
+        hub = Hub(
+            db,
+            listen_url=settings.listen_database_url,
+            recheck_seconds=settings.live_recheck_seconds,
+        )
+        live.hub = hub
+        hub.start()
         yield
+        await hub.stop()
         if signins is not None:
             await signins.stop()
         await worker.stop()
@@ -131,6 +141,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         invitation_attempts=invitation_attempts,
         execution_context_class=build_schema().execution_context_class,
     )
+    # Subscriptions on the same route (api/live.py); the hub is made by the lifespan.
+    live = Live(
+        view,
+        None,
+        LiveOptions(
+            max_connections=settings.live_max_connections,
+            queue=settings.live_queue,
+            init_seconds=settings.live_init_seconds,
+            max_cost=settings.live_max_subscription_cost,
+            max_message_bytes=settings.max_body_bytes,
+            ping_seconds=settings.live_ping_seconds,
+        ),
+    )
     traces = tracing.tracer_provider()
     tracing.trace_sql(db.engine, traces)
     # Every request that fails outside GraphQL's own errors still answers JSON with its
@@ -155,6 +178,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = Starlette(
         routes=[
             Route("/graphql", view.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", live.endpoint),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
@@ -167,6 +191,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.db = db
     app.state.graphql = view
+    app.state.live = live
     app.state.settings = settings
     app.state.tracer_provider = traces
     return app

@@ -16,7 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence.database import Database, account_gate
 from persistence.internal_domains import domain_parameters, keyed_domains
 from persistence.pages import Page, decode_cursor, encode_cursor, fetch_page
-from persistence.tables import NeverLogEntry, utcnow
+from persistence.tables import Account, NeverLogEntry, User, utcnow
+
+# The rows of a decision's look-up that are no entries: the account's settings (one row)
+# and those of the senders (a row each), see _settings_statements.
+ACCOUNT_SETTINGS_SCOPE = "ACCOUNT_SETTINGS"
+USER_SETTINGS_SCOPE = "USER_SETTINGS"
+SETTINGS_SCOPES = frozenset({ACCOUNT_SETTINGS_SCOPE, USER_SETTINGS_SCOPE})
 
 
 def live(now: Any = None) -> Any:
@@ -57,23 +63,70 @@ async def entries_with_keys(
 
 
 class KeyedEntry(NamedTuple):
-    """What a decision reads of an entry."""
+    """What a decision reads of an entry. The same look-up returns, as rows of this shape,
+    the internal domains (scope INTERNAL) and the settings that a decision reads: the
+    account's (scope ACCOUNT_SETTINGS: ``kind`` its default capture, ``pattern`` whether it
+    skips automated email, "true" or "false", ``match_key`` its automated sender names as
+    JSON, "" or "null" for the default ones) and each sender's (USER_SETTINGS: ``owner_id``
+    the user, ``kind`` their own capture, "" for none)."""
 
     owner_id: uuid.UUID
     scope: str
     kind: str
     pattern: str
     match_key: str
+    action: str
 
 
 _ENTRIES: sa.Table = NeverLogEntry.__table__  # type: ignore[attr-defined]
+_ACCOUNTS: sa.Table = Account.__table__  # type: ignore[attr-defined]
+_USERS: sa.Table = User.__table__  # type: ignore[attr-defined]
+_NO_TEXT = sa.literal("", sa.String)
 
 
 @functools.cache
 def _keyed_statement(dialect: str) -> sa.CompoundSelect[Any]:
     """The entries of _keyed_entries_statement and, in the same statement, the account's
-    internal domains that cover the keys' domains (persistence/internal_domains.py)."""
-    return sa.union_all(_keyed_entries_statement(dialect), *keyed_domains(dialect))
+    internal domains that cover the keys' domains (persistence/internal_domains.py) and
+    the settings of the account and of the senders (_settings_statements): a decision
+    still costs one look-up."""
+    domains = [select.add_columns(_NO_TEXT.label("action")) for select in keyed_domains(dialect)]
+    return sa.union_all(_keyed_entries_statement(dialect), *domains, *_settings_statements(dialect))
+
+
+def _owners(column: Any, dialect: str) -> Any:
+    """``column`` is one of the bound ``owner_ids``."""
+    if dialect == "postgresql":
+        # An array, not an expanding IN: the statement's text is the same for any number
+        # of owners (Database.read_once compiles it once).
+        return column == sa.any_(sa.bindparam("owner_ids", type_=postgresql.ARRAY(sa.Uuid)))
+    return column.in_(sa.bindparam("owner_ids", expanding=True))
+
+
+def _settings_statements(dialect: str) -> list[sa.Select[Any]]:
+    """The settings that a decision reads, as rows shaped like the entries' (see
+    KeyedEntry): the account's, found by its primary key, and those of the owners that are
+    users (the senders), found by theirs."""
+    accounts, users = _ACCOUNTS, _USERS
+    account = sa.select(
+        accounts.c.id.label("owner_id"),
+        sa.literal(ACCOUNT_SETTINGS_SCOPE, sa.String).label("scope"),
+        accounts.c.default_capture.label("kind"),
+        sa.case((accounts.c.skip_automated_emails, "true"), else_="false").label("pattern"),
+        sa.func.coalesce(sa.cast(accounts.c.automated_sender_names, sa.Text), "").label(
+            "match_key"
+        ),
+        _NO_TEXT.label("action"),
+    ).where(accounts.c.id == sa.bindparam("account_id"))
+    senders = sa.select(
+        users.c.id.label("owner_id"),
+        sa.literal(USER_SETTINGS_SCOPE, sa.String).label("scope"),
+        sa.func.coalesce(users.c.default_capture, "").label("kind"),
+        _NO_TEXT.label("pattern"),
+        _NO_TEXT.label("match_key"),
+        _NO_TEXT.label("action"),
+    ).where(users.c.account_id == sa.bindparam("account_id"), _owners(users.c.id, dialect))
+    return [account, senders]
 
 
 def _keyed_entries_statement(dialect: str) -> sa.Select[Any]:
@@ -82,23 +135,21 @@ def _keyed_entries_statement(dialect: str) -> sa.Select[Any]:
     The keys are one bound parameter (see _one_of)."""
     table = _ENTRIES
     keys: Any
-    owners: Any
     if dialect == "postgresql":
         keys = table.c.match_key == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.String)))
-        # An array too, not an expanding IN: the statement's text is the same for any
-        # number of owners (Database.read_once compiles it once).
-        owners = table.c.owner_id == sa.any_(
-            sa.bindparam("owner_ids", type_=postgresql.ARRAY(sa.Uuid))
-        )
     else:
         listed = sa.func.json_each(sa.bindparam("keys", type_=sa.String))
         keys = table.c.match_key.in_(sa.select(listed.table_valued("value").c.value))
-        owners = table.c.owner_id.in_(sa.bindparam("owner_ids", expanding=True))
     return sa.select(
-        table.c.owner_id, table.c.scope, table.c.kind, table.c.pattern, table.c.match_key
+        table.c.owner_id,
+        table.c.scope,
+        table.c.kind,
+        table.c.pattern,
+        table.c.match_key,
+        table.c.action,
     ).where(
         table.c.account_id == sa.bindparam("account_id"),
-        owners,
+        _owners(table.c.owner_id, dialect),
         keys,
         sa.or_(table.c.expires_at.is_(None), table.c.expires_at > sa.bindparam("now")),
     )
@@ -114,8 +165,10 @@ async def keyed_entries(
     """What a decision needs of the entries of these lists whose match key is one of
     ``keys``: one indexed query on (account_id, owner_id, match_key), whose cost follows
     the number of keys, not the size of the lists. The same statement returns the
-    account's internal domains that answer a key, as rows of scope INTERNAL."""
-    if not keys or not owner_ids:
+    account's internal domains that answer a key, as rows of scope INTERNAL, and the
+    settings of the account and of the owners that are users (KeyedEntry): it is made
+    even without keys, for the settings."""
+    if not owner_ids:
         return []
     dialect = session.get_bind().dialect.name
     result = await session.execute(
@@ -159,7 +212,7 @@ async def read_keyed_entries(
             return await keyed_entries(
                 session=session, account_id=account_id, owner_ids=owner_ids, keys=keys
             )
-    if not keys or not owner_ids:
+    if not owner_ids:
         return []
     rows = await db.read_once(
         account_id,
@@ -185,6 +238,12 @@ async def insert_entries(*, session: AsyncSession, rows: Sequence[dict[str, Any]
     grow with the batch."""
     if rows:
         await session.execute(sa.insert(NeverLogEntry), list(rows))
+
+
+async def save_entries(*, session: AsyncSession, rows: Sequence[NeverLogEntry]) -> None:
+    """Write the changes made to entries read in this session (``get_entries``)."""
+    session.add_all(rows)
+    await session.flush()
 
 
 async def get_entries(

@@ -23,7 +23,8 @@ _ORIGINAL_LISTS = ("to", "cc", "bcc")
 
 
 def _addresses(dialect: str) -> Any:
-    """The number of addresses a row's email holds, in SQL."""
+    """The number of addresses a row's email holds (its headers counted as addresses), in
+    SQL."""
     email = EmailSimulation.email
     if dialect == "postgresql":
         parts = [sa.func.jsonb_array_length(email[name]) for name in _LISTS]  # type: ignore[index]
@@ -31,12 +32,16 @@ def _addresses(dialect: str) -> Any:
             sa.func.coalesce(sa.func.jsonb_array_length(email["inReplyTo"][name]), 0)  # type: ignore[index]
             for name in _ORIGINAL_LISTS
         ]
+        # An inbound email's headers (none in an email saved before them) count as its
+        # addresses do: what a page reads stays bounded by PAGE_ADDRESSES.
+        parts.append(sa.func.coalesce(sa.func.jsonb_array_length(email["headers"]), 0))  # type: ignore[index]
     else:
         parts = [sa.func.json_array_length(email, f"$.{name}") for name in _LISTS]
         parts += [
             sa.func.coalesce(sa.func.json_array_length(email, f"$.inReplyTo.{name}"), 0)
             for name in _ORIGINAL_LISTS
         ]
+        parts.append(sa.func.coalesce(sa.func.json_array_length(email, "$.headers"), 0))
     total: Any = parts[0]
     for part in parts[1:]:
         total = total + part

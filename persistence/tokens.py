@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -164,6 +165,15 @@ _VIEWER = (
     .where(_ACCOUNTS.c.id == sa.bindparam("account_id"), _USERS.c.id == sa.bindparam("user_id"))
 )
 _VIEWER_GATED = _VIEWER.where(account_gate())
+# Where the read's JSON columns stand: asyncpg hands their values over as JSON text (a read
+# of read_once has no result processing); SQLite's through SQLAlchemy come decoded.
+_JSON_AT = frozenset(
+    n for n, column in enumerate([*_ACCOUNTS.c, *_USERS.c]) if isinstance(column.type, sa.JSON)
+)
+
+
+def _decoded(value: object) -> object:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 async def read_account_and_user(
@@ -176,7 +186,7 @@ async def read_account_and_user(
     rows = await db.read_once(account_id, statement, {"account_id": account_id, "user_id": user_id})
     if not rows:
         return None
-    values = list(rows[0])
+    values = [_decoded(v) if n in _JSON_AT else v for n, v in enumerate(rows[0])]
     width = len(_ACCOUNTS.c)
     account = Account(**{c.name: v for c, v in zip(_ACCOUNTS.c, values[:width], strict=True)})
     user = User(**{c.name: v for c, v in zip(_USERS.c, values[width:], strict=True)})

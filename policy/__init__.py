@@ -6,8 +6,11 @@ project. The errors it raises::
     ValueError
     ├── PatternError       a never-log pattern that is not valid (parse_pattern)
     ├── DomainError        an internal domain that is not valid (parse_domain)
-    └── TooManyRecipients  more than MAX_RECIPIENTS distinct recipients
-                           (decide, lookup_keys, read_email)
+    ├── TooManyRecipients  more than MAX_RECIPIENTS distinct recipients
+    │                      (decide, lookup_keys, read_email)
+    └── BadEmail           an email that cannot be decided as given: from missing on an
+                           INBOUND email or given on an OUTBOUND one, more than
+                           MAX_HEADERS headers or one too long (decide, read_email)
 
 ``Decision.from_dict`` raises a plain ValueError for data that it did not write.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 from policy.addresses import Address, parse_address
 from policy.decision import (
     MAX_RECIPIENTS,
+    BadEmail,
     Decision,
     Email,
     Entry,
@@ -24,6 +28,7 @@ from policy.decision import (
     OriginalEmail,
     ReadEmail,
     RecipientDecision,
+    Settings,
     TooManyRecipients,
     decide,
     decide_by,
@@ -33,6 +38,7 @@ from policy.decision import (
 )
 from policy.domains import Domain, DomainError, address_domain, parse_domain
 from policy.patterns import Pattern, PatternError, parse_pattern, split_patterns
+from policy.records import LONGEST_HEADER, MAX_HEADERS
 from policy.syntax import parse_points
 from policy.types import (
     LISTS_APPLY,
@@ -48,8 +54,11 @@ from policy.types import (
 
 __all__ = [
     "LISTS_APPLY",
+    "LONGEST_HEADER",
+    "MAX_HEADERS",
     "MAX_RECIPIENTS",
     "Address",
+    "BadEmail",
     "CaptureLevel",
     "Channel",
     "Decision",
@@ -69,6 +78,7 @@ __all__ = [
     "RecipientDecision",
     "RecipientField",
     "Scope",
+    "Settings",
     "TooManyRecipients",
     "address_domain",
     "decide",

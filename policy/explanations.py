@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
-from policy.types import Channel, Scope
+from policy.types import CaptureLevel, Channel, EntryAction, Scope
+
+_KEPT = {
+    CaptureLevel.FULL: "Logged",
+    CaptureLevel.SUBJECT: "Logged without body",
+    CaptureLevel.METADATA: "Logged without body or subject",
+}
+_ACTION = {
+    EntryAction.NEVER_LOG: "never log",
+    EntryAction.LOG_SUBJECT_ONLY: "subject only",
+    EntryAction.LOG_METADATA_ONLY: "metadata only",
+}
+_LEVEL = {
+    CaptureLevel.FULL: "the whole email",
+    CaptureLevel.SUBJECT: "subject only",
+    CaptureLevel.METADATA: "metadata only",
+}
 
 
 def list_name(scope: Scope) -> str:
@@ -42,6 +58,46 @@ def logged(address: str, *, new_contact: bool, unlisted: str | None) -> str:
 def never_log(address: str, pattern: str, scope: Scope) -> str:
     """A recipient that an entry matches."""
     return f"Not logged: {address} matches {pattern} on {list_name(scope)}."
+
+
+def action_words(action: EntryAction) -> str:
+    """An entry's action in a sentence: "metadata only"."""
+    return _ACTION[action]
+
+
+def limited_by_entry(
+    address: str,
+    capture: CaptureLevel,
+    pattern: str,
+    action: EntryAction,
+    scope: Scope,
+    original: str | None = None,
+    *,
+    entry_list: str | None = None,
+) -> str:
+    """A LOGGED recipient whose capture an entry limits: one that matches the recipient,
+    or (``original``) a recipient of the email that a reply answers. ``entry_list`` says
+    where the entry is, for a reader who may not see its pattern ("an entry on ...")."""
+    where = (
+        entry_list
+        if entry_list is not None
+        else f"{pattern} ({_ACTION[action]}) on {list_name(scope)}"
+    )
+    if original is None:
+        return f"{_KEPT[capture]}: {address} matches {where}."
+    return f"{_KEPT[capture]}: {address} is on a reply to a thread with {original}, which matches {where}."
+
+
+def limited_by_setting(logged_sentence: str, capture: CaptureLevel, whose: str) -> str:
+    """A LOGGED recipient whose capture a setting limits (``whose``: "the account's" or
+    "the sender's own"): the sentence of ``logged`` saying what is kept, and why."""
+    rest = logged_sentence.removeprefix("Logged:").removesuffix(".")
+    return f"{_KEPT[capture]}:{rest}; {whose} capture is {_LEVEL[capture]}."
+
+
+def automated(reason: str) -> str:
+    """A participant of an automated email."""
+    return f"Not logged: the email is automated ({reason})."
 
 
 def internal(address: str, domain: str) -> str:

@@ -5,14 +5,26 @@ They are re-exported by ``policy.decision``, where they belong to the reader.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 from policy.patterns import Pattern
-from policy.types import Channel, Outcome, RecipientField, Scope
+from policy.types import (
+    CaptureLevel,
+    Channel,
+    EmailDirection,
+    EntryAction,
+    Outcome,
+    RecipientField,
+    Scope,
+)
 
 MAX_RECIPIENTS = 500
+MAX_HEADERS = 50
+LONGEST_HEADER = 1_000
+"""An email carries at most MAX_HEADERS headers, each of at most LONGEST_HEADER
+characters (its name and its value together)."""
 
 _T = TypeVar("_T")
 
@@ -29,12 +41,23 @@ class TooManyRecipients(ValueError):
         self.limit = limit
 
 
+class BadEmail(ValueError):
+    """An email that cannot be decided as given: ``from`` missing on an INBOUND email or
+    given on an OUTBOUND one, too many headers or one too long. ``field`` names the input
+    field at fault (``from``, ``headers``)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One entry of a never-log list."""
 
     scope: Scope
     pattern: Pattern
+    action: EntryAction = EntryAction.NEVER_LOG
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +85,23 @@ class Email(NamedTuple):
     excluded_recipients: tuple[str, ...] = ()
     existing_contacts: tuple[str, ...] = ()
     in_reply_to: OriginalEmail | None = None
+    direction: EmailDirection = EmailDirection.OUTBOUND
+    # The address an INBOUND email came from (``from`` in the API; a keyword in Python).
+    sender_address: str | None = None
+    # The email's headers as (name, value), as given.
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class Settings(NamedTuple):
+    """What the account and the sender have set that a decision reads: the account's
+    ``defaultCapture``, the sender's own (None: no limit of their own), whether the
+    account skips automated email, and its automated sender names as compared (None: the
+    default names)."""
+
+    account_capture: CaptureLevel = CaptureLevel.FULL
+    sender_capture: CaptureLevel | None = None
+    skip_automated: bool = True
+    automated_names: frozenset[str] | None = None
 
 
 class RecipientDecision(NamedTuple):
@@ -82,6 +122,8 @@ class RecipientDecision(NamedTuple):
     matched_pattern: str | None
     matched_scope: Scope | None
     explanation: str
+    matched_action: EntryAction | None = None
+    capture: CaptureLevel | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, enums as their values."""
@@ -97,6 +139,8 @@ class RecipientDecision(NamedTuple):
             "matched_pattern": self.matched_pattern,
             "matched_scope": self.matched_scope.value if self.matched_scope else None,
             "explanation": self.explanation,
+            "matched_action": self.matched_action.value if self.matched_action else None,
+            "capture": self.capture.value if self.capture else None,
         }
 
     @classmethod
@@ -105,10 +149,19 @@ class RecipientDecision(NamedTuple):
         if not isinstance(data, Mapping):
             raise ValueError(f"a recipient must be a mapping, not {type(data).__name__}.")
         scope = _optional(data, "matched_scope", str)
+        outcome = Outcome(_get(data, "outcome", str))
+        # A decision stored before capture levels: every entry was NEVER_LOG, and every
+        # logged recipient was logged in full.
+        if "capture" in data:
+            action = _optional(data, "matched_action", str)
+            capture = _optional(data, "capture", str)
+        else:
+            action = EntryAction.NEVER_LOG.value if scope is not None else None
+            capture = CaptureLevel.FULL.value if outcome is Outcome.LOGGED else None
         return cls(
             address=_get(data, "address", str),
             field=RecipientField(_get(data, "field", str)),
-            outcome=Outcome(_get(data, "outcome", str)),
+            outcome=outcome,
             logged_to_contact=_get(data, "logged_to_contact", bool),
             contact_created=_get(data, "contact_created", bool),
             timeline_tracking=_get(data, "timeline_tracking", bool),
@@ -117,6 +170,8 @@ class RecipientDecision(NamedTuple):
             matched_pattern=_optional(data, "matched_pattern", str),
             matched_scope=Scope(scope) if scope is not None else None,
             explanation=_get(data, "explanation", str),
+            matched_action=EntryAction(action) if action is not None else None,
+            capture=CaptureLevel(capture) if capture is not None else None,
         )
 
 
@@ -128,6 +183,10 @@ class Decision(NamedTuple):
     never_log_applies: bool
     email_sent: bool
     recipients: tuple[RecipientDecision, ...]
+    direction: EmailDirection = EmailDirection.OUTBOUND
+    automated: bool = False
+    # The first condition that made the email automated (PRODUCT.md's order); or None.
+    automated_reason: str | None = None
 
     @property
     def logged_count(self) -> int:
@@ -144,6 +203,20 @@ class Decision(NamedTuple):
         """How many recipients are INTERNAL (colleagues)."""
         return sum(1 for r in self.recipients if r.outcome is Outcome.INTERNAL)
 
+    @property
+    def capture(self) -> CaptureLevel | None:
+        """The least capture among the LOGGED recipients; None where none is logged."""
+        return least_capture(self.recipients)
+
+    @property
+    def limited_count(self) -> int:
+        """How many LOGGED recipients are kept less than in FULL."""
+        return sum(
+            1
+            for r in self.recipients
+            if r.outcome is Outcome.LOGGED and r.capture is not CaptureLevel.FULL
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, enums as their values: for storing a decision."""
         return {
@@ -151,6 +224,9 @@ class Decision(NamedTuple):
             "never_log_applies": self.never_log_applies,
             "email_sent": self.email_sent,
             "recipients": [recipient.to_dict() for recipient in self.recipients],
+            "direction": self.direction.value,
+            "automated": self.automated,
+            "automated_reason": self.automated_reason,
         }
 
     @classmethod
@@ -162,7 +238,20 @@ class Decision(NamedTuple):
             never_log_applies=_get(data, "never_log_applies", bool),
             email_sent=_get(data, "email_sent", bool),
             recipients=tuple(RecipientDecision.from_dict(r) for r in recipients),
+            direction=EmailDirection(data.get("direction") or EmailDirection.OUTBOUND.value),
+            automated=bool(data.get("automated", False)),
+            automated_reason=_optional(data, "automated_reason", str),
         )
+
+
+def least_capture(recipients: Sequence[RecipientDecision]) -> CaptureLevel | None:
+    """The least capture among the LOGGED ``recipients``; None where none is logged."""
+    least: CaptureLevel | None = None
+    for r in recipients:
+        capture = r.capture
+        if capture is not None and (least is None or capture.rank < least.rank):
+            least = capture
+    return least
 
 
 def _get(data: Mapping[str, Any], name: str, kind: type[_T]) -> _T:

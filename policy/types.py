@@ -40,8 +40,9 @@ class Channel(_Vocabulary):
 
 
 class RecipientField(_Vocabulary):
-    """The header a recipient was given in."""
+    """The header a participant was given in: FROM for the sender of an INBOUND email."""
 
+    FROM = "FROM"
     TO = "TO"
     CC = "CC"
     BCC = "BCC"
@@ -58,6 +59,7 @@ class Outcome(_Vocabulary):
     NO_CONTACT = "NO_CONTACT"
     INVALID_ADDRESS = "INVALID_ADDRESS"
     INTERNAL = "INTERNAL"
+    AUTOMATED = "AUTOMATED"
 
 
 class CaptureLevel(_Vocabulary):
@@ -67,6 +69,14 @@ class CaptureLevel(_Vocabulary):
     SUBJECT = "SUBJECT"
     METADATA = "METADATA"
 
+    @property
+    def rank(self) -> int:
+        """Its place in FULL > SUBJECT > METADATA: the least capture has the lowest rank."""
+        return _RANK[self]
+
+
+_RANK = {CaptureLevel.METADATA: 0, CaptureLevel.SUBJECT: 1, CaptureLevel.FULL: 2}
+
 
 class EntryAction(_Vocabulary):
     """What a never-log entry does to the recipients it matches."""
@@ -74,6 +84,19 @@ class EntryAction(_Vocabulary):
     NEVER_LOG = "NEVER_LOG"
     LOG_SUBJECT_ONLY = "LOG_SUBJECT_ONLY"
     LOG_METADATA_ONLY = "LOG_METADATA_ONLY"
+
+    @property
+    def capture(self) -> CaptureLevel | None:
+        """The capture that an entry of this action allows a recipient it matches; None
+        for NEVER_LOG (the recipient is not logged at all)."""
+        return _CAPTURE_OF[self]
+
+
+_CAPTURE_OF = {
+    EntryAction.NEVER_LOG: None,
+    EntryAction.LOG_SUBJECT_ONLY: CaptureLevel.SUBJECT,
+    EntryAction.LOG_METADATA_ONLY: CaptureLevel.METADATA,
+}
 
 
 class EmailDirection(_Vocabulary):

@@ -14,6 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema.decisions import DecisionMutation, DecisionQuery, EmailLoggingSimulation
 from schema.internal_domains import InternalDomainsMutation
 from schema.invitations import InvitationMutation
+from schema.live import Subscription
 from schema.mutations import CoreMutation
 from schema.query import CoreQuery
 from schema.types import Account, ApiToken, AuditEvent, NeverLogEntry, User
@@ -41,6 +42,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[
             Account,
             User,

@@ -11,15 +11,23 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from policy import Decision, Email, OriginalEmail, TooManyRecipients, read_email
+from policy import BadEmail, Decision, Email, OriginalEmail, TooManyRecipients, read_email
 from schema.connections import Connection, page_size
-from schema.enums import Channel, Outcome, RecipientField, Scope
+from schema.enums import (
+    CaptureLevel,
+    Channel,
+    EmailDirection,
+    EntryAction,
+    Outcome,
+    RecipientField,
+    Scope,
+)
 from schema.errors import UserError, bad_input, signed_in_mutation
 from schema.ids import decode_id, to_global_id
 from schema.permissions import SIGNED_IN
 from schema.types import Node, User, load_user
 from tenancy import decisions, privacy, reads
-from tenancy.records import EmailSimulation, KeyedEntry
+from tenancy.records import SETTINGS_SCOPES, EmailSimulation, KeyedEntry
 
 
 @strawberry.input(description="The recipients of the email that a reply answers.")
@@ -30,6 +38,15 @@ class OriginalEmailInput:
 
 
 @strawberry.input(
+    description="A header of the email. Only those that tell automated email apart are read; "
+    "others are ignored."
+)
+class EmailHeaderInput:
+    name: str
+    value: str
+
+
+@strawberry.input(
     description="An email to decide on. Addresses may be bare (jane@example.com) or carry a "
     "display name (Jane Doe <jane@example.com>)."
 )
@@ -37,8 +54,22 @@ class EmailInput:
     channel: Channel
     sender_id: strawberry.ID | None = strawberry.field(
         default=None,
-        description="The user who sends or logs the email; the viewer when omitted. "
-        "Only super admins may name another user.",
+        description="The account's user whose email it is: who sent it (OUTBOUND) or whose "
+        "mailbox received it (INBOUND); the viewer when omitted. Only super admins may name "
+        "another user.",
+    )
+    direction: EmailDirection = EmailDirection.OUTBOUND
+    from_: str | None = strawberry.field(
+        name="from",
+        default=None,
+        description="INBOUND only (required there, refused for OUTBOUND): the address the "
+        "email came from.",
+    )
+    headers: list[EmailHeaderInput] | None = strawberry.field(
+        default_factory=list,
+        description="The email's headers that tell automated email apart: Auto-Submitted, "
+        "Precedence, List-Id, List-Unsubscribe. Names compare without regard to case. At "
+        "most 50.",
     )
     to: list[str]
     cc: list[str] | None = strawberry.field(default_factory=list)
@@ -65,6 +96,9 @@ class EmailInput:
             else OriginalEmail(
                 to=tuple(original.to), cc=tuple(original.cc or ()), bcc=tuple(original.bcc or ())
             ),
+            direction=self.direction,
+            sender_address=self.from_,
+            headers=tuple((h.name, h.value) for h in self.headers) if self.headers else (),
         )
 
     def sender(self) -> uuid.UUID | None:
@@ -85,6 +119,8 @@ class RecipientDecisionType:
     activity_feed_tracking: bool
     matched_pattern: str | None
     matched_scope: Scope | None
+    matched_action: EntryAction | None
+    capture: CaptureLevel | None
     explanation: str
 
 
@@ -114,6 +150,7 @@ async def _redacted_recipients(
 
 
 _OUTCOME = attrgetter("outcome")
+_RANK = {CaptureLevel.FULL: 2, CaptureLevel.SUBJECT: 1, CaptureLevel.METADATA: 0}
 
 
 @strawberry.type
@@ -125,6 +162,22 @@ class EmailLoggingDecision:
     logged_count: int
     never_log_count: int
     internal_count: int = strawberry.field(description="Recipients decided INTERNAL.")
+    direction: EmailDirection
+    automated: bool = strawberry.field(
+        description="True for an INBOUND email that counts as automated, where the account "
+        "skips automated email."
+    )
+    automated_reason: str | None = strawberry.field(
+        description='Why the email counts as automated (e.g. "Precedence: bulk", '
+        '"no-reply@acme.com is an automated sender"); null where it does not.'
+    )
+    capture: CaptureLevel | None = strawberry.field(
+        description="The least capture among LOGGED recipients: the most a CRM that keeps one "
+        "copy of the email may keep. Null where no recipient is logged."
+    )
+    limited_count: int = strawberry.field(
+        description="LOGGED recipients whose capture is less than FULL."
+    )
     sender_id: strawberry.Private[uuid.UUID]
     decision: strawberry.Private[Decision]
 
@@ -138,13 +191,28 @@ class EmailLoggingDecision:
     def of(cls, decision: Decision, sender_id: uuid.UUID) -> EmailLoggingDecision:
         # Decision's counts, from one pass over its recipients (a batch makes a hundred)
         outcomes = list(map(_OUTCOME, decision.recipients))
+        logged = outcomes.count(Outcome.LOGGED)
+        capture = limited = None
+        if logged:
+            captures = [
+                r.capture
+                for r in decision.recipients
+                if r.outcome is Outcome.LOGGED and r.capture is not None
+            ]
+            limited = logged - captures.count(CaptureLevel.FULL)
+            capture = min(captures, key=_RANK.__getitem__) if limited else CaptureLevel.FULL
         return cls(
             channel=decision.channel,
             never_log_applies=decision.never_log_applies,
             email_sent=decision.email_sent,
-            logged_count=outcomes.count(Outcome.LOGGED),
+            logged_count=logged,
             never_log_count=outcomes.count(Outcome.NEVER_LOG),
             internal_count=outcomes.count(Outcome.INTERNAL),
+            direction=decision.direction,
+            automated=decision.automated,
+            automated_reason=decision.automated_reason,
+            capture=capture,
+            limited_count=limited or 0,
             sender_id=sender_id,
             decision=decision,
         )
@@ -157,9 +225,18 @@ class SimulatedOriginalEmail:
     bcc: list[str]
 
 
+@strawberry.type
+class EmailHeader:
+    name: str
+    value: str
+
+
 @strawberry.type(description="The stored form of a simulated email.")
 class SimulatedEmail:
     channel: Channel
+    direction: EmailDirection
+    from_: str | None = strawberry.field(name="from")
+    headers: list[EmailHeader]
     to: list[str]
     cc: list[str]
     bcc: list[str]
@@ -179,6 +256,9 @@ class SimulatedEmail:
         original = email.in_reply_to
         return cls(
             channel=email.channel,
+            direction=email.direction,
+            from_=email.sender_address,
+            headers=[EmailHeader(name=name, value=value) for name, value in email.headers],
             to=list(email.to),
             cc=list(email.cc),
             bcc=list(email.bcc),
@@ -210,7 +290,12 @@ def _entries_loader(info: Info) -> DataLoader[LookupKey, list[KeyedEntry]]:
         keys = set().union(*(keys for _, keys in wanted))
         rows = await reads.entries_for_senders(ctx.db, viewer, senders, keys)
         return [
-            [r for r in rows if r.match_key in keys and r.owner_id in (account_id, sender)]
+            [
+                r
+                for r in rows
+                if r.owner_id in (account_id, sender)
+                and (r.match_key in keys or r.scope in SETTINGS_SCOPES)
+            ]
             for sender, keys in wanted
         ]
 
@@ -279,6 +364,8 @@ class DecisionQuery:
             )
         except TooManyRecipients as exc:
             raise bad_input(str(exc), limit=exc.limit) from exc
+        except BadEmail as exc:
+            raise bad_input(str(exc), field=["email", exc.field]) from exc
         return EmailLoggingDecision.of(decided.decision, decided.sender_id)
 
     @strawberry.field(
@@ -340,14 +427,17 @@ class DecisionMutation:
         self, info: Info, input: RunEmailLoggingSimulationInput
     ) -> RunEmailLoggingSimulationPayload:
         ctx = info.context
-        row = await decisions.run_simulation(
-            ctx.db,
-            ctx.signed_in,
-            input.email.to_email(),
-            sender_id=input.email.sender(),
-            name=input.name,
-            limit=ctx.limits.simulations,
-        )
+        try:
+            row = await decisions.run_simulation(
+                ctx.db,
+                ctx.signed_in,
+                input.email.to_email(),
+                sender_id=input.email.sender(),
+                name=input.name,
+                limit=ctx.limits.simulations,
+            )
+        except BadEmail as exc:
+            raise bad_input(str(exc), field=["input", "email", exc.field]) from exc
         return RunEmailLoggingSimulationPayload(simulation=EmailLoggingSimulation.from_row(row))
 
     @signed_in_mutation()

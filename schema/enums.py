@@ -77,6 +77,11 @@ _describe(
         "expiresAt and stopped applying.",
         "INTERNAL_DOMAINS_CHANGED": "internal_domains.changed: the account's internal "
         "domains changed.",
+        "NEVER_LOG_ENTRIES_UPDATED": "never_log.entries_updated: entries' action, note or "
+        "expiry changed.",
+        "ACCOUNT_SETTINGS_CHANGED": "account.settings_changed: the account's defaultCapture, "
+        "skipAutomatedEmails or automatedSenderNames changed.",
+        "USER_SETTINGS_CHANGED": "user.settings_changed: a user's own defaultCapture changed.",
     },
 )
 _describe(

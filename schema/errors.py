@@ -20,7 +20,7 @@ from strawberry.extensions.field_extension import AsyncExtensionResolver, FieldE
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
-from policy import TooManyRecipients
+from policy import BadEmail, TooManyRecipients
 from schema.enums import ErrorCode
 from schema.permissions import SIGNED_IN
 from tenancy.decisions import InEmail
@@ -115,6 +115,10 @@ def public_error(error: GraphQLError, request_id: str) -> GraphQLError:
         )
         if isinstance(original.error, TooManyRecipients):
             extensions = {"code": "BAD_USER_INPUT", "limit": original.error.limit}
+            return GraphQLError(at.message, nodes=at.nodes, path=at.path, extensions=extensions)
+        if isinstance(original.error, BadEmail):
+            field = ["emails", str(original.index), original.error.field]
+            extensions = {"code": "BAD_USER_INPUT", "field": field}
             return GraphQLError(at.message, nodes=at.nodes, path=at.path, extensions=extensions)
         return public_error(at, request_id)
     if isinstance(original, BadCursor):

@@ -10,9 +10,10 @@ The cost of a query follows the work it asks for:
 - ``nodes(ids:)`` costs 1 plus, for each ID, 1 plus its selections;
 - a list's ``csv`` costs 1 plus 1 per 10 entries the largest list may hold (its limit);
 - a mutation field costs 10 plus its selections;
-- every item of a list argument (an ID, a pattern, a recipient) costs 1, and a text holding
+- every item of a list argument (an ID, a pattern, a recipient, a header, an email of a
+  batch) costs 1, and a text holding
   several items (``"a@x.com, b@y.com"``) costs 1 per item; every line of a ``csv`` costs 1
-  (and 1 per further item where a line holds several); the addresses of
+  (an import reads one pattern a line); the addresses of
   ``evaluateEmailLoggingBatch``, decided together, cost 1 per 5;
 - on top of that, every text of a list argument and every ``csv`` costs what parsing it
   costs (``policy.parse_points``): 1 per 256 bytes, 1 where it leaves the fast path of an
@@ -459,7 +460,8 @@ def _items(value: Any, *, in_list: bool = False) -> tuple[int, int]:
                 parsing += parse_points(inner)
             else:
                 counted, surcharge = _items(inner, in_list=True)
-                total += counted
+                # an input object in a list (an email of a batch, a header) is an item too
+                total += counted + (type(inner) is dict)
                 parsing += surcharge
         return total, parsing
     if isinstance(value, dict):
@@ -479,8 +481,7 @@ def _items(value: Any, *, in_list: bool = False) -> tuple[int, int]:
 
 
 def csv_items(text: str) -> int:
-    """An upper bound of the items of a CSV import: its lines, and the items beyond the
-    first of a line that holds several (an exported line's three further columns aside)."""
-    lines = text.count("\n") + 1
-    separators = text.count(",") + text.count(";")
-    return lines + max(0, separators - 3 * lines)
+    """An upper bound of the patterns of a CSV import: its lines (an import reads one
+    pattern a line, whatever its other columns hold; tenancy.csvfiles.read_rows)."""
+    # A line ends with LF, CRLF or a lone CR (old Mac files read as lines too).
+    return text.count("\n") + text.count("\r") - text.count("\r\n") + 1

@@ -11,11 +11,11 @@ import datetime
 import strawberry
 from strawberry.types import Info
 
-from schema.enums import ImportMode, Role, Scope
+from schema.enums import CaptureLevel, EntryAction, ImportMode, Role, Scope
 from schema.errors import UserError, signed_in_mutation
 from schema.ids import decode_id, to_global_id
-from schema.types import ApiToken, NeverLogEntry, NeverLogList, User
-from tenancy import lists, tokens, users
+from schema.types import Account, ApiToken, NeverLogEntry, NeverLogList, User
+from tenancy import lists, reads, settings, tokens, users
 
 
 def _errors() -> list[UserError]:
@@ -41,6 +41,10 @@ class AddNeverLogEntriesInput:
         "one in the past, or that UTC cannot represent (past 9999-12-31T23:59:59Z), is "
         "INVALID_INPUT naming it.",
     )
+    action: EntryAction = strawberry.field(
+        default=EntryAction.NEVER_LOG,
+        description="What the entries that this call adds do to the recipients they match.",
+    )
 
 
 @strawberry.type
@@ -65,11 +69,35 @@ class RemoveNeverLogEntriesPayload:
     user_errors: builtins.list[UserError] = _errors()
 
 
+@strawberry.input(
+    description="Fields left out are left as they are; note or expiresAt given as null clear them."
+)
+class UpdateNeverLogEntriesInput:
+    scope: Scope
+    ids: list[strawberry.ID] = strawberry.field(
+        description="The entries to change (at most the list's limit), all of this list."
+    )
+    action: EntryAction | None = strawberry.UNSET
+    note: str | None = strawberry.UNSET
+    expires_at: datetime.datetime | None = strawberry.UNSET
+
+
+@strawberry.type
+class UpdateNeverLogEntriesPayload:
+    entries: list[NeverLogEntry] = strawberry.field(
+        default_factory=list, description="The entries after the change, in the order of ids."
+    )
+    user_errors: builtins.list[UserError] = _errors()
+
+
 @strawberry.input
 class ImportNeverLogListInput:
     scope: Scope
     csv: str = strawberry.field(
-        description="CSV whose first column holds patterns; a header line 'pattern,...' is allowed."
+        description="CSV: a file as exported; or with a header line that names a column "
+        "pattern, email, email address, address or domain, that column's patterns (note, "
+        "expires_at and action from theirs, other columns ignored); or without one, patterns "
+        "in the first column."
     )
     mode: ImportMode = ImportMode.MERGE
     dry_run: bool = strawberry.field(
@@ -161,6 +189,41 @@ class RevokeApiTokenPayload:
     user_errors: builtins.list[UserError] = _errors()
 
 
+@strawberry.input(description="Fields left out are left as they are.")
+class UpdateAccountSettingsInput:
+    default_capture: CaptureLevel | None = strawberry.UNSET
+    skip_automated_emails: bool | None = strawberry.UNSET
+    automated_sender_names: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Replaces the list (at most 100 names); an empty list turns the name rule off.",
+    )
+
+
+@strawberry.type
+class UpdateAccountSettingsPayload:
+    account: Account | None = None
+    user_errors: builtins.list[UserError] = _errors()
+
+
+@strawberry.input
+class UpdateMySettingsInput:
+    default_capture: CaptureLevel | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Null: the account's defaultCapture applies.",
+    )
+
+
+@strawberry.type
+class UpdateMySettingsPayload:
+    user: User | None = None
+    user_errors: builtins.list[UserError] = _errors()
+
+
+def _given(value: object) -> bool:
+    """Whether an input field was given a value (neither left out nor null)."""
+    return value is not strawberry.UNSET and value is not None
+
+
 @strawberry.type
 class CoreMutation:
     @signed_in_mutation()
@@ -176,6 +239,7 @@ class CoreMutation:
             patterns=input.patterns,
             note=input.note,
             expires_at=input.expires_at,
+            action=input.action,
         )
         return AddNeverLogEntriesPayload(
             added=[NeverLogEntry.from_row(e) for e in change.added],
@@ -199,6 +263,25 @@ class CoreMutation:
         return RemoveNeverLogEntriesPayload(
             removed_ids=[to_global_id("NeverLogEntry", e.id) for e in change.removed],
             list=NeverLogList.of(change.ref, change.count),
+        )
+
+    @signed_in_mutation()
+    async def update_never_log_entries(
+        self, info: Info, input: UpdateNeverLogEntriesInput
+    ) -> UpdateNeverLogEntriesPayload:
+        ctx = info.context
+        updated = await lists.update_entries(
+            ctx.db,
+            ctx.signed_in,
+            ctx.limits,
+            scope=input.scope,
+            entry_ids=[decode_id(i, "NeverLogEntry") for i in input.ids],
+            action=input.action if _given(input.action) else None,
+            note=lists.KEEP if input.note is strawberry.UNSET else input.note,
+            expires_at=lists.KEEP if input.expires_at is strawberry.UNSET else input.expires_at,
+        )
+        return UpdateNeverLogEntriesPayload(
+            entries=[NeverLogEntry.from_row(e) for e in updated.entries]
         )
 
     @signed_in_mutation()
@@ -268,3 +351,36 @@ class CoreMutation:
             ctx.db, ctx.signed_in, token_id=decode_id(input.id, "ApiToken")
         )
         return RevokeApiTokenPayload(api_token=ApiToken.from_row(revoked))
+
+    @signed_in_mutation(description="Super admins.")
+    async def update_account_settings(
+        self, info: Info, input: UpdateAccountSettingsInput
+    ) -> UpdateAccountSettingsPayload:
+        ctx = info.context
+        account = await settings.update_account_settings(
+            ctx.db,
+            ctx.signed_in,
+            default_capture=input.default_capture if _given(input.default_capture) else None,
+            skip_automated_emails=(
+                input.skip_automated_emails if _given(input.skip_automated_emails) else None
+            ),
+            automated_sender_names=(
+                input.automated_sender_names if _given(input.automated_sender_names) else None
+            ),
+        )
+        return UpdateAccountSettingsPayload(account=Account.from_row(account, info))
+
+    @signed_in_mutation()
+    async def update_my_settings(
+        self, info: Info, input: UpdateMySettingsInput
+    ) -> UpdateMySettingsPayload:
+        ctx = info.context
+        if input.default_capture is strawberry.UNSET:  # nothing to change: the user as is
+            user = (await reads.users_by_id(ctx.db, ctx.signed_in, [ctx.signed_in.user_id]))[
+                ctx.signed_in.user_id
+            ]
+        else:
+            user = await settings.update_my_settings(
+                ctx.db, ctx.signed_in, default_capture=input.default_capture
+            )
+        return UpdateMySettingsPayload(user=User.from_row(user))

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from schema.connections import Connection, page_size
-from schema.enums import AuditAction, EntryKind, Role, Scope
+from schema.enums import AuditAction, CaptureLevel, EntryAction, EntryKind, Role, Scope
 from schema.errors import bad_input
 from schema.ids import to_global_id
 from schema.internal_domain_types import InternalDomain, load_internal_domains
@@ -17,6 +17,7 @@ from tenancy import reads, records
 from tenancy.audit import VisibleEvent
 from tenancy.csvfiles import export_csv
 from tenancy.lists import ListRef
+from tenancy.settings import sender_names
 
 
 @strawberry.interface(description="An object with a globally unique, opaque ID.")
@@ -31,6 +32,19 @@ class Account(Node):
     created_at: dt.datetime
     account_list_limit: int
     personal_list_limit: int
+    default_capture: CaptureLevel = strawberry.field(
+        description="How much of a logged email the CRM keeps unless an entry or the "
+        "sender's own setting says less (FULL by default)."
+    )
+    skip_automated_emails: bool = strawberry.field(
+        description="Whether inbound automated email (no-reply senders, mailing lists, "
+        "auto-generated mail) is kept out of the CRM (true by default)."
+    )
+    automated_sender_names: list[str] = strawberry.field(
+        description="Local parts that mark an automated sender of inbound email, compared "
+        "ignoring case, dots, hyphens, underscores and a +tag (so do-not-reply, Do_Not.Reply "
+        "and donotreply+x all match donotreply). A default list until super admins change it."
+    )
     account_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field(
@@ -57,6 +71,9 @@ class Account(Node):
             created_at=row.created_at,
             account_list_limit=limits.account_list,
             personal_list_limit=limits.personal_list,
+            default_capture=CaptureLevel(row.default_capture),
+            skip_automated_emails=row.skip_automated_emails,
+            automated_sender_names=sender_names(row),
             account_id=row.id,
         )
 
@@ -73,6 +90,11 @@ class User(Node):
         description="False until the user has a token of their own: one accepted from an "
         "invitation or created by themself."
     )
+    default_capture: CaptureLevel | None = strawberry.field(
+        description="The user's own capture level for their emails; null: the account's. "
+        "The capture that applies is the least of this, the account's defaultCapture and "
+        "any matching entry's."
+    )
 
     @classmethod
     def from_row(cls, row: records.User) -> User:
@@ -84,6 +106,7 @@ class User(Node):
             active=row.active,
             created_at=row.created_at,
             has_signed_in=row.signed_in_at is not None,
+            default_capture=CaptureLevel(row.default_capture) if row.default_capture else None,
         )
 
 
@@ -116,6 +139,9 @@ class NeverLogEntry(Node):
         "longer matches, is no longer listed or counted, and the service removes it (audit "
         "action NEVER_LOG_ENTRIES_EXPIRED)."
     )
+    action: EntryAction = strawberry.field(
+        description="What the entry does to the recipients it matches."
+    )
     created_by_id: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field(description="Null where that user no longer exists.")
@@ -132,6 +158,7 @@ class NeverLogEntry(Node):
             created_at=row.created_at,
             note=row.note,
             expires_at=row.expires_at,
+            action=EntryAction(row.action),
             created_by_id=row.created_by_id,
         )
 
@@ -176,7 +203,7 @@ class NeverLogList:
     @strawberry.field(
         description="The whole list as CSV with the header line "
         "'pattern,kind,created_at,created_by'; with extended: true, "
-        "'pattern,kind,created_at,created_by,note,expires_at'. A cell that a spreadsheet "
+        "'pattern,kind,created_at,created_by,note,expires_at,action'. A cell that a spreadsheet "
         "would read as a formula is written with a leading apostrophe."
     )
     async def csv(self, info: Info, extended: bool | None = False) -> str:

@@ -35,6 +35,9 @@ class AuditAction(enum.Enum):
     WEBHOOK_ENDPOINT_DELETED = "WEBHOOK_ENDPOINT_DELETED"
     USER_INVITED = "USER_INVITED"
     INVITATION_ACCEPTED = "INVITATION_ACCEPTED"
+    NEVER_LOG_ENTRIES_UPDATED = "NEVER_LOG_ENTRIES_UPDATED"
+    ACCOUNT_SETTINGS_CHANGED = "ACCOUNT_SETTINGS_CHANGED"
+    USER_SETTINGS_CHANGED = "USER_SETTINGS_CHANGED"
 
 
 # -- what a viewer may see of an event ---------------------------------------------------
@@ -106,6 +109,8 @@ def _count_only(event: AuditEvent, owner: str) -> str:
                 f"{' and '.join(parts)}."
             )
         return f"{owner} imported a file into their personal never-log list: {_entries(n)} changed."
+    if action == AuditAction.NEVER_LOG_ENTRIES_UPDATED.value:
+        return f"{owner} updated {_entries(n)} of their personal never-log list."
     happened = "expired" if action.endswith("_EXPIRED") else "changed"
     return f"{_entries(n).capitalize()} of {owner}'s personal never-log list {happened}."
 

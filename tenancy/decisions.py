@@ -7,34 +7,42 @@ personal list, whose cost follows the number of recipients, never the size of th
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import accounts, entries, simulations
 from persistence.database import Database
-from persistence.entries import KeyedEntry
+from persistence.entries import ACCOUNT_SETTINGS_SCOPE, USER_SETTINGS_SCOPE, KeyedEntry
 from persistence.internal_domains import INTERNAL_SCOPE
 from persistence.tables import EmailSimulation, User
 from policy import (
     MAX_RECIPIENTS,
+    BadEmail,
+    CaptureLevel,
     Channel,
     Decision,
     Email,
+    EmailDirection,
     Entry,
+    EntryAction,
     EntryKind,
     Lists,
     OriginalEmail,
     Pattern,
     ReadEmail,
     Scope,
+    Settings,
     TooManyRecipients,
     decide_by,
     lists_of,
     read_email,
 )
+from policy.inbound import sender_names
 from policy.syntax import LONGEST
 from tenancy.account_limits import DEFAULT_SIMULATION_LIMIT
 from tenancy.errors import ErrorCode, Refusal, not_found
@@ -46,6 +54,22 @@ def entry_of(row: KeyedEntry) -> Entry:
     return Entry(
         scope=Scope(row.scope),
         pattern=Pattern(kind=EntryKind(row.kind), text=row.pattern, key=row.match_key),
+        action=EntryAction(row.action),
+    )
+
+
+@lru_cache(maxsize=1024)
+def settings_of(
+    account_capture: str, skip_automated: str, names: str, sender_capture: str
+) -> Settings:
+    """The settings that a decision reads, from the look-up's settings rows (KeyedEntry):
+    the same few values again and again, so made once each."""
+    listed = json.loads(names) if names else None
+    return Settings(
+        account_capture=CaptureLevel(account_capture),
+        sender_capture=CaptureLevel(sender_capture) if sender_capture else None,
+        skip_automated=skip_automated == "true",
+        automated_names=None if listed is None else sender_names(tuple(listed)),
     )
 
 
@@ -100,17 +124,31 @@ def lists_for(
     entry: Callable[[KeyedEntry], Entry] = entry_of,
 ) -> Lists:
     """The lists that decide for this sender, of the rows that belong to them (the
-    account-wide list, the sender's personal list, the account's internal domains).
-    ``entry`` makes a row's entry (a batch builds each row's once for all its senders)."""
+    account-wide list, the sender's personal list, the account's internal domains, the
+    account's settings and the sender's). ``entry`` makes a row's entry (a batch builds
+    each row's once for all its senders)."""
     owners = (account_id, sender_id)
     found: list[Entry] = []
     internal: dict[str, str] = {}
+    account: KeyedEntry | None = None
+    sender_capture = ""
     for row in rows:
-        if row.scope == INTERNAL_SCOPE:
+        scope = row.scope
+        if scope == INTERNAL_SCOPE:
             internal[row.match_key.removeprefix("@").removeprefix("*.")] = row.pattern
+        elif scope == ACCOUNT_SETTINGS_SCOPE:
+            account = row
+        elif scope == USER_SETTINGS_SCOPE:
+            if row.owner_id == sender_id:
+                sender_capture = row.kind
         elif row.owner_id in owners:
             found.append(entry(row))
-    return lists_of(found, internal)
+    settings = (
+        None
+        if account is None
+        else settings_of(account.kind, account.pattern, account.match_key, sender_capture)
+    )
+    return lists_of(found, internal, settings)
 
 
 def _refuse_unstorable(email: Email) -> None:
@@ -135,6 +173,18 @@ def _refuse_unstorable(email: Email) -> None:
     ):
         refuse_nul(values, [*at, *name.split(".")])
         _refuse_long(values, [*at, *name.split(".")])
+    sender = email.sender_address
+    if sender is not None:
+        refuse_nul([sender], [*at, "from"])
+        _refuse_long([sender], [*at, "from"])
+    for index, (name, value) in enumerate(email.headers):
+        if "\x00" in name or "\x00" in value:
+            raise Refusal.one(
+                ErrorCode.INVALID_INPUT,
+                f"Header {index} ({name[:40]!r}) holds the NUL character (U+0000), which a "
+                "saved simulation cannot store.",
+                [*at, "headers", str(index)],
+            )
 
 
 def check_recipient_lists(email: Email, at: Sequence[str]) -> None:
@@ -182,7 +232,7 @@ class Decided(NamedTuple):
 async def evaluate(
     db: Database, viewer: Viewer, email: Email, *, sender_id: uuid.UUID | None
 ) -> Decided:
-    """Decide, saving nothing. Raises TooManyRecipients, Refusal or Forbidden."""
+    """Decide, saving nothing. Raises TooManyRecipients, BadEmail, Refusal or Forbidden."""
     try:
         (decided,) = await _evaluate_all(db, viewer, [(email, sender_id)], lambda _: ["email"])
     except InEmail as failed:
@@ -248,7 +298,7 @@ async def _evaluate_all(
             check_recipient_lists(email, at(index))
             read.append(read_email(email))
             senders.append(may_act_as(viewer, sender_id, "decide for another sender"))
-        except (Refusal, TooManyRecipients) as error:
+        except (Refusal, TooManyRecipients, BadEmail) as error:
             failed = InEmail(index, error)
             break
     others = {sender for sender in senders if sender != viewer.user_id}
@@ -266,15 +316,11 @@ async def _evaluate_all(
     if failed is not None:
         raise failed
     # One statement of its own: one round trip on PostgreSQL (Database.read_once).
-    rows = (
-        await entries.read_keyed_entries(
-            db=db,
-            account_id=viewer.account_id,
-            owner_ids=[viewer.account_id, *set(senders)],
-            keys=wanted,
-        )
-        if wanted
-        else []
+    rows = await entries.read_keyed_entries(
+        db=db,
+        account_id=viewer.account_id,
+        owner_ids=[viewer.account_id, *set(senders)],
+        keys=wanted,
     )
     # One sender's lists serve every email of that sender: the rows of the other emails'
     # recipients are never looked at (policy.Lists). A row's entry is built once, however
@@ -364,11 +410,7 @@ async def run_simulation(
         await actor_now(
             session, viewer, super_admin_to="decide for another sender" if other else None
         )
-        rows = (
-            await matching_entries(session, viewer.account_id, [sender], read.keys)
-            if read.keys
-            else []
-        )
+        rows = await matching_entries(session, viewer.account_id, [sender], read.keys)
         decision = decide_with(read, sender, viewer.account_id, rows)
         _observed((decision,))
         return await simulations.insert_simulation(
@@ -396,7 +438,8 @@ async def delete_simulation(db: Database, viewer: Viewer, *, simulation_id: uuid
 
 
 def changed(recorded: Decision, current: Decision) -> bool:
-    """Whether any recipient's decision differs (its wording aside)."""
+    """Whether any recipient's decision differs (its wording aside): its outcome, what is
+    recorded, the entry that decided or limited it, its capture."""
 
     def essence(decision: Decision) -> list[tuple[Any, ...]]:
         return [
@@ -411,6 +454,8 @@ def changed(recorded: Decision, current: Decision) -> bool:
                 r.activity_feed_tracking,
                 r.matched_pattern,
                 r.matched_scope,
+                r.matched_action,
+                r.capture,
             )
             for r in decision.recipients
         ]
@@ -432,6 +477,9 @@ def email_to_dict(email: Email) -> dict[str, Any]:
         "inReplyTo": None
         if original is None
         else {"to": list(original.to), "cc": list(original.cc), "bcc": list(original.bcc)},
+        "direction": email.direction.value,
+        "from": email.sender_address,
+        "headers": [{"name": name, "value": value} for name, value in email.headers],
     }
 
 
@@ -451,4 +499,8 @@ def email_from_dict(data: Mapping[str, Any]) -> Email:
         else OriginalEmail(
             to=tuple(original["to"]), cc=tuple(original["cc"]), bcc=tuple(original["bcc"])
         ),
+        # Absent from an email saved before inbound email: an outbound one.
+        direction=EmailDirection(data.get("direction") or EmailDirection.OUTBOUND.value),
+        sender_address=data.get("from"),
+        headers=tuple((h["name"], h["value"]) for h in data.get("headers") or ()),
     )

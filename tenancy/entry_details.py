@@ -1,4 +1,5 @@
-"""What an entry may carry beside its pattern: a note (why it is there) and an expiry.
+"""What an entry may carry beside its pattern: its action (what it does to the recipients
+it matches), a note (why it is there) and an expiry.
 
 A note is one line of text: no control character (a NUL, which PostgreSQL cannot store, a
 line break, an escape) and no line or paragraph separator. An expiry is an instant in the
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from persistence.tables import utcnow
+from policy import EntryAction
 from tenancy.errors import ErrorCode, Refusal
 from tenancy.text import escaped
 
@@ -29,6 +31,7 @@ _REFUSED_IN_NOTES = {
 class EntryDetails:
     note: str | None = None
     expires_at: dt.datetime | None = None
+    action: EntryAction = EntryAction.NEVER_LOG
 
 
 NONE = EntryDetails()
@@ -95,8 +98,13 @@ def checked_expiry(
     return value
 
 
-def checked(note: str | None, expires_at: dt.datetime | None, at: Sequence[str]) -> EntryDetails:
-    """The note and expiry of an add (``at`` is the input's path)."""
+def checked(
+    note: str | None,
+    expires_at: dt.datetime | None,
+    at: Sequence[str],
+    action: EntryAction = EntryAction.NEVER_LOG,
+) -> EntryDetails:
+    """The note, expiry and action of an add (``at`` is the input's path)."""
     return EntryDetails(
-        checked_note(note, [*at, "note"]), checked_expiry(expires_at, [*at, "expiresAt"])
+        checked_note(note, [*at, "note"]), checked_expiry(expires_at, [*at, "expiresAt"]), action
     )

@@ -1,4 +1,4 @@
-"""Changes to the never-log lists: adding, removing and importing entries.
+"""Changes to the never-log lists: adding, removing, updating and importing entries.
 
 Every change is all or nothing, holds the list's limit under concurrent calls from any
 number of processes (the list's owner row is locked first: the account for the
@@ -13,13 +13,14 @@ import enum
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import accounts, audit, entries
 from persistence.database import Database
 from persistence.tables import NeverLogEntry, new_id, utcnow
-from policy import Pattern, PatternError, Scope, parse_pattern, split_patterns
+from policy import EntryAction, Pattern, PatternError, Scope, parse_pattern, split_patterns
 from tenancy import entry_details, expiry
 from tenancy.account_limits import AccountLimits
 from tenancy.audit import AuditAction
@@ -73,16 +74,20 @@ class Change:
     removed: list[NeverLogEntry] = field(default_factory=list)
 
 
-def _parse_all(items: Sequence[tuple[int, str]], field_name: str) -> list[tuple[int, Pattern]]:
-    """Every pattern with its index, or one refusal that names each invalid one."""
+def _parse_all(
+    items: Sequence[tuple[int, str]], field_name: str, *, lines: bool = False
+) -> list[tuple[int, Pattern]]:
+    """Every pattern with its index (``lines``: the line of a file it stands on, which the
+    message names too), or one refusal that names each invalid one."""
     problems: list[Problem] = []
     parsed: list[tuple[int, Pattern]] = []
     for index, raw in items:
         try:
             parsed.append((index, parse_pattern(raw)))
         except PatternError as exc:
+            message = f"Line {index}: {exc}" if lines else str(exc)
             problems.append(
-                Problem(ErrorCode.INVALID_PATTERN, str(exc), ("input", field_name, str(index)))
+                Problem(ErrorCode.INVALID_PATTERN, message, ("input", field_name, str(index)))
             )
     if problems:
         raise Refusal(problems)
@@ -109,11 +114,11 @@ def _refuse_none_given(count: int) -> None:
         )
 
 
-def _refuse_too_many(count: int, ref: ListRef, field_name: str) -> None:
+def _refuse_too_many(count: int, ref: ListRef, field_name: str, what: str = "patterns") -> None:
     if count > ref.limit:
         raise Refusal.one(
             ErrorCode.TOO_MANY_VALUES,
-            f"One call may carry at most {ref.limit} patterns for the {ref.name}; "
+            f"One call may carry at most {ref.limit} {what} for the {ref.name}; "
             f"this one carries {count}.",
             ["input", field_name],
         )
@@ -204,6 +209,7 @@ async def _apply(
             created_by_id=viewer.user_id,
             note=(details or {}).get(p.key, default).note,
             expires_at=(details or {}).get(p.key, default).expires_at,
+            action=(details or {}).get(p.key, default).action.value,
         )
         for p in new
     ]
@@ -223,13 +229,16 @@ async def add_entries(
     patterns: Sequence[str],
     note: str | None = None,
     expires_at: dt.datetime | None = None,
+    action: EntryAction = EntryAction.NEVER_LOG,
 ) -> Change:
+    """Add entries, each with ``note``, ``expires_at`` and ``action``; a pattern already
+    listed stays as it is, whatever those say (a change of them is an update)."""
     ref = writable_list(viewer, scope, limits)
     items = split_patterns(patterns)
     _refuse_none_given(len(items))
     _refuse_too_many(len(items), ref, "patterns")
     parsed = _distinct(_parse_all(items, "patterns"))
-    default = entry_details.checked(note, expires_at, ["input"])
+    default = entry_details.checked(note, expires_at, ["input"], action)
     async with db.transaction(ref.account_id, write=True) as session:
         change = await _apply(
             session, ref, viewer, parsed, replace=False, field_name="patterns", default=default
@@ -309,6 +318,133 @@ async def remove_entries(
         return change
 
 
+class _Keep(enum.Enum):
+    KEEP = "KEEP"
+
+
+KEEP: Final = _Keep.KEEP  # an update's field that was left out
+
+
+@dataclass(slots=True)
+class Updated:
+    """The entries of an update after it, one for each ID given, in their order."""
+
+    ref: ListRef
+    entries: list[NeverLogEntry]
+
+
+async def update_entries(
+    db: Database,
+    viewer: Viewer,
+    limits: AccountLimits,
+    *,
+    scope: Scope,
+    entry_ids: Sequence[uuid.UUID],
+    action: EntryAction | None = None,
+    note: str | _Keep | None = KEEP,
+    expires_at: dt.datetime | _Keep | None = KEEP,
+) -> Updated:
+    """Change the action, note or expiry of entries of one list: ``KEEP`` (and an action
+    of None) leaves a field as it is, a note or expiry of None clears it. All or nothing:
+    an ID that is not a live entry of this list (another list's, another account's, one
+    expired) refuses the whole call with NOT_FOUND. Only entries that the call changes
+    are audited and sent to webhooks; a call that changes none records nothing."""
+    ref = writable_list(viewer, scope, limits)
+    if not entry_ids:
+        raise Refusal.one(
+            ErrorCode.INVALID_INPUT, "No entries given: name at least one ID.", ["input", "ids"]
+        )
+    _refuse_too_many(len(entry_ids), ref, "ids", what="entries")
+    new_note = (
+        entry_details.checked_note(note, ["input", "note"]) if not isinstance(note, _Keep) else KEEP
+    )
+    new_expiry = (
+        entry_details.checked_expiry(expires_at, ["input", "expiresAt"])
+        if not isinstance(expires_at, _Keep)
+        else KEEP
+    )
+    async with db.transaction(ref.account_id, write=True) as session:
+        await _lock_owner(session, ref, viewer)
+        found = {
+            e.id: e
+            for e in await entries.get_entries(
+                session=session, account_id=ref.account_id, entry_ids=entry_ids
+            )
+            if e.owner_id == ref.owner_id
+        }
+        problems = [
+            Problem(
+                ErrorCode.NOT_FOUND,
+                f"No entry of the {ref.name} has this ID.",
+                ("input", "ids", str(n)),
+            )
+            for n, entry_id in enumerate(entry_ids)
+            if entry_id not in found
+        ]
+        if problems:
+            raise Refusal(problems)
+        changed: dict[uuid.UUID, NeverLogEntry] = {}
+        for entry_id in entry_ids:
+            entry = found[entry_id]
+            before = (entry.action, entry.note, entry.expires_at)
+            if action is not None:
+                entry.action = action.value
+            if not isinstance(new_note, _Keep):
+                entry.note = new_note
+            if not isinstance(new_expiry, _Keep):
+                entry.expires_at = new_expiry
+            if (entry.action, entry.note, entry.expires_at) != before:
+                changed[entry.id] = entry
+        if changed:
+            await entries.save_entries(session=session, rows=list(changed.values()))
+            await _record_update(
+                session, ref, viewer, list(changed.values()), action, new_note, new_expiry
+            )
+            await record_entries_event(
+                session,
+                account_id=ref.account_id,
+                event_type=WebhookEventType.NEVER_LOG_ENTRIES_UPDATED,
+                scope=ref.scope,
+                owner_id=ref.owner_id,
+                entries=list(changed.values()),
+            )
+        return Updated(ref, [found[i] for i in entry_ids])
+
+
+async def _record_update(
+    session: AsyncSession,
+    ref: ListRef,
+    viewer: Viewer,
+    changed: Sequence[NeverLogEntry],
+    action: EntryAction | None,
+    note: str | _Keep | None,
+    expires_at: dt.datetime | _Keep | None,
+) -> None:
+    """The audit event of an update. Its summary names what was set, never a note's text:
+    a personal list's notes are as private as its patterns."""
+    what = []
+    if action is not None:
+        what.append(f"action {action.value}")
+    if not isinstance(note, _Keep):
+        what.append("note changed" if note is not None else "note cleared")
+    if not isinstance(expires_at, _Keep):
+        what.append(
+            f"expiry {expires_at.isoformat(timespec='seconds')}"
+            if expires_at is not None
+            else "expiry cleared"
+        )
+    whose = "the account-wide list" if ref.scope is Scope.ACCOUNT else "their personal list"
+    await audit.record(
+        session=session,
+        account_id=ref.account_id,
+        action=AuditAction.NEVER_LOG_ENTRIES_UPDATED.value,
+        actor_id=viewer.user_id,
+        scope=ref.scope.value,
+        patterns=[e.pattern for e in changed],
+        summary=f"Changed {whose}: updated {_entries(len(changed))} ({', '.join(what)}).",
+    )
+
+
 class _DryRun(Exception):
     """Ends a dry run's transaction with a rollback, carrying what it would have done."""
 
@@ -345,7 +481,7 @@ async def import_list(
     # Counted before any is parsed: more items than the list may hold is refused without
     # parsing one of them.
     _refuse_too_many(len(items), ref, "csv")
-    parsed = _distinct(_parse_all(items, "csv"))
+    parsed = _distinct(_parse_all(items, "csv", lines=True))
     now = utcnow()
     details: dict[str, EntryDetails] = {}
     for row in rows:

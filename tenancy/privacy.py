@@ -6,7 +6,9 @@ through one function here on its way out:
 
 - a decision made for another sender (``visible_recipients``): a recipient matched by the
   sender's personal list keeps its outcome and ``matchedScope: PERSONAL``, but not the
-  pattern, and its explanation says "an entry on Uma User's personal never-log list";
+  pattern, and its explanation says "an entry on Uma User's personal never-log list"; a
+  LOGGED recipient whose capture a personal entry limited keeps its capture, scope and
+  ``matchedAction`` ("an entry (metadata only) on Uma User's personal never-log list");
 - the audit log (``tenancy.audit.visible_event``): a change to another user's personal
   list keeps its action, scope and actor, with no patterns and a summary that gives only
   the count.
@@ -21,7 +23,7 @@ import uuid
 from collections.abc import Sequence
 
 from policy import Decision, Outcome, RecipientDecision, Scope
-from policy.explanations import list_name
+from policy.explanations import action_words, limited_by_entry, list_name
 from tenancy.roles import Viewer
 
 PERSONAL = Scope.PERSONAL
@@ -54,7 +56,15 @@ def _redacted(recipient: RecipientDecision, whose: str) -> RecipientDecision:
     entry = f"an entry on {whose} personal never-log list"
     reply = _reply_original(recipient)
     address = recipient.address
-    if recipient.outcome is not Outcome.REPLY_TO_NEVER_LOG_THREAD:
+    if recipient.outcome is Outcome.LOGGED:
+        # A personal entry that limited the capture: its scope and action stay.
+        action, capture = recipient.matched_action, recipient.capture
+        assert action is not None and capture is not None, "a limiting entry has both"
+        where = f"an entry ({action_words(action)}) on {whose} personal never-log list"
+        why = limited_by_entry(
+            address, capture, "", action, PERSONAL, _limited_original(recipient), entry_list=where
+        )
+    elif recipient.outcome is not Outcome.REPLY_TO_NEVER_LOG_THREAD:
         why = f"Not logged: {address} matches {entry}."
     elif reply is not None:
         why = (
@@ -63,6 +73,24 @@ def _redacted(recipient: RecipientDecision, whose: str) -> RecipientDecision:
     else:
         why = f"Not logged: {address} is on a reply to a thread that matches {entry}."
     return recipient._replace(matched_pattern=None, explanation=why)
+
+
+def _limited_original(recipient: RecipientDecision) -> str | None:
+    """The original recipient named by a capture limited through a reply's thread, where
+    the sentence is exactly one the decision module writes (else None)."""
+    capture, action = recipient.capture, recipient.matched_action
+    if capture is None or action is None or recipient.matched_pattern is None:
+        return None
+    marker = "\x00"
+    template = limited_by_entry(
+        recipient.address, capture, recipient.matched_pattern, action, PERSONAL, marker
+    )
+    head, _, tail = template.partition(marker)
+    text = recipient.explanation
+    if not (text.startswith(head) and text.endswith(tail)) or len(text) <= len(head) + len(tail):
+        return None
+    original = text[len(head) : -len(tail)]
+    return original if " " not in original else None
 
 
 def _reply_original(recipient: RecipientDecision) -> str | None:

@@ -137,9 +137,9 @@ async def entries_for_senders(
     """The entries that could match ``keys`` on the account-wide list and on these
     senders' personal lists (a page of simulations decided again at once). The senders are
     those of simulations that the viewer may see; decisions made from them leave tenancy
-    through ``decisions``, which decides what of another user's list the viewer is shown."""
-    if not keys:
-        return []
+    through ``decisions``, which decides what of another user's list the viewer is shown.
+    The settings of the account and of these senders come with them (even without keys).
+    """
     async with db.transaction(viewer.account_id) as session:
         return await entries.keyed_entries(
             session=session,

@@ -6,11 +6,12 @@ from ``persistence``: every read and write goes through tenancy."""
 from __future__ import annotations
 
 from persistence.database import Database, is_unavailable
-from persistence.entries import KeyedEntry
+from persistence.entries import SETTINGS_SCOPES, KeyedEntry
 from persistence.pages import BadCursor, Page
 from persistence.tables import Account, ApiToken, AuditEvent, EmailSimulation, NeverLogEntry, User
 
 __all__ = [
+    "SETTINGS_SCOPES",
     "Account",
     "ApiToken",
     "AuditEvent",

@@ -28,6 +28,7 @@ from persistence.database import Database
 from persistence.pages import Page
 from persistence.tables import NeverLogEntry, WebhookDelivery, WebhookEndpoint, new_id, utcnow
 from policy import Scope
+from tenancy import live
 from tenancy.audit import AuditAction
 from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Viewer, actor_now, require_super_admin
@@ -46,6 +47,9 @@ class WebhookEventType(enum.Enum):
     NEVER_LOG_ENTRIES_REMOVED = "NEVER_LOG_ENTRIES_REMOVED"
     NEVER_LOG_ENTRIES_EXPIRED = "NEVER_LOG_ENTRIES_EXPIRED"
     INTERNAL_DOMAINS_CHANGED = "INTERNAL_DOMAINS_CHANGED"
+    NEVER_LOG_ENTRIES_UPDATED = "NEVER_LOG_ENTRIES_UPDATED"
+    ACCOUNT_SETTINGS_CHANGED = "ACCOUNT_SETTINGS_CHANGED"
+    USER_SETTINGS_CHANGED = "USER_SETTINGS_CHANGED"
 
     @property
     def type_name(self) -> str:
@@ -57,6 +61,9 @@ _TYPE_NAMES: Final = {
     WebhookEventType.NEVER_LOG_ENTRIES_REMOVED: "never_log.entries_removed",
     WebhookEventType.NEVER_LOG_ENTRIES_EXPIRED: "never_log.entries_expired",
     WebhookEventType.INTERNAL_DOMAINS_CHANGED: "internal_domains.changed",
+    WebhookEventType.NEVER_LOG_ENTRIES_UPDATED: "never_log.entries_updated",
+    WebhookEventType.ACCOUNT_SETTINGS_CHANGED: "account.settings_changed",
+    WebhookEventType.USER_SETTINGS_CHANGED: "user.settings_changed",
 }
 
 
@@ -131,6 +138,7 @@ def entry_data(entry: NeverLogEntry) -> dict[str, Any]:
         "kind": entry.kind,
         "note": getattr(entry, "note", None),
         "expiresAt": _timestamp(expires_at) if isinstance(expires_at, dt.datetime) else None,
+        "action": getattr(entry, "action", None) or "NEVER_LOG",
     }
 
 
@@ -148,6 +156,15 @@ async def record_entries_event(
     CRM must purge what it logged for them."""
     if not entries:
         return
+    # Live subscriptions are told of every list event, endpoints or not (tenancy/live.py).
+    await live.record(
+        session,
+        account_id=account_id,
+        event_type=event_type.value,
+        scope=scope,
+        owner_id=owner_id,
+        patterns=[e.pattern for e in entries],
+    )
     await record_event(
         session,
         account_id=account_id,

@@ -23,6 +23,7 @@ BLOCK = re.compile(r"```(graphql|json)\n(.*?)```", re.DOTALL)
 WALKTHROUGHS = {
     "README": ("README.md", "## A first query", 2, 1),
     "api": ("docs/api.md", "## A walk through GraphiQL", 6, 3),
+    "capture": ("docs/api.md", "## Capture levels and inbound email", 6, 6),
 }
 
 

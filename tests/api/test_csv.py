@@ -148,7 +148,9 @@ async def test_an_exported_file_imported_into_another_account_reproduces_it(api:
             "Pattern\r\njane@acme.com\r\n*@lawyers.com\r\n*@*.acme.com",
             id="crlf-header-no-final-break",
         ),
-        pytest.param("jane@acme.com, *@lawyers.com; *@*.acme.com", id="one-line-separated"),
+        pytest.param(
+            "jane@acme.com, Jane Doe\n*@lawyers.com, Lawyers\n*@*.acme.com", id="other-columns"
+        ),
         pytest.param(
             "\n  Jane@ACME.com  \n\n lawyers.com\n *@*.Acme.com \n\n", id="blank-lines-and-spaces"
         ),
@@ -228,7 +230,7 @@ async def test_replace_with_the_lists_own_export_changes_nothing(api: Api) -> No
         ),
         pytest.param("ok@x.com\n*@localhost\n", "2", "*@localhost", id="plain"),
         pytest.param(
-            "ok@x.com\n\nfine@x.com, name@hubspot. com\n",
+            "ok@x.com\n\nname@hubspot. com, ignored\n",
             "3",
             "name@hubspot. com",
             id="after-a-blank-line",

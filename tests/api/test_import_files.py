@@ -102,7 +102,7 @@ async def test_an_export_with_formula_cells_imports_back_unchanged(api: Api) -> 
         notes = {e["note"] for e in await entries(api, target)}
         assert notes == ({"@legal: -handle with care"} if extended else {None})
         if extended:
-            assert ",'@legal: -handle with care," in text
+            assert ",'@legal: -handle with care,,NEVER_LOG\r\n" in text
 
 
 @pytest.mark.parametrize(
@@ -144,11 +144,11 @@ async def test_the_extended_export_has_note_and_expiry_and_imports_with_them(api
     text = await export(api, source, extended=True)
     # then
     lines = text.split("\r\n")
-    assert lines[0] == "pattern,kind,created_at,created_by,note,expires_at"
+    assert lines[0] == "pattern,kind,created_at,created_by,note,expires_at,action"
     assert lines[1].startswith("*@praxis-weber.de,DOMAIN,")
-    assert lines[1].endswith(",,")
+    assert lines[1].endswith(",,,NEVER_LOG")
     assert lines[2].startswith("jane@hartmann-law.de,ADDRESS,")
-    assert lines[2].endswith(f',"Legal hold, case ""42""",{until.isoformat()}')
+    assert lines[2].endswith(f',"Legal hold, case ""42""",{until.isoformat()},NEVER_LOG')
     # when imported into another account
     target = await api.new_account("Target")
     payload = await import_file(api, target, text)
@@ -210,7 +210,7 @@ async def test_a_bad_extended_cell_refuses_the_import_naming_its_line(
         member,
         f"pattern,kind,created_at,created_by,note,expires_at\r\nok@x.com,ADDRESS,,,,\r\n{row}\r\n",
     )
-    error = assert_user_error(payload, "INVALID_INPUT", ["input", "csv"])
+    error = assert_user_error(payload, "INVALID_INPUT", ["input", "csv", "3"])
     assert "Line 3" in error["message"] and words in error["message"]
     assert await entries(api, member) == []
 
@@ -231,8 +231,8 @@ EXCEL_FILES = {
     "semicolons-without-header": "jane@x.com;ADDRESS;2026-12-01;admin@x.com\r\n*@y.com;DOMAIN;;\r\n",
     "tabs-without-header": "jane@x.com\tADDRESS\t\t\r\n*@y.com\tDOMAIN\t\t\r\n",
     "plain-list-bom-crlf": "\ufeffjane@x.com\r\n*@y.com\r\n",
-    "plain-list-semicolons": "jane@x.com; *@y.com\r\n",
-    "plain-list-mixed": "jane@x.com, y.com\n",
+    "plain-list-semicolons": "jane@x.com; Jane\r\n*@y.com;\r\n",
+    "plain-list-mixed": "jane@x.com, Jane Doe\ny.com\n",
     "quoted-semicolons": '"pattern";"kind";"created_at";"created_by"\r\n"jane@x.com";"ADDRESS";"";""\r\n"*@y.com";"DOMAIN";"";""\r\n',
     "excel-formula-guard-semicolons": "pattern;kind\r\n'-jane@x.com;ADDRESS\r\n*@y.com;DOMAIN\r\n",
 }

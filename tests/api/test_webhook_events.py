@@ -85,6 +85,7 @@ async def test_expired_entries_are_sent_with_their_note_and_expiry(
             "kind": "DOMAIN",
             "note": "legal hold",
             "expiresAt": expires_at.isoformat().replace("+00:00", "Z"),
+            "action": "NEVER_LOG",
         }
     ]
     assert events["never_log.entries_added"]["entries"] == expected

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from persistence.tables import new_id, utcnow
-from policy import Channel, Email, Entry, Pattern, Scope, parse_pattern
+from policy import Channel, Email, Entry, EntryAction, Pattern, Scope, parse_pattern
 from tenancy.tokens import PREFIX_LENGTH, hash_token, make_token, random_secret
 
 LIST_SIZE = 500
@@ -30,7 +30,19 @@ ACCOUNT_SPECIALS = (
     "*@*.meridian-partners.com",
 )
 PERSONAL_SPECIALS = ("dr.hale@oakfield-clinic.com", "*@summit-private.net", "*@*.ledger-bank.com")
+# The entries that limit a capture (the capture email, CAPTURE_RECIPIENTS): the email that
+# the benchmark asks about matches none of them.
+LIMITING_SPECIALS = {
+    Scope.ACCOUNT: (
+        ("*@westbrook-capital.com", EntryAction.LOG_METADATA_ONLY),
+        ("cfo@eastgate-holdings.com", EntryAction.LOG_SUBJECT_ONLY),
+    ),
+    Scope.PERSONAL: (("*@*.crestline-health.com", EntryAction.LOG_SUBJECT_ONLY),),
+}
 SPECIAL_DOMAINS = (
+    "westbrook-capital.com",
+    "eastgate-holdings.com",
+    "crestline-health.com",
     "harbor-legal.com",
     "ridgeway-family.org",
     "meridian-partners.com",
@@ -137,6 +149,115 @@ RECIPIENT_FIELDS = (
     "associatedRecordsLogged activityFeedTracking matchedPattern matchedScope explanation"
 )
 DECISION_FIELDS = "channel neverLogApplies emailSent loggedCount neverLogCount"
+
+# -- the capture and inbound emails -----------------------------------------------------------
+
+CAPTURE_FIELDS = f"{RECIPIENT_FIELDS} matchedAction capture"
+CAPTURE_DECISION_FIELDS = f"{DECISION_FIELDS} capture limitedCount"
+CAPTURE = (
+    "query Evaluate($email: EmailInput!) { evaluateEmailLogging(email: $email) { "
+    f"{CAPTURE_DECISION_FIELDS} recipients {{ {CAPTURE_FIELDS} }} }} }}"
+)
+INBOUND = (
+    "query Evaluate($email: EmailInput!) { evaluateEmailLogging(email: $email) { "
+    f"{CAPTURE_DECISION_FIELDS} direction automated automatedReason "
+    f"recipients {{ {CAPTURE_FIELDS} }} }} }}"
+)
+# Ten recipients: the benchmark email's, less three logged and three blocked ones, plus six
+# that the limiting entries match (each of them; three at the address, domain or subdomain).
+CAPTURE_RECIPIENTS: tuple[tuple[str, str, str | None], ...] = (
+    # (address, outcome, capture)
+    ("counsel@harbor-legal.com", "NEVER_LOG", None),
+    ("ana@ridgeway-family.org", "NEVER_LOG", None),
+    ("jane.doe@northwind-traders.com", "LOGGED", "FULL"),
+    ("dr.hale@oakfield-clinic.com", "NEVER_LOG", None),
+    ("ir@westbrook-capital.com", "LOGGED", "METADATA"),
+    ("deals@westbrook-capital.com", "LOGGED", "METADATA"),
+    ("cfo@eastgate-holdings.com", "LOGGED", "SUBJECT"),
+    ("billing@eu.crestline-health.com", "LOGGED", "SUBJECT"),
+    ("care@mail.crestline-health.com", "LOGGED", "SUBJECT"),
+    ("tom.baker@brightpath.io", "LOGGED", "FULL"),
+)
+
+
+def capture_input() -> dict[str, Any]:
+    """The capture email: six of its ten recipients matched by limiting entries."""
+    addresses = [a for a, _, _ in CAPTURE_RECIPIENTS]
+    return {
+        "channel": "SALES_EXTENSION",
+        "to": addresses[:5],
+        "cc": addresses[5:8],
+        "bcc": addresses[8:],
+        "existingContacts": ["jane.doe@northwind-traders.com"],
+    }
+
+
+def check_capture(decision: dict[str, Any]) -> list[str]:
+    """What is wrong with an answer for the capture email."""
+    got = [(r["address"], r["outcome"], r["capture"]) for r in decision.get("recipients") or []]
+    if got != list(CAPTURE_RECIPIENTS):
+        return [f"recipients {got}"]
+    if (decision["capture"], decision["limitedCount"]) != ("METADATA", 5):
+        return [f"capture {decision['capture']}, limited {decision['limitedCount']}"]
+    return []
+
+
+# An inbound newsletter: its sender and four recipients are decided by the automated rule
+# (rule 4), five by an entry first (rule 2); its headers as a mail server hands them over.
+INBOUND_HEADERS = (
+    ("Return-Path", "<bounce-4711@news.northwind-traders.com>"),
+    ("Message-ID", "<20261207.4711@news.northwind-traders.com>"),
+    ("Date", "Mon, 07 Dec 2026 06:00:00 +0000"),
+    ("MIME-Version", "1.0"),
+    ("Content-Type", "multipart/alternative; boundary=b1"),
+    ("X-Mailer", "Campaigns 9.2"),
+    ("List-Id", "Northwind news <news.northwind-traders.com>"),
+    ("List-Unsubscribe", "<mailto:unsubscribe@news.northwind-traders.com>"),
+    ("Precedence", "bulk"),
+)
+INBOUND_PARTICIPANTS: tuple[tuple[str, str, str], ...] = (
+    # (address, field, outcome)
+    ("news@northwind-traders.com", "FROM", "AUTOMATED"),
+    ("user0@bench-0000.example.com", "TO", "AUTOMATED"),
+    ("counsel@harbor-legal.com", "TO", "NEVER_LOG"),
+    ("ana@ridgeway-family.org", "TO", "NEVER_LOG"),
+    ("jane.doe@northwind-traders.com", "CC", "AUTOMATED"),
+    ("ops@eu.meridian-partners.com", "CC", "NEVER_LOG"),
+    ("alex@summit-private.net", "CC", "NEVER_LOG"),
+    ("tom.baker@brightpath.io", "CC", "AUTOMATED"),
+    ("statements@mail.ledger-bank.com", "BCC", "NEVER_LOG"),
+    ("lena@harbor-legal.com", "BCC", "AUTOMATED"),
+)
+
+
+def inbound_input() -> dict[str, Any]:
+    """The inbound email with its headers."""
+    by_field: dict[str, list[str]] = {"TO": [], "CC": [], "BCC": []}
+    for address, field_, _ in INBOUND_PARTICIPANTS[1:]:
+        by_field[field_].append(address)
+    return {
+        "channel": "SALES_EXTENSION",
+        "direction": "INBOUND",
+        "from": INBOUND_PARTICIPANTS[0][0],
+        "headers": [{"name": n, "value": v} for n, v in INBOUND_HEADERS],
+        "to": by_field["TO"],
+        "cc": by_field["CC"],
+        "bcc": by_field["BCC"],
+        "existingContacts": ["jane.doe@northwind-traders.com"],
+    }
+
+
+def check_inbound(decision: dict[str, Any]) -> list[str]:
+    """What is wrong with an answer for the inbound email."""
+    got = [(r["address"], r["field"], r["outcome"]) for r in decision.get("recipients") or []]
+    if got != list(INBOUND_PARTICIPANTS):
+        return [f"participants {got}"]
+    seen = (decision["direction"], decision["automated"], decision["automatedReason"])
+    if seen != ("INBOUND", True, "Precedence: bulk"):
+        return [f"inbound {seen}"]
+    return []
+
+
 # Every field of a decision that a logging pipeline reads (its sender aside).
 EVALUATE = (
     "query Evaluate($email: EmailInput!) { evaluateEmailLogging(email: $email) { "
@@ -408,6 +529,7 @@ COLUMNS = {
         "match_key",
         "created_at",
         "created_by_id",
+        "action",
     ),
 }
 
@@ -441,11 +563,26 @@ def build_account(book: PatternBook, number: int) -> SeedAccount:
                 None,
             )
         )
-    lists = [(account_id, Scope.ACCOUNT, book.full_list(ACCOUNT_SPECIALS))]
+    limiting = {
+        scope: {book.parse(text).key: action for text, action in chosen}
+        for scope, chosen in LIMITING_SPECIALS.items()
+    }
+    account_specials = ACCOUNT_SPECIALS + tuple(t for t, _ in LIMITING_SPECIALS[Scope.ACCOUNT])
+    personal_specials = PERSONAL_SPECIALS + tuple(t for t, _ in LIMITING_SPECIALS[Scope.PERSONAL])
+    lists = [(account_id, Scope.ACCOUNT, book.full_list(account_specials))]
     for user_id, _, n in users:
-        lists.append((user_id, Scope.PERSONAL, book.full_list(PERSONAL_SPECIALS if n == 0 else ())))
+        lists.append((user_id, Scope.PERSONAL, book.full_list(personal_specials if n == 0 else ())))
     for owner_id, scope, patterns in lists:
         for p in patterns:
+            action = (
+                limiting[scope].get(p.key, EntryAction.NEVER_LOG)
+                if owner_id
+                in (
+                    account_id,
+                    admin_id,
+                )
+                else EntryAction.NEVER_LOG
+            )
             seed.never_log_entries.append(
                 (
                     account_id,
@@ -457,10 +594,11 @@ def build_account(book: PatternBook, number: int) -> SeedAccount:
                     p.key,
                     now,
                     admin_id,
+                    action.value,
                 )
             )
             if number == 0 and owner_id in (account_id, admin_id):
-                seed.admin_entries.append(Entry(scope=scope, pattern=p))
+                seed.admin_entries.append(Entry(scope=scope, pattern=p, action=action))
     return seed
 
 

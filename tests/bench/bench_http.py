@@ -21,12 +21,18 @@ import httpx
 import orjson
 
 from tests.bench.bench_data import (
+    CAPTURE,
     DECISION_FIELDS,
     EVALUATE,
+    INBOUND,
     RECIPIENT_FIELDS,
     RECIPIENTS,
+    capture_input,
+    check_capture,
     check_decision,
+    check_inbound,
     email_input,
+    inbound_input,
 )
 from tests.live_server import free_port
 from tests.live_server import serving as serving_process
@@ -63,6 +69,20 @@ def _decision_answer(answer: dict[str, Any]) -> str:
     if problems:
         raise RuntimeError(f"wrong decision: {problems}")
     return '{"data":' + orjson.dumps(answer["data"]).decode()
+
+
+def _checked_by(check: Callable[[dict[str, Any]], list[str]]) -> Callable[[dict[str, Any]], str]:
+    """An ``expect`` that checks the decision with ``check`` (bench_data)."""
+
+    def expect(answer: dict[str, Any]) -> str:
+        if answer.get("errors") or "data" not in answer:
+            raise RuntimeError(f"errors {answer.get('errors')}")
+        problems = check(answer["data"]["evaluateEmailLogging"])
+        if problems:
+            raise RuntimeError(f"wrong decision: {problems}")
+        return '{"data":' + orjson.dumps(answer["data"]).decode()
+
+    return expect
 
 
 def _batch_answer(answer: dict[str, Any]) -> str:
@@ -154,6 +174,22 @@ KINDS: dict[str, Kind] = {
             _batch_answer,
             items=BATCH_EMAILS,
             connections=4,
+        ),
+        # An inbound newsletter with its headers: half its participants decided by the
+        # automated rule; and an email that capture-limiting entries match (bench_data).
+        Kind(
+            "inbound",
+            GRAPHQL,
+            "/graphql",
+            _graphql(INBOUND, {"email": inbound_input()}),
+            _checked_by(check_inbound),
+        ),
+        Kind(
+            "capture",
+            GRAPHQL,
+            "/graphql",
+            _graphql(CAPTURE, {"email": capture_input()}),
+            _checked_by(check_capture),
         ),
         Kind(
             "fresh",

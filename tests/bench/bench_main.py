@@ -47,7 +47,7 @@ from typing import Any
 
 import asyncpg
 
-from tests.bench import bench_decide, bench_hostile, bench_webhooks, bench_writes
+from tests.bench import bench_decide, bench_hostile, bench_live, bench_webhooks, bench_writes
 from tests.bench.bench_data import PatternBook, SeedAccount, build_account
 from tests.bench.bench_http import (
     BATCH_EMAILS,
@@ -88,6 +88,8 @@ TARGETS = {
     "viewer_vs_graphql": 1.0,
     "many_vs_one": 0.95,
     "batch_vs_single": 10.0,
+    "inbound_vs_graphql": 0.9,
+    "capture_vs_graphql": 0.9,
     "decisions_per_s": 500_000,
     "cold_decisions_per_s": 100_000,
 }
@@ -100,6 +102,8 @@ TARGETS = {
 SLICES = (
     ("graphql", "many"),
     ("graphql", "one"),
+    ("inbound", "one"),
+    ("capture", "one"),
     ("batch", "one"),
     ("lean", "one"),
     ("lean", "many"),
@@ -317,6 +321,8 @@ def _measure_engine(
     r["viewer_vs_graphql"] = ratio("viewer_one", "graphql_one")
     r["typename_vs_bare"] = ratio("typename_one", "bare_one")
     r["fresh_vs_cached"] = ratio("fresh_one", "graphql_one")
+    r["inbound_vs_graphql"] = ratio("inbound_one", "graphql_one")
+    r["capture_vs_graphql"] = ratio("capture_one", "graphql_one")
     if "batch_one" in r and "graphql_one" in r:
         r["batch_emails_per_s"] = round(r["batch_one"]["rps"] * BATCH_EMAILS, 1)
         r["batch_vs_single"] = _ratio(r["batch_emails_per_s"], r["graphql_one"]["rps"])
@@ -405,6 +411,18 @@ def _table(report: dict[str, Any]) -> str:
             "",
         ),
         ("never-seen / cached", each(figure("fresh_vs_cached")), "reported"),
+        (
+            "inbound: a newsletter with 9 headers, 5 of 10 participants AUTOMATED",
+            each(lambda e: load_cell(e["inbound_one"])),
+            "",
+        ),
+        ("**inbound / evaluateEmailLogging**", each(figure("inbound_vs_graphql", True)), "≥ 0.9"),
+        (
+            "capture: 5 of 10 recipients kept SUBJECT or METADATA by entries",
+            each(lambda e: load_cell(e["capture_one"])),
+            "",
+        ),
+        ("**capture / evaluateEmailLogging**", each(figure("capture_vs_graphql", True)), "≥ 0.9"),
         (
             f"batch: {BATCH_EMAILS} emails of 10 recipients a request",
             each(lambda e: load_cell(e["batch_one"])),
@@ -613,6 +631,18 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                     engines[engine]["webhook_fairness"] = {"error": f"failed: {error!r}"}
                     continue
                 print(f"  {engine:<10} {engines[engine]['webhook_fairness']}", flush=True)
+        if "live" in args.sections and "postgresql" in stores:
+            print("bench: live list changes, two processes on PostgreSQL (bench_live)", flush=True)
+            try:
+                database = ThrowawayPostgres(server_url(), "live")
+                cleanup.append(database)
+                await database.create()
+                await database.serve_as_app_role()
+                engines["postgresql"]["live"] = await bench_live.measure(database.url)
+                print(bench_live.table(engines["postgresql"]["live"]), flush=True)
+            except Exception as error:
+                print(f"bench: live failed: {error!r}", flush=True)
+                engines["postgresql"]["live"] = {"error": f"failed: {error!r}"}
         hostile: dict[str, Any] = {"table": "(not run: --sections)"}
         if "hostile" in args.sections:
             hostile = await _hostile(stores, cleanup)
@@ -664,9 +694,10 @@ def main() -> int:
     parser.add_argument("--backends", default="postgresql,sqlite")
     parser.add_argument(
         "--sections",
-        default="webhooks,fairness,hostile",
+        default="webhooks,fairness,hostile,live",
         help="the sections after the decisions and the write path (default: "
-        "webhooks,fairness,hostile; empty for none)",
+        "webhooks,fairness,hostile,live; empty for none; live alone: python -m "
+        "tests.bench.bench_live)",
     )
     parser.add_argument(
         "--kinds",

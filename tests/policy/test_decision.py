@@ -10,10 +10,12 @@ import pytest
 from policy import (
     LISTS_APPLY,
     MAX_RECIPIENTS,
+    CaptureLevel,
     Channel,
     Decision,
     Email,
     Entry,
+    EntryAction,
     OriginalEmail,
     Outcome,
     RecipientDecision,
@@ -780,7 +782,32 @@ def test_a_decision_round_trips_through_a_json_ready_dict() -> None:
         "matched_scope": "ACCOUNT",
         "explanation": "Not logged: counsel@lawfirm.com matches *@lawfirm.com "
         "on the account-wide never-log list.",
+        "matched_action": "NEVER_LOG",
+        "capture": None,
     }
+    assert data["recipients"][0]["capture"] == "FULL"
+
+
+def test_a_decision_stored_before_capture_levels_reads_as_it_was_decided() -> None:
+    # given a decision as saved before entries had actions and logged emails a capture
+    decision = decide(
+        Email(Channel.CRM, to=("jane@acme.com", "counsel@lawfirm.com")), [entry("*@lawfirm.com")]
+    )
+    data = decision.to_dict()
+    for name in ("direction", "automated", "automated_reason"):
+        del data[name]
+    for recipient in data["recipients"]:
+        del recipient["matched_action"], recipient["capture"]
+
+    # when
+    read = Decision.from_dict(data)
+
+    # then every entry of then blocked, and every logged recipient was kept in full
+    assert read == decision
+    assert [(r.matched_action, r.capture) for r in read.recipients] == [
+        (None, CaptureLevel.FULL),
+        (EntryAction.NEVER_LOG, None),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -36,9 +36,7 @@ def upgrade() -> None:
     )
     op.add_column(
         "accounts",
-        sa.Column(
-            "skip_automated_emails", sa.Boolean(), nullable=False, server_default=sa.true()
-        ),
+        sa.Column("skip_automated_emails", sa.Boolean(), nullable=False, server_default=sa.true()),
     )
     op.add_column("accounts", sa.Column("automated_sender_names", _JSON, nullable=True))
     op.add_column("users", sa.Column("default_capture", sa.String(10), nullable=True))
