@@ -10,10 +10,14 @@ import gc
 import warnings
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
+from api.app import create_app
+from api.settings import Settings
 from persistence.database import Database
+from tenancy.delivery import DeliveryWorker
 
 
 @pytest.fixture
@@ -52,3 +56,28 @@ async def test_disposing_waits_for_a_transaction_under_way_and_closes_its_connec
         # and its connection was closed, not left for the garbage collector
         gc.collect()
     assert unclosed_connections(caught) == []
+
+
+async def test_the_app_closes_its_connections_when_it_stops_even_where_a_step_fails(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a running app with its own engine, which has served a request (a connection
+    # of its pool open), and a delivery worker whose stop fails once it has stopped
+    stop = DeliveryWorker.stop
+
+    async def failing_stop(self: DeliveryWorker) -> None:
+        await stop(self)
+        raise RuntimeError("the worker could not stop")
+
+    monkeypatch.setattr(DeliveryWorker, "stop", failing_stop)
+    app = create_app(Settings(database_url=db.url.render_as_string(hide_password=False)))
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nl")
+    own: Database = app.state.db
+    with pytest.raises(RuntimeError, match="could not stop"):
+        async with app.router.lifespan_context(app):
+            assert (await client.get("/readyz")).status_code == 200
+            assert own.engine.pool.checkedin() >= 1
+        # when it stops (the worker's failure is told)
+    await client.aclose()
+    # then the engine was closed all the same: no connection left open
+    assert own.engine.pool.checkedin() == 0
