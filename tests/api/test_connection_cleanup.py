@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.pool import QueuePool
 
 from api.app import create_app
 from api.settings import Settings
@@ -26,6 +27,13 @@ async def own_db(db: Database) -> AsyncIterator[Database]:
     database = Database(db.url.render_as_string(hide_password=False))
     yield database
     await database.dispose()
+
+
+def pooled(database: Database) -> int:
+    """The connections open in the engine's pool, idle."""
+    pool = database.engine.pool
+    assert isinstance(pool, QueuePool)
+    return pool.checkedin()
 
 
 def unclosed_connections(caught: list[warnings.WarningMessage]) -> list[str]:
@@ -76,8 +84,8 @@ async def test_the_app_closes_its_connections_when_it_stops_even_where_a_step_fa
     with pytest.raises(RuntimeError, match="could not stop"):
         async with app.router.lifespan_context(app):
             assert (await client.get("/readyz")).status_code == 200
-            assert own.engine.pool.checkedin() >= 1
+            assert pooled(own) >= 1
         # when it stops (the worker's failure is told)
     await client.aclose()
     # then the engine was closed all the same: no connection left open
-    assert own.engine.pool.checkedin() == 0
+    assert pooled(own) == 0
