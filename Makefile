@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint token schema clean fuzz bench graphiql
+.PHONY: install run test test-all lint token schema clean fuzz bench graphiql
 
 install: $(STAMP)
 
@@ -36,8 +36,16 @@ token: $(STAMP)
 	$(BIN)/neverlog create-account "$$name" --admin-email "$${EMAIL:-admin@demo-company.com}" && \
 	echo "make token: made the account \"$$name\" and its super admin; each make token makes a new account (ACCOUNT=\"Name\" names it)" >&2
 
+# make test: every test, with a modest number of examples in the property tests and the
+# fuzzing (the short profile of tests/profiles.py), in about two minutes on SQLite.
+# make test-all: the same tests with each one's full number of examples (the long
+# profile), what .ci/run runs on both databases. NEVERLOG_TEST_BACKENDS and
+# NEVERLOG_TEST_DATABASE_URL choose the databases for both (docs/testing.md).
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-all: $(STAMP)
+	NEVERLOG_TEST_PROFILE=long $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -49,8 +57,8 @@ schema: $(STAMP)
 	$(BIN)/neverlog export-schema > schema/schema.graphql.tmp
 	mv schema/schema.graphql.tmp schema/schema.graphql
 
-# The fuzzing of tests/api/test_fuzz.py, longer: EXAMPLES per operation (500; the test
-# suite runs 25), drawn from a new SEED each time (printed: make fuzz SEED=... runs it again).
+# The fuzzing of tests/api/test_fuzz.py, longer: EXAMPLES per operation (500; make test
+# runs 8, make test-all 25), drawn from a new SEED each time (printed: make fuzz SEED=... runs it again).
 # With NEVERLOG_TEST_DATABASE_URL set, on PostgreSQL too.
 fuzz: $(STAMP)
 	@seed=$${SEED:-$$(date +%s)}; echo "fuzzing with seed $$seed (make fuzz SEED=$$seed runs it again)"; \
@@ -67,23 +75,15 @@ bench: $(STAMP)
 		|| echo "bench: wrk could not be installed; the benchmark's own load generator stands in"
 	$(BIN)/python -m tests.bench.bench_main $(BENCH_ARGS)
 
-# GraphiQL's scripts and styles, shipped in api/static/graphiql/ from the npm packages at
-# these versions with their licences (the service fetches nothing from another host).
-GRAPHIQL_VERSION := 3.8.3
-REACT_VERSION := 18.2.0
+# GraphiQL (graphiql/package.json pins it: 5.x, with @graphiql/plugin-explorer, React and the
+# graphql-ws client), bundled at build time by esbuild into api/static/graphiql/ with the
+# licences of every package in the bundle (LICENSES.txt) and their versions (VERSIONS): the
+# service fetches nothing from another host. Needs Node.js and npm; the bundle is committed.
 graphiql:
-	@tmp=$$(mktemp -d) && out=$(CURDIR)/api/static/graphiql && mkdir -p $$out && cd $$tmp && \
-	npm pack --silent graphiql@$(GRAPHIQL_VERSION) react@$(REACT_VERSION) react-dom@$(REACT_VERSION) >/dev/null && \
-	for pkg in graphiql-$(GRAPHIQL_VERSION) react-$(REACT_VERSION) react-dom-$(REACT_VERSION); do \
-		mkdir $$pkg && tar xzf $$pkg.tgz -C $$pkg; done && \
-	cp graphiql-$(GRAPHIQL_VERSION)/package/graphiql.min.js graphiql-$(GRAPHIQL_VERSION)/package/graphiql.min.css $$out/ && \
-	cp graphiql-$(GRAPHIQL_VERSION)/package/LICENSE $$out/LICENSE.graphiql && \
-	cp react-$(REACT_VERSION)/package/umd/react.production.min.js $$out/ && \
-	cp react-$(REACT_VERSION)/package/LICENSE $$out/LICENSE.react && \
-	cp react-dom-$(REACT_VERSION)/package/umd/react-dom.production.min.js $$out/ && \
-	cp react-dom-$(REACT_VERSION)/package/LICENSE $$out/LICENSE.react-dom && \
-	printf 'graphiql %s\nreact %s\nreact-dom %s\n' $(GRAPHIQL_VERSION) $(REACT_VERSION) $(REACT_VERSION) > $$out/VERSIONS && \
-	rm -rf $$tmp && echo "GraphiQL $(GRAPHIQL_VERSION) with React $(REACT_VERSION) is in api/static/graphiql/"
+	cd graphiql && npm ci --no-audit --no-fund && \
+	rm -rf $(CURDIR)/api/static/graphiql && mkdir -p $(CURDIR)/api/static/graphiql && \
+	node build.mjs $(CURDIR)/api/static/graphiql && \
+	echo "GraphiQL $$(node -p 'require("graphiql/package.json").version') with the explorer is in api/static/graphiql/"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -14,11 +14,12 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from api import tracing
 from api.graphql_http import GraphQLHTTP, HttpOptions
+from api.live import Live, LiveOptions
 from api.metrics import metrics_endpoint, observe_decisions
 from api.middleware import BearerAuthMiddleware, RequestIdLogMetricsMiddleware
 from api.querycache import QueryCache
@@ -27,9 +28,10 @@ from api.settings import Settings
 from api.unavailable import CannotServeMiddleware
 from persistence.database import Database
 from persistence.migrate import upgrade
-from schema import build_schema
+from schema import build_schema, graphql_schema
 from tenancy import decisions, expiry, signin, touches
 from tenancy.delivery import DeliveryWorker
+from tenancy.live import Hub
 
 log = logging.getLogger("neverlog")
 STATIC = Path(__file__).with_name("static")
@@ -99,6 +101,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             signins = signin.start_caching(db, max_age=settings.signin_cache_seconds)
             if signins is not None:
                 stopping.push_async_callback(signins.stop)
+            hub = Hub(
+                db,
+                listen_url=settings.listen_database_url,
+                recheck_seconds=settings.live_recheck_seconds,
+            )
+            live.hub = hub
+            stopping.push_async_callback(hub.stop)
+            hub.start()
             yield
 
     async def healthz(request: Request) -> Response:
@@ -126,7 +136,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         prefix=settings.rate_limit_key_prefix + "invitation:",
     )
     view = GraphQLHTTP(
-        build_schema()._schema,
+        graphql_schema(),
         db=db,
         limits=settings.limits,
         query_limits=settings.query_limits,
@@ -136,9 +146,24 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             introspection=settings.introspection,
             suggestions=settings.field_suggestions,
             max_body_bytes=settings.max_body_bytes,
+            compiled_operations=settings.compiled_operations,
         ),
         cache=QueryCache(max_bytes=settings.query_cache_bytes),
         invitation_attempts=invitation_attempts,
+        execution_context_class=build_schema().execution_context_class,
+    )
+    # Subscriptions on the same route (api/live.py); the hub is made by the lifespan.
+    live = Live(
+        view,
+        None,
+        LiveOptions(
+            max_connections=settings.live_max_connections,
+            queue=settings.live_queue,
+            init_seconds=settings.live_init_seconds,
+            max_cost=settings.live_max_subscription_cost,
+            max_message_bytes=settings.max_body_bytes,
+            ping_seconds=settings.live_ping_seconds,
+        ),
     )
     traces = tracing.tracer_provider()
     tracing.trace_sql(db.engine, traces)
@@ -164,6 +189,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = Starlette(
         routes=[
             Route("/graphql", view.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", live.endpoint),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
@@ -176,6 +202,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.db = db
     app.state.graphql = view
+    app.state.live = live
     app.state.settings = settings
     app.state.tracer_provider = traces
     return app

@@ -100,6 +100,9 @@ def serve_app(
         loop="uvloop",
         http=GuardedHttpToolsProtocol if settings.slow_client_guard else "httptools",
         timeout_graceful_shutdown=20,
+        # A WebSocket message (api/live.py) is held whole before it is read: no larger
+        # than a request's body may be.
+        ws_max_size=settings.max_body_bytes,
         # X-Forwarded-For only from the proxies named (uvicorn's own default trusts loopback,
         # where any local client could then pick its address); none by default.
         proxy_headers=bool(settings.forwarded_allow_ips),

@@ -13,6 +13,12 @@
   point per KiB), refused or not, with a token or without; a request that runs is charged
   that and its calculated cost. Every answer reports what it was charged in
   ``extensions.cost``.
+- Automatic persisted queries (Apollo's protocol): ``extensions.persistedQuery`` with
+  ``version: 1`` and a ``sha256Hash`` may stand for the text of a query this process keeps
+  (api/querycache.py); a hash it does not keep answers ``PERSISTED_QUERY_NOT_FOUND``, and
+  the client sends the text with the hash again; a hash that is not the text's is refused.
+- Queries run on their compiled plans where they have one (schema/compiled_operations.py),
+  else on stock Strawberry execution.
 - A browser asking for HTML gets GraphiQL.
 """
 
@@ -32,26 +38,30 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     GraphQLSyntaxError,
+    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     OperationType,
-    execute,
     get_operation_ast,
     parse,
     specified_rules,
     validate,
 )
-from graphql.validation import NoSchemaIntrospectionCustomRule
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
 from api.graphiql import GRAPHIQL_HEADERS, graphiql_html
-from api.metrics import REFUSALS
+from api.metrics import EXECUTIONS, REFUSALS
 from api.middleware import OPERATION, REQUEST_ID, RESULT, VIEWER
-from api.querycache import Prepared, QueryCache
+from api.querycache import Prepared, QueryCache, sha256
 from api.ratelimit import Buckets, Throttle
+from schema.compiled_operations import (
+    Plan,
+    compile_operation,
+    count_objects,
+    execute_operation,
+)
 from schema.context import Context
 from schema.errors import public_error
-from schema.execution import ExecutionContext, is_awaitable
 from schema.limits import (
     PARSE_CHARACTERS_PER_POINT,
     Measure,
@@ -82,9 +92,10 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 @dataclass(frozen=True, slots=True)
 class Params:
-    query: str
+    query: str | None  # None where a persisted query's hash stands for it
     operation_name: str | None
     variables: dict[str, Any] | None
+    persisted: str | None = None  # extensions.persistedQuery.sha256Hash
 
 
 class RequestError(Exception):
@@ -110,6 +121,9 @@ class HttpOptions:
     introspection: bool = True
     suggestions: bool = True
     max_body_bytes: int = 1_048_576
+    # Queries run on their compiled plans (schema/compiled_operations.py); False: every
+    # request on stock Strawberry execution (NEVERLOG_COMPILED_OPERATIONS).
+    compiled_operations: bool = True
 
 
 class GraphQLHTTP:
@@ -124,8 +138,12 @@ class GraphQLHTTP:
         options: HttpOptions,
         cache: QueryCache | None = None,
         invitation_attempts: Buckets | None = None,
+        execution_context_class: type[Any] | None = None,
     ) -> None:
         self.schema = schema
+        # Strawberry's execution context class (strawberry.Schema.execution_context_class),
+        # for stock execution.
+        self.execution_context_class = execution_context_class
         self.db = db
         self.limits = limits
         self.query_limits = query_limits
@@ -205,18 +223,52 @@ class GraphQLHTTP:
 
     # -- GraphQL -------------------------------------------------------------------------
 
-    def _prepare(self, query: str) -> tuple[Prepared, int]:
+    def _prepare(self, params: Params) -> tuple[Prepared, int]:
         """The query parsed and validated, and what that cost: nothing where this process
         has it already, else 1 point per PARSE_CHARACTERS_PER_POINT characters of it and
         its validation points (schema.limits.validation_points; for a text refused before
-        validation, its characters only: all that was done)."""
-        found = self.cache.get(query)
+        validation, its characters only: all that was done). A persisted query's hash
+        stands for its text where this process keeps it."""
+        query = params.query
+        if query is None:
+            assert params.persisted is not None
+            kept = self.cache.get(params.persisted)
+            if kept is None:
+                # Apollo's clients send the text with the hash again on this message.
+                raise _PersistedQueryNotFound
+            return kept, 0
+        key = sha256(query)
+        if params.persisted is not None and params.persisted != key:
+            raise RequestError(
+                400,
+                f"extensions.persistedQuery.sha256Hash is {params.persisted}, but the "
+                f"query's SHA-256 is {key}.",
+                "PERSISTED_QUERY_HASH_MISMATCH",
+            )
+        found = self.cache.get(key)
         if found is not None:
             return found, 0
         document, errors, points = self._parse_and_validate(query)
-        found = Prepared(document, errors)
-        self.cache.put(query, found)
+        found = Prepared(document, errors, length=len(query))
+        self.cache.put(key, found)
         return found, points
+
+    def _plan(
+        self,
+        prepared: Prepared,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        name: str | None,
+    ) -> Plan | None:
+        """The operation's plan, compiled on its first request and kept with its text."""
+        if not self.options.compiled_operations:
+            return None
+        if name in prepared.plans:
+            plan: Plan | None = prepared.plans[name]
+            return plan
+        plan = compile_operation(self.schema, document, operation)
+        prepared.plans[name] = plan
+        return plan
 
     def _parse_and_validate(
         self, query: str
@@ -275,11 +327,14 @@ class GraphQLHTTP:
             # Refused before the query is even parsed.
             limit = self.query_limits.max_string_length
             return await self._refuse(request, [string_too_long(limit, longest)], media, size_cost)
-        if len(params.query) > self.query_limits.max_query_length:
+        if params.query is not None and len(params.query) > self.query_limits.max_query_length:
             limit = self.query_limits.max_query_length
             error = query_too_long(limit, len(params.query))
             return await self._refuse(request, [error], media, size_cost)
-        prepared, parsing = self._prepare(params.query)
+        try:
+            prepared, parsing = self._prepare(params)
+        except _PersistedQueryNotFound:
+            return await self._refuse(request, [_persisted_query_not_found()], media, size_cost)
         request.scope[PARSING] = parsing
         document, errors = prepared.document, prepared.errors
         if document is None or errors:
@@ -318,7 +373,20 @@ class GraphQLHTTP:
             request_id=request_id,
             invitation_attempts=_ClientAttempts(self.invitation_attempts, request),
         )
-        result = await _execute(self.schema, document, operation, context, params)
+        plan = self._plan(prepared, document, operation, params.operation_name)
+        path = ["plan" if plan is not None else "stock"]
+        result = await execute_operation(
+            plan,
+            self.schema,
+            document,
+            context=context,
+            variables=params.variables,
+            operation_name=params.operation_name,
+            execution_context_class=self.execution_context_class,
+            on_stock=lambda: path.__setitem__(0, "abandoned"),
+        )
+        EXECUTIONS.labels(path[0]).inc()
+        context.objects = count_objects(result.data)
         request.scope[RESULT] = "ok" if not result.errors else "errors"
         extension = self._cost(cost, throttle, parsing)
         # An answer holding more objects than its calculated cost (the decisions of large
@@ -452,26 +520,13 @@ def _refused(request: Request, errors: list[GraphQLError]) -> None:
         ).inc()
 
 
-async def _execute(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    operation: OperationDefinitionNode,
-    context: Context,
-    params: Params,
-) -> ExecutionResult:
-    result = execute(
-        schema,
-        document,
-        context_value=context,
-        variable_values=params.variables,
-        operation_name=params.operation_name,
-        executor_class=ExecutionContext,
-        is_awaitable=is_awaitable,
-        operation_extensions=None,
-    )
-    if isinstance(result, ExecutionResult):
-        return result
-    return await result
+class _PersistedQueryNotFound(Exception):
+    """A persisted query's hash that this process keeps no text for."""
+
+
+def _persisted_query_not_found() -> GraphQLError:
+    # The message is the one that Apollo Client and urql look for (besides the code).
+    return GraphQLError("PersistedQueryNotFound", extensions={"code": "PERSISTED_QUERY_NOT_FOUND"})
 
 
 def _request_failed(
@@ -567,8 +622,14 @@ def _params_from_get(request: Request) -> Params:
 def _params_from_json(payload: Any) -> Params:
     if not isinstance(payload, dict):
         raise RequestError(400, "The body must be a JSON object with a query.", "BAD_REQUEST")
+    extensions = payload.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestError(400, "extensions must be a JSON object.", "BAD_REQUEST")
+    persisted = _persisted_hash(extensions)
     query = payload.get("query")
-    if not isinstance(query, str) or not query.strip():
+    if query is None and persisted is not None:
+        pass  # the hash stands for the text
+    elif not isinstance(query, str) or not query.strip():
         raise RequestError(400, 'The request has no query: send {"query": "..."}.', "BAD_REQUEST")
     operation_name = payload.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
@@ -576,7 +637,32 @@ def _params_from_json(payload: Any) -> Params:
     variables = payload.get("variables")
     if variables is not None and not isinstance(variables, dict):
         raise RequestError(400, "variables must be a JSON object.", "BAD_REQUEST")
-    extensions = payload.get("extensions")
-    if extensions is not None and not isinstance(extensions, dict):
-        raise RequestError(400, "extensions must be a JSON object.", "BAD_REQUEST")
-    return Params(query=query, operation_name=operation_name, variables=variables)
+    return Params(
+        query=query, operation_name=operation_name, variables=variables, persisted=persisted
+    )
+
+
+def _persisted_hash(extensions: dict[str, Any] | None) -> str | None:
+    """The SHA-256 of extensions.persistedQuery (Apollo's automatic persisted queries)."""
+    persisted = (extensions or {}).get("persistedQuery")
+    if persisted is None:
+        return None
+    if not isinstance(persisted, dict) or persisted.get("version") != 1:
+        raise RequestError(
+            400,
+            'extensions.persistedQuery must be {"version": 1, "sha256Hash": "<64 hex digits>"}.',
+            "BAD_REQUEST",
+        )
+    digest = persisted.get("sha256Hash")
+    if (
+        not isinstance(digest, str)
+        or len(digest) != 64
+        or any(c not in "0123456789abcdef" for c in digest)
+    ):
+        raise RequestError(
+            400,
+            f"extensions.persistedQuery.sha256Hash must be 64 lowercase hexadecimal digits, "
+            f"not {digest!r:.80}.",
+            "BAD_REQUEST",
+        )
+    return digest

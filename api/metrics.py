@@ -51,6 +51,12 @@ REFUSALS = Counter(
     "Requests refused before execution, by limit.",
     ["limit"],
 )
+EXECUTIONS = Counter(
+    "neverlog_graphql_executions_total",
+    "Operations executed, by how: on a compiled plan (plan), on stock execution (stock), "
+    "or on stock execution after a plan met something it does not cover (abandoned).",
+    ["path"],
+)
 POOL_IN_USE = Gauge(
     "neverlog_db_pool_connections_in_use",
     "Database connections checked out of the pool.",

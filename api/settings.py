@@ -35,6 +35,22 @@ class Settings(BaseSettings):
     # on SQLite and behind PgBouncer whatever this says.
     signin_cache_seconds: float = Field(30.0, ge=0, le=300)
     log_level: str = "INFO"
+    # Live list changes (api/live.py, docs/live.md): a direct connection to PostgreSQL for
+    # LISTEN where NEVERLOG_DATABASE_URL goes through PgBouncer in transaction mode (none:
+    # the database URL's own); the WebSocket connections each process holds; the changes
+    # that may wait for one subscription before its connection is closed (4408); the
+    # seconds a new connection has to send connection_init; what a subscription may cost
+    # (executed for every change); how often every open connection's token is checked
+    # again (a revocation ends its subscriptions within this and a round trip).
+    listen_database_url: str | None = None
+    live_max_connections: int = Field(1_000, ge=0, le=100_000)
+    live_queue: int = Field(100, ge=1, le=10_000)
+    live_init_seconds: float = Field(5.0, gt=0, le=60)
+    live_max_subscription_cost: int = Field(200, ge=1)
+    live_recheck_seconds: float = Field(2.0, gt=0, le=4)
+    # The server pings every open connection this often (graphql-transport-ws "ping"); one
+    # whose pong has not come back by the next ping reads too slowly and is closed (4408).
+    live_ping_seconds: float = Field(10.0, gt=0, le=300)
 
     # GraphQL over HTTP: what is refused before a query runs.
     introspection: bool = True
@@ -49,6 +65,9 @@ class Settings(BaseSettings):
     max_string_length: int = Field(1_048_576, ge=1_024)
     max_query_length: int = Field(100_000, ge=1_024)
     query_cache_bytes: int = Field(32 * 1024 * 1024, ge=0)
+    # Queries run on plans compiled once per text (schema/compiled_operations.py); false:
+    # every request runs on stock Strawberry execution.
+    compiled_operations: bool = True
     # Saved simulations an account may hold.
     simulation_limit: int = Field(10_000, ge=1)
     # Slow clients (neverlog serve): seconds for a request's headers to arrive, seconds a
@@ -112,6 +131,17 @@ class Settings(BaseSettings):
         if not url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
             raise ValueError(
                 f"{url.split('://')[0]!r} is not supported: use postgresql+asyncpg:// or sqlite+aiosqlite://"
+            )
+        return url
+
+    @field_validator("listen_database_url")
+    @classmethod
+    def _listen_postgresql(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        if not url.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://")):
+            raise ValueError(
+                f"{url.split('://')[0]!r} is not supported: LISTEN needs postgresql://"
             )
         return url
 

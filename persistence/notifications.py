@@ -15,11 +15,12 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.database import Database
@@ -65,15 +66,22 @@ class Listener:
         on_down: Callable[[], None],
         retry_after: Sequence[float] = RETRY_AFTER,
         check_every: float = CHECK_EVERY,
+        also: Mapping[str, Callable[[str], None]] | None = None,
+        url: str | None = None,
     ) -> None:
         if not db.is_postgresql:
             raise ValueError("LISTEN needs PostgreSQL")
         # The engine's own connection parameters (host, user, password, database, ssl, ...)
-        # as SQLAlchemy's asyncpg dialect would pass them to asyncpg.connect.
-        _, params = db.engine.dialect.create_connect_args(db.url)
+        # as SQLAlchemy's asyncpg dialect would pass them to asyncpg.connect; or those of
+        # ``url``, a direct connection to PostgreSQL where the engine's goes through
+        # PgBouncer in transaction mode (a LISTEN must stay on one server session).
+        target = db.url if url is None else make_url(url).set(drivername="postgresql+asyncpg")
+        _, params = db.engine.dialect.create_connect_args(target)
         self._params: dict[str, Any] = dict(params)
         self._params.pop("prepared_statement_cache_size", None)
         self.channel = channel
+        # Further channels on the same connection, each with its own callback.
+        self._also = dict(also or {})
         self._on_message = on_message
         self._on_up = on_up
         self._on_down = on_down
@@ -147,6 +155,10 @@ class Listener:
             await asyncio.wait_for(
                 connection.add_listener(self.channel, self._message), CHECK_TIMEOUT
             )
+            for channel, callback in self._also.items():
+                await asyncio.wait_for(
+                    connection.add_listener(channel, _relay(callback)), CHECK_TIMEOUT
+                )
             self._listened = self.up = True
             self._on_up()
             log.info("listening on %s", self.channel)
@@ -164,3 +176,10 @@ class Listener:
             except BaseException:
                 connection.terminate()  # closes it at once, whatever it was waiting for
                 raise
+
+
+def _relay(callback: Callable[[str], None]) -> Callable[[Any, int, str, str], None]:
+    def message(_connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        callback(payload)
+
+    return message

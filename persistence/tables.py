@@ -341,3 +341,28 @@ class WebhookDelivery(SQLModel, table=True):
     # the end of its lease, after which another process may take it up again.
     next_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     claim_token: uuid.UUID | None = None
+
+
+class ListChange(SQLModel, table=True):
+    """A change to a never-log list, kept a few minutes for the live subscriptions of other
+    processes (PostgreSQL): its commit's notice carries the row's id, each process reads it
+    (tenancy/live.py). Written in the transaction of the change."""
+
+    __tablename__ = "list_changes"
+    __table_args__ = (
+        sa.Index(None, "account_id", "created_at"),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+    )
+
+    account_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    scope: str = Field(max_length=10)
+    # The list: the account's id for the account-wide list, else its user's.
+    owner_id: uuid.UUID
+    kind: str = Field(max_length=20)
+    # The canonical patterns the change concerns (the first 500), as a JSON array.
+    patterns: str = Field(sa_type=sa.Text)
+    entry_count: int
+    list_count: int
+    actor_id: uuid.UUID | None = None
+    created_at: dt.datetime = _created_at()

@@ -296,7 +296,12 @@ def _apply_rules(
             decision = _logged(text, field, text not in existing, unlisted)
         else:  # 9, with what limits the capture
             limit = _limit(lists, keys, thread_limits)
-            decision = _limited(text, field, text not in existing, unlisted, base, limit)
+            if limit is not None:  # plain values: a cheap key for _limited's cache
+                entry, through = limit
+                named = (entry.pattern.text, entry.scope, entry.action, through)
+            else:
+                named = None
+            decision = _limited(text, field, text not in existing, unlisted, base, named)
         decisions.append(decision)
     return tuple(decisions)
 
@@ -311,10 +316,14 @@ def _base_capture(settings: Settings) -> tuple[CaptureLevel, str]:
     return account, "the account's"
 
 
+_ACTION_RANK = {
+    action: _FULL.rank if action.capture is None else action.capture.rank for action in EntryAction
+}
+
+
 def _rank(entry: Entry) -> int:
     """How little an entry lets be kept: the least capture has the lowest rank."""
-    capture = entry.action.capture
-    return _FULL.rank if capture is None else capture.rank
+    return _ACTION_RANK[entry.action]
 
 
 def _own_limit(table: dict[str, Entry], keys: tuple[str, ...]) -> Entry | None:
@@ -403,17 +412,17 @@ def _limited(
     new: bool,
     unlisted: str | None,
     base: tuple[CaptureLevel, str],
-    limit: _Limit | None,
+    limit: tuple[str, Scope, EntryAction, str | None] | None,
 ) -> RecipientDecision:
     """A LOGGED recipient with the least of ``base`` (the settings' capture, and whose it
-    is) and ``limit`` (the entry that limits the most, and the original recipient it
-    matched): the entry is named where it limits at least as much as the settings."""
+    is) and ``limit`` (the entry that limits the most: its pattern, scope and action, and
+    the original recipient it matched): the entry is named where it limits at least as
+    much as the settings."""
     capture, whose = base
     if limit is not None:
-        entry, original = limit
-        allowed = entry.action.capture
+        pattern, scope, action, original = limit
+        allowed = action.capture
         if allowed is not None and allowed.rank <= capture.rank:
-            pattern, scope, action = entry.pattern.text, entry.scope, entry.action
             why = explain.limited_by_entry(text, allowed, pattern, action, scope, original)
             return RecipientDecision(
                 text, field, Outcome.LOGGED, True, new, True, True, True,

@@ -60,11 +60,6 @@ def never_log(address: str, pattern: str, scope: Scope) -> str:
     return f"Not logged: {address} matches {pattern} on {list_name(scope)}."
 
 
-def kept(capture: CaptureLevel) -> str:
-    """How a sentence about a LOGGED recipient begins: what is kept of the email."""
-    return _KEPT[capture]
-
-
 def action_words(action: EntryAction) -> str:
     """An entry's action in a sentence: "metadata only"."""
     return _ACTION[action]

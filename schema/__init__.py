@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from schema.build import build_schema
+from schema.build import build_schema, graphql_schema
 
-__all__ = ["build_schema"]
+__all__ = ["build_schema", "graphql_schema"]

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from operator import attrgetter
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
@@ -25,14 +24,12 @@ from schema.enums import (
 )
 from schema.errors import UserError, bad_input, signed_in_mutation
 from schema.ids import decode_id, to_global_id
-from schema.inputs import built_plainly
 from schema.permissions import SIGNED_IN
 from schema.types import Node, User, load_user
 from tenancy import decisions, privacy, reads
 from tenancy.records import SETTINGS_SCOPES, EmailSimulation, KeyedEntry
 
 
-@built_plainly
 @strawberry.input(description="The recipients of the email that a reply answers.")
 class OriginalEmailInput:
     to: list[str]
@@ -40,7 +37,6 @@ class OriginalEmailInput:
     bcc: list[str] | None = strawberry.field(default_factory=list)
 
 
-@built_plainly
 @strawberry.input(
     description="A header of the email. Only those that tell automated email apart are read; "
     "others are ignored."
@@ -50,7 +46,6 @@ class EmailHeaderInput:
     value: str
 
 
-@built_plainly
 @strawberry.input(
     description="An email to decide on. Addresses may be bare (jane@example.com) or carry a "
     "display name (Jane Doe <jane@example.com>)."
@@ -383,10 +378,9 @@ class DecisionQuery:
     ) -> list[EmailLoggingDecision]:
         ctx = info.context
         given = [(email.to_email(), email.sender()) for email in emails]
-        try:
-            decided = await decisions.evaluate_batch(ctx.db, ctx.signed_in, given)
-        except decisions.InEmail as failed:
-            raise _in_email(info, failed) from failed.error
+        # An email that fails them all raises decisions.InEmail: schema/errors.py's
+        # public_error puts its error at the email's index in the batch's path.
+        decided = await decisions.evaluate_batch(ctx.db, ctx.signed_in, given)
         return [EmailLoggingDecision.of(d.decision, d.sender_id) for d in decided]
 
     @strawberry.field(
@@ -401,24 +395,6 @@ class DecisionQuery:
             info.context.db, info.context.signed_in, first=page_size(first), after=after
         )
         return Connection.from_page(page, EmailLoggingSimulation.from_row)
-
-
-def _in_email(info: Info, failed: decisions.InEmail) -> GraphQLError:
-    """The error that evaluateEmailLogging gives for the email, at the email's index in the
-    batch's path (graphql-core keeps a path that an error already has)."""
-    path = [*info.path.as_list(), failed.index]
-    error = failed.error
-    if isinstance(error, TooManyRecipients | BadEmail):
-        extensions: dict[str, object] = {"code": "BAD_USER_INPUT"}
-        if isinstance(error, TooManyRecipients):
-            extensions["limit"] = error.limit
-        else:
-            extensions["field"] = ["emails", str(failed.index), error.field]
-        return GraphQLError(
-            str(error), info._raw_info.field_nodes, path=path, extensions=extensions
-        )
-    # A Refusal: mapped like evaluateEmailLogging's by schema.errors.public_error.
-    return GraphQLError(str(error), info._raw_info.field_nodes, path=path, original_error=error)
 
 
 @strawberry.input

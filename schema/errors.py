@@ -20,8 +20,10 @@ from strawberry.extensions.field_extension import AsyncExtensionResolver, FieldE
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
+from policy import BadEmail, TooManyRecipients
 from schema.enums import ErrorCode
 from schema.permissions import SIGNED_IN
+from tenancy.decisions import InEmail
 from tenancy.errors import Problem, Refusal
 from tenancy.records import BadCursor, is_unavailable
 
@@ -103,6 +105,22 @@ def public_error(error: GraphQLError, request_id: str) -> GraphQLError:
     def located(message: str, **extensions: Any) -> GraphQLError:
         return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=extensions)
 
+    if isinstance(original, InEmail):
+        # An email of evaluateEmailLoggingBatch: its error, at its index in the batch.
+        at = GraphQLError(
+            str(original.error),
+            nodes=error.nodes,
+            path=[*(error.path or ()), original.index],
+            original_error=original.error,
+        )
+        if isinstance(original.error, TooManyRecipients):
+            extensions = {"code": "BAD_USER_INPUT", "limit": original.error.limit}
+            return GraphQLError(at.message, nodes=at.nodes, path=at.path, extensions=extensions)
+        if isinstance(original.error, BadEmail):
+            field = ["emails", str(original.index), original.error.field]
+            extensions = {"code": "BAD_USER_INPUT", "field": field}
+            return GraphQLError(at.message, nodes=at.nodes, path=at.path, extensions=extensions)
+        return public_error(at, request_id)
     if isinstance(original, BadCursor):
         return located(
             f'"{original}" is not a cursor that this API handed out.',

@@ -10,7 +10,8 @@ The cost of a query follows the work it asks for:
 - ``nodes(ids:)`` costs 1 plus, for each ID, 1 plus its selections;
 - a list's ``csv`` costs 1 plus 1 per 10 entries the largest list may hold (its limit);
 - a mutation field costs 10 plus its selections;
-- every item of a list argument (an ID, a pattern, a recipient) costs 1, and a text holding
+- every item of a list argument (an ID, a pattern, a recipient, a header, an email of a
+  batch) costs 1, and a text holding
   several items (``"a@x.com, b@y.com"``) costs 1 per item; every line of a ``csv`` costs 1
   (an import reads one pattern a line); the addresses of
   ``evaluateEmailLoggingBatch``, decided together, cost 1 per 5;
@@ -459,7 +460,8 @@ def _items(value: Any, *, in_list: bool = False) -> tuple[int, int]:
                 parsing += parse_points(inner)
             else:
                 counted, surcharge = _items(inner, in_list=True)
-                total += counted
+                # an input object in a list (an email of a batch, a header) is an item too
+                total += counted + (type(inner) is dict)
                 parsing += surcharge
         return total, parsing
     if isinstance(value, dict):

@@ -76,4 +76,6 @@ async def actor_now(
             f"Only super admins may {super_admin_to}, and you are no longer one: "
             "the change was refused."
         )
+    # Who makes the change, for what the transaction records of it (tenancy/live.py).
+    session.info["neverlog.actor_id"] = actor.id
     return actor

@@ -28,6 +28,7 @@ from persistence.database import Database
 from persistence.pages import Page
 from persistence.tables import NeverLogEntry, WebhookDelivery, WebhookEndpoint, new_id, utcnow
 from policy import Scope
+from tenancy import live
 from tenancy.audit import AuditAction
 from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Viewer, actor_now, require_super_admin
@@ -155,6 +156,15 @@ async def record_entries_event(
     CRM must purge what it logged for them."""
     if not entries:
         return
+    # Live subscriptions are told of every list event, endpoints or not (tenancy/live.py).
+    await live.record(
+        session,
+        account_id=account_id,
+        event_type=event_type.value,
+        scope=scope,
+        owner_id=owner_id,
+        patterns=[e.pattern for e in entries],
+    )
     await record_event(
         session,
         account_id=account_id,

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -18,6 +19,10 @@ from persistence.database import Database
 from persistence.migrate import grant_app_role, upgrade
 from tenancy import touches
 from tests.helpers import Api
+from tests.profiles import PROFILE
+
+# Before any test module is imported: their @settings inherit the profile's.
+hypothesis.settings.load_profile(PROFILE)
 
 PG_URL = os.environ.get("NEVERLOG_TEST_DATABASE_URL", "")
 WANTED = {
@@ -63,6 +68,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in set(dropped)]
+
+
+def pytest_report_header() -> str:
+    return f"test profile: {PROFILE} (NEVERLOG_TEST_PROFILE; make test-all runs long)"
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

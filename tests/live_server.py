@@ -5,15 +5,20 @@ talk to the service as a browser or a GraphQL client would. They run in the SQLi
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import httpx
 import pytest
@@ -28,19 +33,53 @@ class LiveServer:
     env: dict[str, str]
 
     def create_account(self, name: str, admin_email: str) -> dict[str, str]:
-        """``neverlog create-account``: its one line of JSON (account_id, user_id, token)."""
-        done = subprocess.run(
-            [sys.executable, "-m", "api.cli", "create-account", name, "--admin-email", admin_email],
-            env=self.env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        created: dict[str, str] = json.loads(done.stdout)
+        """``neverlog create-account``: its one line of JSON (account_id, user_id, token).
+        The command runs in this process (``api.cli.main``, on a thread of its own, with the
+        server's settings), which costs no interpreter start; what it does and prints is the
+        same."""
+        printed = run_cli_here(self.env, "create-account", name, "--admin-email", admin_email)
+        assert len(printed.splitlines()) == 1, printed
+        created: dict[str, str] = json.loads(printed)
         return created
+
+
+_ENVIRON = threading.Lock()
+
+
+def run_cli_here(env: dict[str, str], *args: str) -> str:
+    """``neverlog <args>`` run in this process with the NEVERLOG_ settings of ``env``: what
+    it printed; fails the test where it exits with another status than 0. On a thread of its
+    own, as the command runs its own event loop (the caller may be inside one)."""
+    from api import cli
+
+    settings = {k: v for k, v in env.items() if k.startswith("NEVERLOG_")}
+    out, err = io.StringIO(), io.StringIO()
+
+    def run() -> int:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                return cli.main(list(args))
+            except SystemExit as exit_:
+                return exit_.code if isinstance(exit_.code, int) else 1
+
+    with _ENVIRON, mock.patch.dict(os.environ, settings), ThreadPoolExecutor(1) as thread:
+        status = thread.submit(run).result(timeout=60)
+    assert status == 0, f"neverlog {' '.join(args)} exited with {status}: {err.getvalue()}"
+    return out.getvalue()
+
+
+@functools.cache
+def exported_schema() -> str:
+    """The SDL exactly as ``neverlog export-schema`` prints it, run as its own process once
+    a session (tests/test_schema_file.py and tests/test_contract.py read it)."""
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", "export-schema"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
 
 
 def free_port() -> int:
@@ -85,7 +124,7 @@ def live_server(tmp_path: Path, *serve_args: str, **settings: str) -> Iterator[L
 
 @contextlib.contextmanager
 def serving(
-    command: list[str], *, env: dict[str, str], url: str, log_path: Path, start_timeout: float = 30
+    command: list[str], *, env: dict[str, str], url: str, log_path: Path, start_timeout: float = 120
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server process until the block ends: it has answered /healthz when the block
     starts (else the error carries its log), and it is stopped (SIGTERM, then SIGKILL) when

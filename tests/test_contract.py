@@ -4,14 +4,13 @@ them, never break them."""
 
 from __future__ import annotations
 
-import functools
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from graphql import build_schema, find_breaking_changes
+
+from tests.live_server import exported_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACTS = ROOT.parent / "shared" / "contract"
@@ -29,16 +28,9 @@ def _contract(name: str) -> str:
     return path.read_text()
 
 
-@functools.cache
 def _exported() -> str:
-    """The SDL exactly as `neverlog export-schema` prints it."""
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", "export-schema"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
+    """The SDL exactly as `neverlog export-schema` prints it (run once a session)."""
+    return exported_schema()
 
 
 @pytest.mark.parametrize("name", ["schema.graphql", "next.graphql"])

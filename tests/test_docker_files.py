@@ -9,7 +9,6 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from starlette.routing import Route
 
 from api.app import create_app
 from api.settings import Settings
-from tests.live_server import REPO
+from tests.live_server import REPO, run_cli_here
 
 DOCKER = REPO / "docker"
 DOCKERFILE = (DOCKER / "Dockerfile").read_text()
@@ -51,17 +50,12 @@ def compose_commands() -> list[list[str]]:
 
 @functools.cache
 def subcommand_help(subcommand: str) -> str:
-    """``python -m api.cli <subcommand> --help``: its help, which names every option."""
-    done = subprocess.run(
-        [sys.executable, "-m", "api.cli", subcommand, "--help"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, f"neverlog {subcommand} is not a neverlog command: {done.stderr}"
-    return done.stdout
+    """``neverlog <subcommand> --help``: its help, which names every option (the command's
+    own ``main``, run in this process: no interpreter start per subcommand)."""
+    try:
+        return run_cli_here({}, subcommand, "--help")
+    except AssertionError as failed:
+        raise AssertionError(f"neverlog {subcommand} is not a neverlog command: {failed}") from None
 
 
 def assert_real_subcommand(command: list[str]) -> None:

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import difflib
-import subprocess
-import sys
 
-from tests.live_server import REPO
+from tests.live_server import REPO, exported_schema
 
 SCHEMA_FILE = REPO / "schema" / "schema.graphql"
 
 
 def test_the_committed_schema_is_up_to_date() -> None:
-    exported = subprocess.run(
-        [sys.executable, "-m", "api.cli", "export-schema"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    exported = exported_schema()
     committed = SCHEMA_FILE.read_text() if SCHEMA_FILE.exists() else ""
     if committed != exported:
         diff = "".join(

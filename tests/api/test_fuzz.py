@@ -7,7 +7,8 @@ the service parses (addresses, patterns, lists of patterns, CSV, cursors, global
 as from any text, and IDs include those of real objects: the fuzzing reaches the code
 behind the input checks.
 
-``NEVERLOG_FUZZ_EXAMPLES`` sets the examples per operation (``make fuzz`` runs many more).
+``NEVERLOG_FUZZ_EXAMPLES`` sets the examples per operation: 8 in ``make test``, 25 in ``make
+test-all`` (tests/profiles.py), many more in ``make fuzz``.
 The default run is derandomized, so it is the same every time; ``NEVERLOG_FUZZ_SEED`` draws
 another run, reproducibly.
 """
@@ -38,10 +39,11 @@ from schemathesis.specs.graphql import scalars as registered_scalars
 from api.app import create_app
 from api.settings import Settings
 from persistence.database import Database
-from schema import build_schema
+from schema import graphql_schema
 from tests.helpers import ADD_ENTRIES, Api, Member, assert_no_user_errors, assert_user_error
+from tests.profiles import examples
 
-EXAMPLES = int(os.environ.get("NEVERLOG_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("NEVERLOG_FUZZ_EXAMPLES") or examples(25, 8))
 SEED = os.environ.get("NEVERLOG_FUZZ_SEED")
 
 # -- what the strings are drawn from -------------------------------------------------------
@@ -332,7 +334,7 @@ def test_no_input_makes_any_operation_fail_with_an_internal_error(
 ) -> None:
     # given every query and mutation of the schema
     operations = [result.ok() for result in target.schema.get_all_operations()]
-    schema = build_schema()._schema
+    schema = graphql_schema()
     roots = [schema.query_type, schema.mutation_type]
     assert {op.label for op in operations} == {
         f"{root.name}.{name}" for root in roots if root is not None for name in root.fields

@@ -23,7 +23,7 @@ from tests.live_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT_DIR = ROOT / "tests" / "http_audit"
-STARTUP_SECONDS = 30
+STARTUP_SECONDS = 120
 AUDIT_SECONDS = 120
 NPM_CI_SECONDS = 300
 

@@ -47,7 +47,7 @@ from typing import Any
 
 import asyncpg
 
-from tests.bench import bench_decide, bench_hostile, bench_webhooks, bench_writes
+from tests.bench import bench_decide, bench_hostile, bench_live, bench_webhooks, bench_writes
 from tests.bench.bench_data import PatternBook, SeedAccount, build_account
 from tests.bench.bench_http import (
     BATCH_EMAILS,
@@ -631,6 +631,18 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                     engines[engine]["webhook_fairness"] = {"error": f"failed: {error!r}"}
                     continue
                 print(f"  {engine:<10} {engines[engine]['webhook_fairness']}", flush=True)
+        if "live" in args.sections and "postgresql" in stores:
+            print("bench: live list changes, two processes on PostgreSQL (bench_live)", flush=True)
+            try:
+                database = ThrowawayPostgres(server_url(), "live")
+                cleanup.append(database)
+                await database.create()
+                await database.serve_as_app_role()
+                engines["postgresql"]["live"] = await bench_live.measure(database.url)
+                print(bench_live.table(engines["postgresql"]["live"]), flush=True)
+            except Exception as error:
+                print(f"bench: live failed: {error!r}", flush=True)
+                engines["postgresql"]["live"] = {"error": f"failed: {error!r}"}
         hostile: dict[str, Any] = {"table": "(not run: --sections)"}
         if "hostile" in args.sections:
             hostile = await _hostile(stores, cleanup)
@@ -682,9 +694,10 @@ def main() -> int:
     parser.add_argument("--backends", default="postgresql,sqlite")
     parser.add_argument(
         "--sections",
-        default="webhooks,fairness,hostile",
+        default="webhooks,fairness,hostile,live",
         help="the sections after the decisions and the write path (default: "
-        "webhooks,fairness,hostile; empty for none)",
+        "webhooks,fairness,hostile,live; empty for none; live alone: python -m "
+        "tests.bench.bench_live)",
     )
     parser.add_argument(
         "--kinds",

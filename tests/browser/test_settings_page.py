@@ -202,11 +202,14 @@ def test_a_person_keeps_their_personal_list_by_keyboard_with_undo(browser: Brows
     browser.sign_in(admin)
     section = page.locator("#personal")
 
-    # Add by keyboard only: the button, the patterns, the note, Enter.
+    # Add by keyboard only: the button, the patterns, what they do (left as it is), the note, Enter.
     page.get_by_role("button", name="Add to your personal list…").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_label("Addresses or domains")).to_be_focused()
     page.keyboard.type("sister@family-mail.com; old@friend.org")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("What they do")).to_be_focused()
+    expect(page.get_by_label("What they do")).to_have_value("NEVER_LOG")
     page.keyboard.press("Tab")
     expect(page.get_by_label("Note (optional)")).to_be_focused()
     page.keyboard.type("Family")
@@ -318,6 +321,16 @@ def test_a_list_goes_out_as_csv_and_comes_back_through_a_preview(
     bad = tmp_path / "bad.csv"
     bad.write_text("pattern\nok@fine.com\nna*me@x.com\n")
     page.get_by_label("CSV file", exact=True).set_input_files(str(bad))
+    # With pasted text too, neither is taken: the dialog says so and sends nothing.
+    page.get_by_label("Or paste the CSV").fill("pattern\nother@fine.com\n")
+    page.get_by_role("button", name="Preview").click()
+    expect(preview).to_have_text(
+        "Choose a CSV file or paste the CSV, not both: clear the pasted text, or the file, first."
+    )
+    expect(page.get_by_label("Or paste the CSV")).to_be_focused()
+    expect(page.get_by_label("Or paste the CSV")).to_have_attribute("aria-invalid", "true")
+    expect(confirm).to_be_disabled()
+    page.get_by_label("Or paste the CSV").fill("")
     page.get_by_role("button", name="Preview").click()
     expect(preview).to_contain_text("cannot be imported as it is")
     expect(page.locator("#import-errors li").first).to_contain_text("na*me@x.com")
@@ -340,11 +353,11 @@ def test_trying_an_email_parses_addresses_as_the_api_does(browser: Browser) -> N
         '"Smith, John" <john@lawfirm.com>, bob@customer.com; carol@customer.com'
     )
     page.get_by_label("Cc", exact=True).fill("Sister <sister@family-mail.com>")
-    page.get_by_label("Bcc", exact=True).fill("not-an-address")
+    page.get_by_label("Bcc", exact=True).fill("not-an-address, also@@bad, sam@acme-corp.com")
     page.get_by_label("Existing contacts").fill("bob@customer.com")
     page.get_by_role("button", name="Decide").click()
     rows = page.locator("#decision-table tbody tr")
-    expect(rows).to_have_count(5)
+    expect(rows).to_have_count(7)
     outcomes = {
         row.get_attribute("data-address"): (
             row.get_attribute("data-outcome"),
@@ -359,9 +372,13 @@ def test_trying_an_email_parses_addresses_as_the_api_does(browser: Browser) -> N
         "carol@customer.com": ("LOGGED", "Created"),
         "sister@family-mail.com": ("NEVER_LOG", ""),
         "not-an-address": ("INVALID_ADDRESS", ""),
+        "also@@bad": ("INVALID_ADDRESS", ""),
+        "sam@acme-corp.com": ("INTERNAL", ""),
     }
-    expect(page.locator("#decision-summary")).to_contain_text(
-        "2 of 5 recipients logged, 2 never logged."
+    # Every outcome present is counted, in a fixed order: the colleague and both invalid too.
+    expect(page.locator("#decision-summary")).to_have_text(
+        "7 recipients: 2 logged, 2 never logged, 1 colleague, 2 invalid. "
+        "The never-log lists apply to this channel. The email is sent either way."
     )
     browser.shoot("13-try-an-email")
     browser.check_accessibility("decision")
@@ -371,6 +388,9 @@ def test_trying_an_email_parses_addresses_as_the_api_does(browser: Browser) -> N
     page.get_by_role("button", name="Decide").click()
     expect(page.locator('#decision-table tr[data-address="bob@customer.com"]')).to_have_attribute(
         "data-outcome", "LOGGING_OFF"
+    )
+    expect(page.locator("#decision-summary")).to_contain_text(
+        "7 recipients: 2 never logged, 1 colleague, 2 invalid, 2 with logging off."
     )
     assert "LOGGED" not in {row.get_attribute("data-outcome") for row in rows.all()}
     page.get_by_label("Log it to the CRM").check()
@@ -384,6 +404,43 @@ def test_trying_an_email_parses_addresses_as_the_api_does(browser: Browser) -> N
     page.set_viewport_size({"width": 380, "height": 800})
     assert page.evaluate("document.documentElement.scrollWidth") <= 380
     browser.shoot("14-narrow")
+
+
+def test_on_a_phone_a_page_of_25_entries_folds_into_about_two_screens(browser: Browser) -> None:
+    expect = sync_api.expect
+    page = browser.page
+    admin = browser.server.create_account("Acme", "admin@acme-corp.com")["token"]
+    fill_list(browser.server, admin, "PERSONAL", ["*@lawfirm.com", *FIVE_HUNDRED[:29]])
+    graphql(
+        browser.server,
+        admin,
+        "mutation($input: AddNeverLogEntriesInput!) { addNeverLogEntries(input: $input) "
+        "{ userErrors { message } } }",
+        {"input": {"scope": "PERSONAL", "patterns": ["*@family.org"], "note": "My family"}},
+    )
+    page.set_viewport_size({"width": 390, "height": 844})
+    browser.sign_in(admin)
+    section = page.locator("#personal")
+    expect(section.locator("tbody tr")).to_have_count(25)
+
+    # Each entry folds into two short lines (three with a note): 25 of them are about two
+    # screens (a table of 4,375 px before), the whole card with its controls 2.5 at most.
+    height = section.evaluate("s => s.querySelector('table').getBoundingClientRect().height")
+    card = section.evaluate("s => s.getBoundingClientRect().height")
+    assert height <= 2 * 844, height
+    assert card <= 2.5 * 844, card
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    row = section.locator('tbody tr[data-pattern="*@lawfirm.com"]')
+    expect(row.get_by_role("cell", name=re.compile(r"^· Added \d+ \w+ \d{4}$"))).to_have_count(1)
+    expect(row.get_by_role("cell", name="· Expires Never")).to_have_count(1)
+    expect(
+        row.get_by_role("button", name="Remove *@lawfirm.com from your personal list")
+    ).to_be_visible()
+    expect(section.locator('tbody tr[data-pattern="*@family.org"] td.note')).to_have_text(
+        "My family"
+    )
+    browser.shoot("18-narrow-list")
+    browser.check_accessibility("narrow list")
 
 
 def test_a_super_admin_keeps_internal_domains_and_redelivers_a_webhook(browser: Browser) -> None:
@@ -419,11 +476,17 @@ def test_a_super_admin_keeps_internal_domains_and_redelivers_a_webhook(browser: 
     browser.shoot("15-admin-internal-domains-and-webhooks")
     browser.check_accessibility("internal domains and webhooks")
     redeliver = hooks.get_by_role("button", name=re.compile("^Redeliver NEVER_LOG_ENTRIES_ADDED"))
+    expect(deliveries).to_have_count(1)
+    first = deliveries.first.get_attribute("data-delivery")
     redeliver.first.click()
     expect(hooks.locator("#webhooks-feedback")).to_contain_text(
         "Sent NEVER_LOG_ENTRIES_ADDED again"
     )
-    expect(redeliver.first).to_be_focused()
+    # The table is read again: the new delivery is in it, its button focused, without a reload.
+    expect(hooks.locator("tbody tr", has_text="NEVER_LOG_ENTRIES_ADDED")).to_have_count(2)
+    focused = hooks.locator("tbody tr:has(button.redeliver:focus)")
+    expect(focused).to_contain_text("NEVER_LOG_ENTRIES_ADDED")
+    expect(focused).not_to_have_attribute("data-delivery", first or "")
 
 
 def test_a_user_reads_the_account_list_and_keeps_a_full_personal_list(browser: Browser) -> None:

@@ -25,6 +25,7 @@ from policy import (
     decide,
     parse_pattern,
 )
+from tests.profiles import examples
 
 ACCOUNT, PERSONAL = Scope.ACCOUNT, Scope.PERSONAL
 FULL, SUBJECT, METADATA = CaptureLevel.FULL, CaptureLevel.SUBJECT, CaptureLevel.METADATA
@@ -348,7 +349,7 @@ def matches(e: Entry, address: str) -> bool:
     return text == address
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150, 30))
 @given(
     to=st.lists(ADDRESSES, min_size=1, max_size=4),
     original=st.none() | st.lists(ADDRESSES, min_size=1, max_size=3),

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from policy.addresses import _UNSURE, Address, _fast_parse, _validated, parse_address
 from policy.syntax import EmailNotValidError, validate
+from tests.profiles import examples
 
 ATEXT = string.ascii_lowercase + string.digits + "!#$%&'*+/=?^_`{|}~-"
 # Characters that make an address invalid, quoted, framed or internationalized.
@@ -64,7 +65,7 @@ anything = st.text(ATEXT + AWKWARD, max_size=40)
 inputs = st.one_of(addresses, addresses, mangled, anything)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000, 150))
 @given(inputs)
 @example("jane@acme.com")
 @example("jane@acme.test")
@@ -98,7 +99,7 @@ def test_what_the_fast_path_accepts_or_refuses_email_validator_does_too(text: st
         assert fast == _email_validator(lowered), lowered
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000, 60))
 @given(inputs)
 @example("  Jane Doe <Jane@ACME.com> ")
 @example("Jöran <jo@example.se>")

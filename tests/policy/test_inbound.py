@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policy import (
     LISTS_APPLY,
@@ -25,6 +27,7 @@ from policy import (
     parse_pattern,
 )
 from policy.inbound import sender_names
+from tests.profiles import examples
 
 INBOUND, OUTBOUND = EmailDirection.INBOUND, EmailDirection.OUTBOUND
 BULK = (("Precedence", "bulk"),)
@@ -302,3 +305,71 @@ def test_fifty_headers_of_a_thousand_characters_are_taken() -> None:
     email = inbound(headers=(("X-Long", "x" * 994),) * 50)
 
     assert decide(email, []).automated is False
+
+
+# -- automated email changes only what no earlier rule decided -------------------------------
+
+ADDRESSES = st.sampled_from(
+    ["ann@shop.com", "me@acme-corp.com", "bob@lawfirm.com", "eve@eu.partner.io", "bad", ""]
+)
+FIELDS = st.lists(ADDRESSES, max_size=3).map(tuple)
+LATER_RULES = {
+    Outcome.LOGGING_OFF,
+    Outcome.EXCLUDED,
+    Outcome.REPLY_TO_NEVER_LOG_THREAD,
+    Outcome.NO_CONTACT,
+    Outcome.LOGGED,
+}
+
+
+@settings(max_examples=examples(150, 30))
+@given(
+    channel=st.sampled_from(list(Channel)),
+    sender=ADDRESSES,
+    to=FIELDS,
+    cc=FIELDS,
+    log_to_crm=st.booleans(),
+    excluded=FIELDS,
+    original=st.none() | FIELDS.map(lambda to: OriginalEmail(to=to)),
+    listed=st.lists(st.sampled_from(["*@lawfirm.com", "ann@shop.com", "*@*.partner.io"])),
+)
+def test_an_automated_email_changes_only_what_no_earlier_rule_decided(
+    channel: Channel,
+    sender: str,
+    to: tuple[str, ...],
+    cc: tuple[str, ...],
+    log_to_crm: bool,
+    excluded: tuple[str, ...],
+    original: OriginalEmail | None,
+    listed: list[str],
+) -> None:
+    # given the same inbound email as a person's, and as a newsletter
+    person = inbound(
+        sender,
+        to=to,
+        cc=cc,
+        log_to_crm=log_to_crm,
+        excluded_recipients=excluded,
+        in_reply_to=original,
+    )._replace(channel=channel)
+    newsletter = person._replace(headers=BULK)
+    entries = [Entry(Scope.ACCOUNT, parse_pattern(p)) for p in listed]
+
+    # when
+    as_person = decide(person, entries, INTERNAL)
+    as_newsletter = decide(newsletter, entries, INTERNAL)
+
+    # then where the lists apply, every participant that a later rule would decide is
+    # AUTOMATED, and the others are decided as they were; elsewhere nothing changes
+    applies = channel in LISTS_APPLY
+    assert as_newsletter.automated is applies
+    assert len(as_newsletter.recipients) == len(as_person.recipients)
+    for before, after in zip(as_person.recipients, as_newsletter.recipients, strict=True):
+        if applies and before.outcome in LATER_RULES:
+            assert after.outcome is Outcome.AUTOMATED
+            assert (after.capture, after.matched_pattern) == (None, None)
+        else:
+            assert after == before
+    # and an outbound email with the same headers is never automated
+    outbound = newsletter._replace(direction=OUTBOUND, sender_address=None)
+    assert not decide(outbound, entries, INTERNAL).automated

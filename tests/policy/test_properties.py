@@ -23,8 +23,9 @@ from policy import (
     parse_address,
     parse_pattern,
 )
+from tests.profiles import examples
 
-quick = settings(max_examples=40, deadline=None)
+quick = settings(max_examples=examples(40, 20))
 
 
 def any_case(text: str) -> st.SearchStrategy[str]:
@@ -200,7 +201,7 @@ RAW_PATTERNS = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200, 40))
 @given(RAW_PATTERNS)
 def test_the_canonical_form_is_a_fixed_point(raw: str) -> None:
     try:

@@ -305,7 +305,7 @@ class Server:
         assert not self.running(), f"the server did not exit within {timeout} s:\n{self.log()}"
         return self.process.returncode
 
-    async def ready(self, timeout: float = 60) -> None:
+    async def ready(self, timeout: float = 120) -> None:
         """Wait until /healthz answers."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -78,6 +78,30 @@ async def _endpoint(server: Server, admin: Member, receiver: Receiver) -> None:
     receiver.secret = data["createWebhookEndpoint"]["secret"]
 
 
+DELIVERY_PAGE = """query($after: String) { webhookEndpoints { deliveries(first: 100, after: $after) {
+    pageInfo { hasNextPage endCursor } edges { node { status } } } } }"""
+
+
+async def _all_delivered(server: Server, admin: Member, count: int) -> None:
+    """Polled until the account's ``count`` deliveries have all ended DELIVERED (within 60 s):
+    then nothing is left for any process to send."""
+    deadline = time.monotonic() + 60
+    while True:
+        statuses: list[str] = []
+        after: str | None = None
+        while True:
+            data = await server.client.data(DELIVERY_PAGE, {"after": after}, token=admin.token)
+            [page] = [endpoint["deliveries"] for endpoint in data["webhookEndpoints"]]
+            statuses += [e["node"]["status"] for e in page["edges"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        if len(statuses) >= count and set(statuses) == {"DELIVERED"}:
+            return
+        assert time.monotonic() < deadline, f"deliveries not all DELIVERED in 60 s: {statuses}"
+        await asyncio.sleep(0.05)
+
+
 def _added_patterns(received: list[Received]) -> set[str]:
     return {
         entry["pattern"]
@@ -129,8 +153,9 @@ async def test_a_killed_process_loses_no_committed_change_and_invents_none(
 
     # then every committed change reaches the receiver
     await receiver.wait_for(lambda r: _added_patterns(r) >= committed, timeout=60)
-    # and, once every lease has run out, nothing of a change that did not commit was sent
-    await asyncio.sleep(float(SETTINGS["WEBHOOK_LEASE_SECONDS"]) + 1)
+    # and, once every delivery has ended (those the killed process held, when their lease ran
+    # out), nothing of a change that did not commit was sent
+    await _all_delivered(second, admin, len(committed))
     received = list(receiver.received)
     assert _added_patterns(received) == committed
     assert all(r.verified for r in received)
@@ -163,7 +188,7 @@ async def test_two_processes_never_send_the_same_attempt_at_once(
     )
     # then each event arrives once, and no two requests for one event were ever in flight
     received = await receiver.wait_for(lambda r: len(r) >= changes, timeout=60)
-    await asyncio.sleep(1)
+    await _all_delivered(servers[1], admin, changes)
     received = list(receiver.received)
     assert receiver.overlaps == []
     ids = [r.webhook_id for r in received]

@@ -8,10 +8,10 @@ from typing import Any
 
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
-from schema import build_schema
+from schema import graphql_schema
 from schema.limits import Measure, QueryLimits, measure
 
-SCHEMA = build_schema()._schema
+SCHEMA = graphql_schema()
 
 
 class Document:
@@ -96,7 +96,22 @@ def test_a_batch_of_ordinary_addresses_costs_a_point_per_five() -> None:
     emails = [
         {"channel": "CRM", "to": [f"u{e}-{r}@acme.com" for r in range(30)]} for e in range(100)
     ]
-    assert Document(BATCH).measure({"emails": emails}).cost == 1 + 3_000 // 5
+    # each email is an item of the list too
+    assert Document(BATCH).measure({"emails": emails}).cost == 1 + (3_000 + 100) // 5
+
+
+def test_each_header_of_an_email_costs_a_point() -> None:
+    def batch(headers: int) -> int:
+        email = {
+            "channel": "CRM",
+            "direction": "INBOUND",
+            "from": "news@shop.com",
+            "to": ["me@acme.com"],
+            "headers": [{"name": f"X-{h}", "value": "v" * 900} for h in range(headers)],
+        }
+        return Document(BATCH).measure({"emails": [email] * 100}).cost
+
+    assert batch(50) - batch(0) == 100 * 50 // 5
 
 
 def test_what_parsing_costs_beyond_ordinary_addresses_is_charged_in_full_in_a_batch() -> None:
@@ -105,7 +120,8 @@ def test_what_parsing_costs_beyond_ordinary_addresses_is_charged_in_full_in_a_ba
         {"channel": "CRM", "to": [umlauts(e * 30 + r) for r in range(30)]} for e in range(100)
     ]
     per_address = 306 // 256 + 1 + 150 // 5
-    assert Document(BATCH).measure({"emails": emails}).cost == 1 + 3_000 // 5 + 3_000 * per_address
+    charged = Document(BATCH).measure({"emails": emails}).cost
+    assert charged == 1 + (3_000 + 100) // 5 + 3_000 * per_address
 
 
 def test_patterns_and_csv_lines_cost_what_parsing_them_costs() -> None:

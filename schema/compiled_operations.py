@@ -1,0 +1,623 @@
+"""Compiled operations: a query planned once, then run by plain code; stock execution for
+everything else.
+
+graphql-core executes every field of every request alike: it collects the selection (and
+its fragments) again, builds a resolve info, calls the resolver, asks whether the result
+is awaitable and completes it through the type's wrappers. For the few operations that
+carry load (``evaluateEmailLogging``, ``evaluateEmailLoggingBatch``, ``viewer``, a page of
+entries) that machinery costs more than the decision. As graphql-jit does for GraphQL.js,
+this module compiles an operation once into a *plan* and runs the plan for each request:
+
+1. ``compile_operation`` walks the validated operation once. For every selection set it
+   merges fields by response name (aliases, fragment spreads and inline fragments on the
+   same object type, as graphql-core's field collection does), finds each field's
+   definition and return type, and coerces the arguments that name no variable. The
+   result is a tree of ``_Field`` records with a completion function per return type
+   (non-null, list, object, scalar or enum). It gives up (returns None) on anything it does
+   not cover: a mutation or subscription, a directive (``@include``, ``@skip``, ``@defer``,
+   ...), an interface or a union, introspection, a field it does not know.
+2. ``execute_operation`` runs a plan: variables coerced by graphql-core
+   (``get_variable_values``), each resolver called as graphql-core calls it
+   (``GraphQLField.resolve(source, info, **arguments)`` with a ``GraphQLResolveInfo`` built
+   through its public constructor), leaves serialized by their type
+   (``coerce_output_value``, graphql-core's serializer), sibling awaitables awaited together
+   (so that DataLoaders batch as they do under graphql-core).
+3. Anything unexpected while a plan runs (a resolver that raises, a null where none may
+   be, a value that does not serialize, variables that do not coerce, an object that is
+   not of its type) abandons the plan's answer, and the whole operation runs again on
+   stock execution: graphql-core's ``execute`` with Strawberry's own execution context
+   class, exactly as Strawberry runs it. Only queries are planned, and a query has no
+   side effect, so running it twice is safe; the errors a client sees always come from
+   stock execution.
+
+A plan is therefore a cache of the stock executor's answer, never a second truth:
+tests/schema/test_compiled_operations.py generates operations over the real schema and
+checks that both answer the same, data, errors and paths. The module uses only what
+``graphql`` exports at its top level and Strawberry's public ``execution_context_class``;
+it is generic over the schema (it names no field). Plans are kept with the parsed
+document in the view's cache (api/querycache.py), keyed by the text's SHA-256 and bounded
+in bytes. ``NEVERLOG_COMPILED_OPERATIONS=false`` turns plans off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, cast
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLBoolean,
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLResolveInfoHelpers,
+    GraphQLScalarType,
+    GraphQLSchema,
+    GraphQLString,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    Undefined,
+    VariableNode,
+    default_field_resolver,
+    execute,
+    get_argument_values,
+    get_named_type,
+    get_variable_values,
+    is_abstract_type,
+)
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+# A completion: (value, path, info, run) -> the answer's value, or an awaitable of it.
+Info = GraphQLResolveInfo[Any]
+Complete = Callable[[Any, "ResponsePath", Info, "_Run"], Any]
+
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+_NEVER_AWAITABLE = frozenset({str, int, float, bool, type(None), list, dict, tuple})
+
+
+class Unplanned(Exception):
+    """Raised while a plan runs where the answer is not the plain one: stock execution
+    answers instead."""
+
+
+class ResponsePath(NamedTuple):
+    """Where a value is in the answer, as graphql-core's ``Path`` (``info.path``) says it:
+    the previous step, a key (a response name or a list index), the parent type's name."""
+
+    prev: ResponsePath | None
+    key: str | int
+    typename: str | None
+
+    def add_key(self, key: str | int, typename: str | None = None) -> ResponsePath:
+        return ResponsePath(self, key, typename)
+
+    def as_list(self) -> list[str | int]:
+        keys: list[str | int] = []
+        step: ResponsePath | None = self
+        while step is not None:
+            keys.append(step.key)
+            step = step.prev
+        keys.reverse()
+        return keys
+
+
+def _is_awaitable(value: Any) -> bool:
+    return type(value) not in _NEVER_AWAITABLE and inspect.isawaitable(value)
+
+
+# -- Compiling ---------------------------------------------------------------------------
+
+
+class _NotPlannable(Exception):
+    """The operation holds something that a plan does not cover."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """One field of a selection, merged over the nodes that select it."""
+
+    response_name: str
+    name: str
+    definition: GraphQLField | None  # None for __typename
+    nodes: list[FieldNode]
+    return_type: GraphQLOutputType | None
+    parent_type: GraphQLObjectType
+    # Arguments coerced once where they name no variable; None where they must be
+    # coerced for each request.
+    arguments: dict[str, Any] | None
+    resolve: Callable[..., Any]
+    complete: Complete | None
+    # A leaf that Strawberry resolves by reading an attribute (StrawberryField.is_basic_field:
+    # no resolver, permission or extension; "we can avoid constructing an Info object", as
+    # its docstring says): Strawberry's default resolver and the attribute's name.
+    read: Callable[[Any, str], Any] | None = None
+    attribute: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """An operation compiled: its root type and the fields selected on it."""
+
+    schema: GraphQLSchema
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+    root_type: GraphQLObjectType
+    fields: tuple[_Field, ...]
+    size: int  # the fields compiled, for the cache's estimate of its memory
+
+
+def compile_operation(
+    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+) -> Plan | None:
+    """The plan of a validated ``operation`` of ``document``, or None where a plan does
+    not cover it (stock execution runs it)."""
+    if operation.operation is not OperationType.QUERY or operation.directives:
+        return None
+    root = schema.query_type
+    if root is None:
+        return None
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    if any(d.directives for d in operation.variable_definitions or ()):
+        return None
+    compiler = _Compiler(schema, fragments)
+    try:
+        fields = compiler.fields(root, [operation.selection_set])
+    except _NotPlannable:
+        return None
+    return Plan(schema, document, operation, fragments, root, fields, compiler.size)
+
+
+class _Compiler:
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]):
+        self.schema = schema
+        self.fragments = fragments
+        self.size = 0
+
+    def fields(
+        self, parent: GraphQLObjectType, selection_sets: list[SelectionSetNode]
+    ) -> tuple[_Field, ...]:
+        grouped: dict[str, list[FieldNode]] = {}
+        for selection_set in selection_sets:
+            self._collect(parent, selection_set, grouped, set())
+        return tuple(self._field(parent, name, nodes) for name, nodes in grouped.items())
+
+    def _collect(
+        self,
+        parent: GraphQLObjectType,
+        selection_set: SelectionSetNode,
+        grouped: dict[str, list[FieldNode]],
+        visited: set[str],
+    ) -> None:
+        """The fields of a selection set by response name, as graphql-core collects them."""
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise _NotPlannable
+            if isinstance(selection, FieldNode):
+                name = selection.alias.value if selection.alias else selection.name.value
+                grouped.setdefault(name, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                if self._applies(parent, selection.type_condition):
+                    self._collect(parent, selection.selection_set, grouped, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in visited:
+                    continue
+                visited.add(name)
+                fragment = self.fragments.get(name)
+                if fragment is None or fragment.directives:
+                    raise _NotPlannable
+                if self._applies(parent, fragment.type_condition):
+                    self._collect(parent, fragment.selection_set, grouped, visited)
+            else:
+                raise _NotPlannable
+
+    def _applies(self, parent: GraphQLObjectType, condition: Any) -> bool:
+        if condition is None:
+            return True
+        named = self.schema.get_type(condition.name.value)
+        if named is parent:
+            return True
+        if named is not None and is_abstract_type(named):
+            return self.schema.is_sub_type(cast(Any, named), parent)
+        return False
+
+    def _field(
+        self, parent: GraphQLObjectType, response_name: str, nodes: list[FieldNode]
+    ) -> _Field:
+        self.size += 1
+        name = nodes[0].name.value
+        if name == "__typename":
+            return _Field(response_name, name, None, nodes, None, parent, {}, _typename, None)
+        definition = parent.fields.get(name)
+        if definition is None:  # unknown, or introspection (__schema, __type)
+            raise _NotPlannable
+        arguments: dict[str, Any] | None = None
+        if not _names_a_variable(nodes[0]):
+            arguments = get_argument_values(definition, nodes[0])
+        complete = self._completion(definition.type, nodes)
+        resolve = definition.resolve or default_field_resolver
+        read, attribute = self._reads_attribute(definition)
+        return _Field(
+            response_name,
+            name,
+            definition,
+            nodes,
+            definition.type,
+            parent,
+            arguments,
+            resolve,
+            complete,
+            read,
+            attribute,
+        )
+
+    def _reads_attribute(self, definition: GraphQLField) -> tuple[Any, str]:
+        """For a leaf field that Strawberry resolves by reading an attribute of its source
+        (its resolver then calls ``StrawberryField.get_result(source, None, [], {})``,
+        which reads it with the config's default resolver), how to read it; else None.
+        Not where the schema has exception handlers (Strawberry then wraps every field)."""
+        strawberry_schema = self.schema.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        field = definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if (
+            not isinstance(field, StrawberryField)
+            or not field.is_basic_field
+            or getattr(strawberry_schema, "exception_handlers", True)
+            or not isinstance(get_named_type(definition.type), GraphQLScalarType | GraphQLEnumType)
+        ):
+            return None, ""
+        return field.default_resolver, field.python_name
+
+    def _completion(self, type_: GraphQLOutputType, nodes: list[FieldNode]) -> Complete:
+        if isinstance(type_, GraphQLNonNull):
+            if isinstance(type_.of_type, GraphQLScalarType | GraphQLEnumType):
+                return _leaf(type_.of_type, nullable=False)
+            return _non_null(self._completion(type_.of_type, nodes))
+        if isinstance(type_, GraphQLList):
+            return _list(self._completion(type_.of_type, nodes))
+        if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
+            return _leaf(type_)
+        if isinstance(type_, GraphQLObjectType):
+            selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
+            return _object(type_, self.fields(type_, selection_sets))
+        raise _NotPlannable  # an interface or a union: the stock executor resolves its type
+
+
+def _names_a_variable(node: FieldNode) -> bool:
+    """Whether any argument of ``node`` reads a variable (at any depth)."""
+    pending: list[Any] = [a.value for a in node.arguments or ()]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, VariableNode):
+            return True
+        pending.extend(getattr(value, "values", ()))
+        pending.extend(f.value for f in getattr(value, "fields", ()))
+    return False
+
+
+def _typename(source: Any, info: Info) -> str:
+    return info.parent_type.name
+
+
+# -- Completions -------------------------------------------------------------------------
+
+
+def _leaf(type_: GraphQLScalarType | GraphQLEnumType, nullable: bool = True) -> Complete:
+    """A scalar or enum serialized by its type; not ``nullable``: a null gives up."""
+    serialize = type_.coerce_output_value
+    # graphql-core's own serializers give these values back unchanged.
+    unchanged = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}.get(cast(Any, type_))
+    is_int = type_ is GraphQLInt
+    # An enum's members serialize to their names, always the same: remembered (an enum has
+    # few members; a bound keeps a misbehaving one from growing the process).
+    known: dict[Any, Any] | None = {} if isinstance(type_, GraphQLEnumType) else None
+
+    def complete(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
+        if value is None:
+            if nullable:
+                return None
+            raise Unplanned  # stock execution says why, and nulls what it must
+        kind = type(value)
+        if kind is unchanged or (is_int and kind is int and _INT_MIN <= value <= _INT_MAX):
+            return value
+        if known is not None:
+            try:
+                return known[value]
+            except (KeyError, TypeError):
+                pass
+        if isinstance(value, Exception):
+            raise Unplanned
+        serialized = serialize(value)
+        if serialized is None or serialized is Undefined:
+            raise Unplanned
+        if known is not None and len(known) < 1000:
+            with contextlib.suppress(TypeError):
+                known[value] = serialized
+        return serialized
+
+    return complete
+
+
+def _non_null(inner: Complete) -> Complete:
+    def complete(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
+        if value is None:
+            raise Unplanned  # stock execution says why, and nulls what it must
+        return inner(value, path, info, run)
+
+    return complete
+
+
+def _list(item: Complete) -> Complete:
+    def complete(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
+        if value is None:
+            return None
+        if type(value) not in (list, tuple):
+            raise Unplanned
+        completed = []
+        pending: list[tuple[int, Any]] | None = None
+        try:
+            for index, element in enumerate(value):
+                answer = item(element, ResponsePath(path, index, None), info, run)
+                if type(answer) not in _NEVER_AWAITABLE and inspect.isawaitable(answer):
+                    if pending is None:
+                        pending = []
+                    pending.append((index, answer))
+                completed.append(answer)
+        except Exception as error:
+            if pending:
+                return _fail_after(pending, error)
+            raise
+        if pending is None:
+            return completed
+        return _settle(completed, pending)
+
+    return complete
+
+
+def _object(type_: GraphQLObjectType, fields: tuple[_Field, ...]) -> Complete:
+    is_type_of = type_.is_type_of
+
+    def complete(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, Exception):
+            raise Unplanned
+        if is_type_of is not None and is_type_of(value, info) is not True:
+            raise Unplanned
+        return _execute_fields(fields, value, path, run)
+
+    return complete
+
+
+def _execute_fields(
+    fields: tuple[_Field, ...], source: Any, path: ResponsePath | None, run: _Run
+) -> Any:
+    answer: dict[str, Any] = {}
+    pending: list[tuple[str, Any]] | None = None
+    try:
+        for field in fields:
+            read = field.read
+            if read is not None:  # a leaf read as Strawberry reads it (_execute_field)
+                answer[field.response_name] = field.complete(  # type: ignore[misc]
+                    read(source, field.attribute),
+                    None,  # type: ignore[arg-type]
+                    None,  # type: ignore[arg-type]
+                    run,
+                )
+                continue
+            value = _execute_field(field, source, path, run)
+            if type(value) not in _NEVER_AWAITABLE and inspect.isawaitable(value):
+                if pending is None:
+                    pending = []
+                pending.append((field.response_name, value))
+            answer[field.response_name] = value
+    except Exception as error:
+        if pending:
+            return _fail_after(pending, error)
+        raise
+    if pending is None:
+        return answer
+    return _settle(answer, pending)
+
+
+def _execute_field(field: _Field, source: Any, parent: ResponsePath | None, run: _Run) -> Any:
+    """One field of ``source``: its resolver called as graphql-core calls it, its value
+    completed (or, where the resolver returns an awaitable, an awaitable of both)."""
+    if field.complete is None:  # __typename: the parent type's name, as graphql-core says it
+        return field.parent_type.name
+    if field.read is not None:  # a leaf read as Strawberry reads it: no info to build
+        return field.complete(field.read(source, field.attribute), None, None, run)  # type: ignore[arg-type]
+    path = ResponsePath(parent, field.response_name, field.parent_type.name)
+    info = GraphQLResolveInfo(
+        field.name,
+        field.nodes,
+        field.return_type,  # type: ignore[arg-type]
+        field.parent_type,
+        path,  # type: ignore[arg-type]
+        run.schema,
+        run.fragments,
+        None,  # the root value, as Strawberry gives it
+        run.operation,
+        run.coerced,  # the coerced variables, as Strawberry's execution context gives them
+        run.context,
+        _is_awaitable,  # type: ignore[arg-type]
+        None,
+        run.helpers,
+    )
+    arguments = field.arguments
+    if arguments is None:
+        arguments = get_argument_values(field.definition, field.nodes[0], run.variables)  # type: ignore[arg-type]
+    value = field.resolve(source, info, **arguments)
+    if type(value) not in _NEVER_AWAITABLE and inspect.isawaitable(value):
+        return _complete_later(value, field.complete, path, info, run)
+    return field.complete(value, path, info, run)
+
+
+async def _complete_later(
+    value: Awaitable[Any], complete: Complete, path: ResponsePath, info: Any, run: _Run
+) -> Any:
+    completed = complete(await value, path, info, run)
+    if _is_awaitable(completed):
+        return await completed
+    return completed
+
+
+async def _settle(answer: Any, pending: Sequence[tuple[Any, Any]]) -> Any:
+    """``answer`` with its awaitable values awaited together (each in a task, as graphql-core
+    gathers them, so that DataLoaders batch); every one settles before an error is raised,
+    so that nothing of the plan still runs when stock execution starts."""
+    values = await asyncio.gather(*(value for _, value in pending), return_exceptions=True)
+    for (key, _), value in zip(pending, values, strict=True):
+        if isinstance(value, BaseException):
+            raise value
+        answer[key] = value
+    return answer
+
+
+async def _fail_after(pending: Sequence[tuple[Any, Any]], error: Exception) -> Any:
+    """``error`` raised once what was already started has settled (a coroutine left
+    unawaited would still hold its work, and warn)."""
+    await asyncio.gather(*(value for _, value in pending), return_exceptions=True)
+    raise error
+
+
+# -- Running -----------------------------------------------------------------------------
+
+
+class _Run(NamedTuple):
+    """What a plan's run shares with every field: the operation, the request's context
+    and variables."""
+
+    schema: GraphQLSchema
+    fragments: dict[str, FragmentDefinitionNode]
+    operation: OperationDefinitionNode
+    context: Any
+    variables: Any  # graphql-core's VariableValues
+    coerced: Any  # their coerced values (a dict)
+    helpers: GraphQLResolveInfoHelpers
+
+
+async def _gather(values: Sequence[Awaitable[Any]]) -> list[Any]:
+    return list(await asyncio.gather(*values))
+
+
+_TRACKED: set[asyncio.Future[Any]] = set()
+
+
+def _track(values: Sequence[Any]) -> None:
+    """Awaitables that a resolver leaves running: kept until they settle."""
+    for value in values:
+        if _is_awaitable(value):
+            future = asyncio.ensure_future(value)
+            _TRACKED.add(future)
+            future.add_done_callback(_TRACKED.discard)
+
+
+_HELPERS = GraphQLResolveInfoHelpers(_gather, _track)
+
+
+async def run_plan(
+    plan: Plan, *, context: Any, variables: dict[str, Any] | None
+) -> ExecutionResult:
+    """The plan's answer; raises (Unplanned, or what a resolver raised) where stock
+    execution must answer instead."""
+    coerced = get_variable_values(
+        plan.schema, plan.operation.variable_definitions or (), variables or {}, max_errors=50
+    )
+    if isinstance(coerced, list):
+        raise Unplanned  # the variables' errors, as stock execution words them
+    run = _Run(
+        plan.schema, plan.fragments, plan.operation, context, coerced, coerced.coerced, _HELPERS
+    )
+    data = _execute_fields(plan.fields, None, None, run)
+    if _is_awaitable(data):
+        data = await data
+    return ExecutionResult(data, None)
+
+
+async def execute_stock(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    *,
+    context: Any,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
+    execution_context_class: Any,
+) -> ExecutionResult:
+    """Stock execution: graphql-core's ``execute`` with Strawberry's execution context, as
+    Strawberry's ``Schema.execute`` runs an operation once it is parsed and validated."""
+    result = execute(
+        schema,
+        document,
+        context_value=context,
+        variable_values=variables,
+        operation_name=operation_name,
+        executor_class=execution_context_class,
+    )
+    if isinstance(result, ExecutionResult):
+        return result
+    return cast(ExecutionResult, await cast(Any, result))
+
+
+async def execute_operation(
+    plan: Plan | None,
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    *,
+    context: Any,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
+    execution_context_class: Any,
+    on_stock: Callable[[], None] | None = None,
+) -> ExecutionResult:
+    """The operation's answer: its plan's where it has one that runs through, else stock
+    execution's (``on_stock`` is told when a plan gave up)."""
+    if plan is not None:
+        try:
+            return await run_plan(plan, context=context, variables=variables)
+        except Exception:  # anything unexpected: stock execution answers, with its errors
+            if on_stock is not None:
+                on_stock()
+    return await execute_stock(
+        schema,
+        document,
+        context=context,
+        variables=variables,
+        operation_name=operation_name,
+        execution_context_class=execution_context_class,
+    )
+
+
+def count_objects(data: Any) -> int:
+    """The objects of an answer below its root (what an answer larger than its calculated
+    cost is charged for)."""
+    count = 0
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            if value is not data:
+                count += 1
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return count

@@ -1,0 +1,420 @@
+"""A plan (schema/compiled_operations.py) answers exactly as stock Strawberry execution does.
+
+The property: operations generated over the real schema (fields, arguments literal and in
+variables, aliases, named and inline fragments, ``__typename``, the odd directive, nulls
+and errors from resolvers: unknown ids, bad cursors, invalid addresses, a member asking
+for what only a super admin sees, no viewer at all) answer the same data and the same
+errors (messages, paths, locations) through ``execute_operation`` (the plan, stock
+execution where it gives up) as through stock execution alone, against a seeded account.
+And where stock execution answers without an error, the plan ran through: a plan covers
+what it claims to. The examples: NEVERLOG_PLAN_EXAMPLES (50 by default)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from graphql import (
+    ExecutionResult,
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    get_named_type,
+    get_operation_ast,
+    is_abstract_type,
+    parse,
+    validate,
+)
+from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import strategies as st
+
+from schema import build_schema, graphql_schema
+from schema.compiled_operations import (
+    Unplanned,
+    compile_operation,
+    execute_operation,
+    execute_stock,
+    run_plan,
+)
+from schema.context import Context
+from tenancy.account_limits import AccountLimits
+from tenancy.tokens import authenticate
+from tests.api.decision_helpers import EVALUATE, RUN_SIMULATION, email
+from tests.helpers import Api, add_entries, assert_no_user_errors
+
+SCHEMA = graphql_schema()
+EXECUTION_CONTEXT = build_schema().execution_context_class
+EXAMPLES = int(os.environ.get("NEVERLOG_PLAN_EXAMPLES", "50"))
+
+ADDRESSES = [
+    "jane@lawfirm.com",
+    "Bob Smith <bob@customer.com>",
+    "ann@acme-corp.com",
+    "not an address",
+    "x@sub.lawfirm.com",
+]
+
+
+@dataclass
+class Seeded:
+    """What the generated operations may name: ids and cursors that exist, and some that
+    do not."""
+
+    ids: list[str]
+    strings: list[str]
+    viewers: dict[str, Any] = field(default_factory=dict)
+
+
+# -- Generating operations over the schema ----------------------------------------------
+
+
+class _Writer:
+    """One operation being written: its variables and fragments, and fresh names."""
+
+    def __init__(self, draw: Callable[..., Any], seeded: Seeded) -> None:
+        self.draw = draw
+        self.seeded = seeded
+        self.variables: dict[str, tuple[str, Any]] = {}  # name -> (type, value)
+        self.fragments: list[str] = []
+        self.count = 0
+
+    def fresh(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    # values ---------------------------------------------------------------------------
+
+    def value(self, type_: GraphQLInputType, depth: int = 0, nullable: bool = True) -> Any:
+        """A JSON value of ``type_`` (None stands for null where it may be null)."""
+        if isinstance(type_, GraphQLNonNull):
+            return self.value(type_.of_type, depth, nullable=False)
+        if nullable and self.draw(st.integers(0, 14)) == 0:
+            return None
+        if isinstance(type_, GraphQLList):
+            return [
+                self.value(type_.of_type, depth + 1) for _ in range(self.draw(st.integers(0, 3)))
+            ]
+        if isinstance(type_, GraphQLEnumType):
+            return self.draw(st.sampled_from(sorted(type_.values)))
+        if isinstance(type_, GraphQLInputObjectType):
+            fields: dict[str, Any] = {}
+            for name, input_field in type_.fields.items():
+                required = isinstance(input_field.type, GraphQLNonNull)
+                if required or (depth < 2 and self.draw(st.booleans())):
+                    fields[name] = self.value(input_field.type, depth + 1)
+            return fields
+        assert isinstance(type_, GraphQLScalarType)
+        name = type_.name
+        if name == "Int":
+            return self.draw(st.sampled_from([0, 1, 2, 3, 5, 100, 101, -1]))
+        if name == "Boolean":
+            return self.draw(st.booleans())
+        if name == "ID":
+            return self.draw(st.sampled_from(self.seeded.ids))
+        if name == "Float":
+            return self.draw(st.sampled_from([0.0, 1.5]))
+        return self.draw(st.sampled_from(self.seeded.strings + ADDRESSES))
+
+    def literal(self, type_: GraphQLInputType, value: Any) -> str:
+        if value is None:
+            return "null"
+        named: Any = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+        if isinstance(named, GraphQLList):
+            return "[" + ", ".join(self.literal(named.of_type, v) for v in value) + "]"
+        if isinstance(named, GraphQLEnumType):
+            return str(value)
+        if isinstance(named, GraphQLInputObjectType):
+            inner = ", ".join(
+                f"{k}: {self.literal(named.fields[k].type, v)}" for k, v in value.items()
+            )
+            return "{" + inner + "}"
+        return json.dumps(value)
+
+    def argument(self, name: str, type_: GraphQLInputType) -> str:
+        value = self.value(type_)
+        if self.draw(st.booleans()):  # in a variable
+            variable = self.fresh("v")
+            self.variables[variable] = (str(type_), value)
+            return f"{name}: ${variable}"
+        return f"{name}: {self.literal(type_, value)}"
+
+    # selections -----------------------------------------------------------------------
+
+    def selection(self, type_: GraphQLNamedType, depth: int, alias_all: bool = False) -> str:
+        """A selection set on ``type_`` (an object, an interface or a union); with
+        ``alias_all``, every field of this level aliased (fragments on the possible types
+        of an abstract type would otherwise select one response name with two types)."""
+        parts: list[str] = []
+        if is_abstract_type(type_):
+            parts.append("__typename")
+            for possible in SCHEMA.get_possible_types(type_):
+                if self.draw(st.booleans()):
+                    selection = self.selection(possible, depth, alias_all=True)
+                    parts.append(f"... on {possible.name} {selection}")
+            if hasattr(type_, "fields") and self.draw(st.booleans()):
+                parts.extend(self.fields(type_, depth, alias_all=True))
+            return "{ " + " ".join(parts) + " }"
+        assert isinstance(type_, GraphQLObjectType)
+        parts.extend(self.fields(type_, depth, alias_all))
+        shape = self.draw(st.integers(0, 5))
+        if shape == 0:  # a named fragment holding more of the same type's fields
+            name = self.fresh("F")
+            self.fragments.append(
+                f"fragment {name} on {type_.name} {{ {' '.join(self.fields(type_, depth, alias_all))} }}"
+            )
+            parts.append(f"...{name}")
+        elif shape == 1:
+            parts.append(
+                f"... on {type_.name} {{ {' '.join(self.fields(type_, depth, alias_all))} }}"
+            )
+        elif shape == 2:
+            parts.append(f"... {{ {' '.join(self.fields(type_, depth, alias_all))} }}")
+        elif shape == 3 and self.draw(st.integers(0, 3)) == 0:
+            parts.append(f"__typename @include(if: {json.dumps(self.draw(st.booleans()))})")
+        return "{ " + " ".join(parts) + " }"
+
+    def fields(self, type_: Any, depth: int, alias_all: bool = False) -> list[str]:
+        names = sorted(type_.fields)
+        chosen = self.draw(
+            st.lists(
+                st.sampled_from(names), min_size=1, max_size=4 if depth < 1 else 3, unique=True
+            )
+        )
+        parts = []
+        if self.draw(st.booleans()):
+            parts.append("__typename")
+        for name in chosen:
+            written = self.field(name, type_.fields[name], depth, alias_all)
+            if written is not None:
+                parts.append(written)
+        return parts or ["__typename"]
+
+    def field(
+        self, name: str, definition: GraphQLField, depth: int, alias_all: bool = False
+    ) -> str | None:
+        output = get_named_type(definition.type)
+        leaf = not isinstance(output, GraphQLObjectType) and not is_abstract_type(output)
+        if not leaf and depth >= 3:
+            return None
+        arguments = []
+        for arg_name, argument in definition.args.items():
+            required = isinstance(argument.type, GraphQLNonNull)
+            if required or self.draw(st.integers(0, 2)) == 0:
+                arguments.append(self.argument(arg_name, argument.type))
+        # Fields with arguments are always aliased, uniquely, so that fragments never
+        # select one response name with two sets of arguments.
+        alias = ""
+        if arguments or alias_all or self.draw(st.integers(0, 3)) == 0:
+            alias = self.fresh("a") + ": "
+        written = alias + name + (f"({', '.join(arguments)})" if arguments else "")
+        if not leaf:
+            written += " " + self.selection(output, depth + 1)
+        return written
+
+
+@st.composite
+def operations(draw: Callable[..., Any], seeded: Seeded) -> tuple[str, dict[str, Any], str]:
+    writer = _Writer(draw, seeded)
+    root = writer.selection(SCHEMA.query_type, 0)  # type: ignore[arg-type]
+    header = ""
+    if writer.variables:
+        header = "(" + ", ".join(f"${n}: {t}" for n, (t, _) in writer.variables.items()) + ")"
+    text = "\n".join([f"query Generated{header} {root}", *writer.fragments])
+    variables = {n: v for n, (_, v) in writer.variables.items()}
+    viewer = draw(st.sampled_from(sorted(seeded.viewers)))
+    return text, variables, viewer
+
+
+# -- Running both ------------------------------------------------------------------------
+
+
+def _answer(result: ExecutionResult) -> tuple[Any, list[str]]:
+    """Data, and the errors (in any order: siblings fail in the order they finish)."""
+    return result.data, sorted(json.dumps(e.formatted, sort_keys=True) for e in result.errors or ())
+
+
+async def _seed(api: Api) -> Seeded:
+    admin = await api.new_account()
+    member = await api.add_member(admin)
+    account_entries = await add_entries(
+        api, admin, ["*@lawfirm.com", "ceo@acme-corp.com"], scope="ACCOUNT"
+    )
+    personal = await add_entries(api, member, ["bob@customer.com"])
+    assert_no_user_errors(account_entries)
+    assert_no_user_errors(personal)
+    ran = await api.data(
+        RUN_SIMULATION,
+        {"input": {"name": "first", "email": email("CRM", to=ADDRESSES[:3])}},
+        token=admin.token,
+    )
+    simulation = ran["runEmailLoggingSimulation"]["simulation"]["id"]
+    decided = await api.data(EVALUATE, {"email": email("CRM", to=ADDRESSES)}, token=member.token)
+    assert decided["evaluateEmailLogging"]["recipients"]
+    ids = [
+        admin.user_id,
+        member.user_id,
+        admin.account_id,
+        simulation,
+        *(e["id"] for e in account_entries["added"]),
+        "VXNlcjpub3RoaW5n",
+        "not an id",
+    ]
+    viewers = {
+        "admin": await authenticate(api.db, admin.token),
+        "member": await authenticate(api.db, member.token),
+        "nobody": None,
+    }
+    return Seeded(ids=ids, strings=["", "YWZ0ZXI=", "law"], viewers=viewers)
+
+
+@pytest.fixture
+async def seeded(api: Api) -> Seeded:
+    return await _seed(api)
+
+
+def _context(api: Api, seeded: Seeded, viewer: str) -> Context:
+    return Context(db=api.db, limits=AccountLimits(), viewer=seeded.viewers[viewer])
+
+
+async def _stock(api: Api, seeded: Seeded, viewer: str, document: Any, variables: Any) -> Any:
+    return await execute_stock(
+        SCHEMA,
+        document,
+        context=_context(api, seeded, viewer),
+        variables=variables,
+        operation_name=None,
+        execution_context_class=EXECUTION_CONTEXT,
+    )
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    # No shrinking: a failing operation is printed whole, and shrinking one that runs
+    # against a database takes minutes.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+async def test_a_plan_answers_as_stock_execution_does(
+    api: Api, seeded: Seeded, data: st.DataObject
+) -> None:
+    # given an operation generated over the schema, run by a viewer (or none)
+    text, variables, viewer = data.draw(operations(seeded))
+    document = parse(text)
+    assert validate(SCHEMA, document) == [], text
+    operation = get_operation_ast(document)
+    assert operation is not None
+    plan = compile_operation(SCHEMA, document, operation)
+    # when it runs on stock execution, and through its plan (stock where the plan gives up)
+    stock = await _stock(api, seeded, viewer, document, variables)
+    gave_up: list[bool] = []
+    planned = await execute_operation(
+        plan,
+        SCHEMA,
+        document,
+        context=_context(api, seeded, viewer),
+        variables=variables,
+        operation_name=None,
+        execution_context_class=EXECUTION_CONTEXT,
+        on_stock=lambda: gave_up.append(True),
+    )
+    # then where the plan answered, its answer is stock execution's: data, and errors with
+    # their messages and paths; where it gave up, the answer is stock execution's own (an
+    # answer in which two non-null root fields fail holds whichever error came first, so
+    # two stock runs may differ: the answer is then checked against a few)
+    event("no plan" if plan is None else "plan gave up" if gave_up else "plan answered")
+    if plan is not None and not gave_up:
+        assert _answer(planned) == _answer(stock), text
+    else:
+        answers = [_answer(stock)]
+        while _answer(planned) not in answers and len(answers) < 3:
+            answers.append(_answer(await _stock(api, seeded, viewer, document, variables)))
+        if _answer(planned) not in answers:
+            assert planned.data is None and stock.data is None, text
+    # and a plan gives up only where stock execution answers with an error: it covers
+    # what it claims to
+    if plan is not None and gave_up:
+        assert stock.errors, text
+
+
+# -- The operations that carry load are planned ------------------------------------------
+
+LOAD: dict[str, tuple[str, dict[str, Any]]] = {
+    "evaluateEmailLogging": (EVALUATE, {"email": email("CRM", to=ADDRESSES, cc=["c@d.com"])}),
+    "evaluateEmailLoggingBatch": (
+        EVALUATE.replace("$email: EmailInput!", "$emails: [EmailInput!]!").replace(
+            "evaluateEmailLogging(email: $email)", "evaluateEmailLoggingBatch(emails: $emails)"
+        ),
+        {"emails": [email("CRM", to=ADDRESSES), email("SALES_EXTENSION", to=ADDRESSES[:1])]},
+    ),
+    "viewer": (
+        "{ viewer { user { id email name role active } account { id name } } }",
+        {},
+    ),
+    "a page of entries": (
+        """query($first: Int) { neverLogList(scope: ACCOUNT) { count limit remaining
+            entries(first: $first) { edges { cursor node { id pattern kind scope createdAt } }
+            pageInfo { hasNextPage endCursor } totalCount } } }""",
+        {"first": 10},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOAD))
+async def test_the_operations_that_carry_load_run_on_their_plans(
+    api: Api, seeded: Seeded, name: str
+) -> None:
+    # given one of the operations that carry load
+    text, variables = LOAD[name]
+    document = parse(text)
+    assert validate(SCHEMA, document) == []
+    operation = get_operation_ast(document)
+    assert operation is not None
+    # when it is compiled and run on its plan
+    plan = compile_operation(SCHEMA, document, operation)
+    assert plan is not None, f"{name} has no plan"
+    planned = await run_plan(plan, context=_context(api, seeded, "admin"), variables=variables)
+    # then it runs through, and answers as stock execution does
+    stock = await _stock(api, seeded, "admin", document, variables)
+    assert stock.errors is None
+    assert _answer(planned) == _answer(stock)
+
+
+async def test_a_resolver_error_gives_the_plan_up_for_stock_executions_answer(
+    api: Api, seeded: Seeded
+) -> None:
+    # given a planned query whose resolver fails (an address list too long to decide)
+    text, _ = LOAD["evaluateEmailLogging"]
+    document = parse(text)
+    operation = get_operation_ast(document)
+    assert operation is not None
+    plan = compile_operation(SCHEMA, document, operation)
+    assert plan is not None
+    variables = {"email": email("CRM", to=[f"r{n}@x.com" for n in range(10_001)])}
+    # when the plan runs, and when the operation runs
+    with pytest.raises(Exception) as raised:
+        await run_plan(plan, context=_context(api, seeded, "admin"), variables=variables)
+    answered = await execute_operation(
+        plan,
+        SCHEMA,
+        document,
+        context=_context(api, seeded, "admin"),
+        variables=variables,
+        operation_name=None,
+        execution_context_class=EXECUTION_CONTEXT,
+    )
+    # then the plan gives up, and the answer is stock execution's, with its error
+    assert not isinstance(raised.value, Unplanned) or raised.value is not None
+    stock = await _stock(api, seeded, "admin", document, variables)
+    assert stock.errors and _answer(answered) == _answer(stock)
