@@ -54,6 +54,13 @@ async def favicon(request: Request) -> Response:
     return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
 
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait until it has ended."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
     """The app. ``database`` lets tests share one engine between apps."""
     settings = settings or Settings()
@@ -63,42 +70,46 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if settings.is_sqlite and owns_db:
-            await upgrade(db)
-        sweeps = asyncio.create_task(
-            expiry.run_sweeps(db, every=settings.expiry_sweep_seconds), name="expiry-sweeps"
-        )
-        worker = DeliveryWorker(
-            db,
-            schedule=settings.webhook_schedule,
-            refuse_private=settings.webhook_refuse_private,
-            concurrency=settings.webhook_concurrency,
-        )
-        if settings.webhook_worker:
-            worker.start()
-        signins = signin.start_caching(db, max_age=settings.signin_cache_seconds)
-        hub = Hub(
-            db,
-            listen_url=settings.listen_database_url,
-            recheck_seconds=settings.live_recheck_seconds,
-        )
-        live.hub = hub
-        hub.start()
-        yield
-        await hub.stop()
-        if signins is not None:
-            await signins.stop()
-        await worker.stop()
-        sweeps.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeps
-        await buckets.aclose()
-        await invitation_attempts.aclose()
-        if traces is not None:
-            traces.shutdown()
-        await touches.flush(db)  # the tokens' last uses gathered and not yet written
-        if owns_db:
-            await db.dispose()
+        # What starts is stopped in the reverse order, each step even where one before it
+        # failed (or startup failed part way): the background tasks stopped and awaited,
+        # the gathered lastUsedAt written, and only then the engine closed; nothing is left
+        # to the garbage collector (an unclosed connection is a ResourceWarning).
+        async with contextlib.AsyncExitStack() as stopping:
+            if owns_db:
+                stopping.push_async_callback(db.dispose)
+            # the tokens' last uses gathered and not yet written
+            stopping.push_async_callback(touches.flush, db)
+            if traces is not None:
+                stopping.callback(traces.shutdown)
+            stopping.push_async_callback(invitation_attempts.aclose)
+            stopping.push_async_callback(buckets.aclose)
+            if settings.is_sqlite and owns_db:
+                await upgrade(db)
+            sweeps = asyncio.create_task(
+                expiry.run_sweeps(db, every=settings.expiry_sweep_seconds), name="expiry-sweeps"
+            )
+            stopping.push_async_callback(_cancelled, sweeps)
+            worker = DeliveryWorker(
+                db,
+                schedule=settings.webhook_schedule,
+                refuse_private=settings.webhook_refuse_private,
+                concurrency=settings.webhook_concurrency,
+            )
+            stopping.push_async_callback(worker.stop)
+            if settings.webhook_worker:
+                worker.start()
+            signins = signin.start_caching(db, max_age=settings.signin_cache_seconds)
+            if signins is not None:
+                stopping.push_async_callback(signins.stop)
+            hub = Hub(
+                db,
+                listen_url=settings.listen_database_url,
+                recheck_seconds=settings.live_recheck_seconds,
+            )
+            live.hub = hub
+            stopping.push_async_callback(hub.stop)
+            hub.start()
+            yield
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

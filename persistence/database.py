@@ -8,8 +8,10 @@ read as a second guard under the account filter that every query of this package
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,6 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 # How long a request waits for a pooled connection before it is answered 503.
 POOL_TIMEOUT = 5
+# How long closing the engine waits for the transactions under way (see dispose).
+DISPOSE_WAIT = 10
+log = logging.getLogger("neverlog")
 _SET_ACCOUNT = sa.text("select set_config('app.account_id', :account_id, true)")
 
 
@@ -100,6 +105,10 @@ class Database:
         self._pool_size = pool_size
         self._reads: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        # The transactions (and pings) under way on the engine, each holding a connection
+        # or about to: dispose waits for them.
+        self._in_use = 0
+        self._all_done: asyncio.Event | None = None
 
     @property
     def is_postgresql(self) -> bool:
@@ -112,23 +121,36 @@ class Database:
         """One transaction for one account; committed on success, rolled back on error.
 
         On SQLite a reader (not ``write``) runs without BEGIN: see __init__."""
-        if not write and not self.is_postgresql:
-            # Closing the session ends it with one rollback, a no-op outside a transaction.
-            async with AsyncSession(
-                self._read_engine, expire_on_commit=False, autoflush=False
-            ) as session:
+        with self._using():
+            if not write and not self.is_postgresql:
+                # Closing the session ends it with one rollback, a no-op outside a
+                # transaction.
+                async with AsyncSession(
+                    self._read_engine, expire_on_commit=False, autoflush=False
+                ) as session:
+                    yield session
+                return
+            session = await self._begin(self._write_engine if write else self.engine, account_id)
+            try:
                 yield session
-            return
-        session = await self._begin(self._write_engine if write else self.engine, account_id)
+            except BaseException:
+                await session.rollback()
+                raise
+            else:
+                await session.commit()
+            finally:
+                await session.close()
+
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[None]:
+        """Counts what is under way on the engine, for dispose to wait for."""
+        self._in_use += 1
         try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
+            yield
         finally:
-            await session.close()
+            self._in_use -= 1
+            if not self._in_use and self._all_done is not None:
+                self._all_done.set()
 
     async def _begin(self, engine: AsyncEngine, account_id: uuid.UUID | None) -> AsyncSession:
         """A session in a new transaction, for the account on PostgreSQL.
@@ -268,13 +290,28 @@ class Database:
                 listener(stand_in, None, sql, arguments, None, False)
 
     async def ping(self) -> None:
-        async with self.engine.connect() as connection:
-            await connection.execute(sa.text("select 1"))
+        with self._using():
+            async with self.engine.connect() as connection:
+                await connection.execute(sa.text("select 1"))
 
     async def dispose(self) -> None:
+        """Close every connection. A transaction still under way (in a task of its own: a
+        lastUsedAt write, a webhook attempt) is waited for, at most DISPOSE_WAIT: the
+        engine's dispose closes only the connections in its pool, and one checked out then
+        (or being opened) goes back, once done, to the pool discarded, unclosed, for the
+        garbage collector to drop (aiosqlite's and asyncpg's ResourceWarning). asyncpg's
+        pool of read_once waits for its own."""
         if self._reads is not None:
             reads, self._reads = self._reads, None
             await reads.close()
+        if self._in_use:
+            self._all_done = asyncio.Event()
+            try:
+                await asyncio.wait_for(self._all_done.wait(), DISPOSE_WAIT)
+            except TimeoutError:
+                log.warning("%d transactions still under way when the engine closed", self._in_use)
+            finally:
+                self._all_done = None
         await self.engine.dispose()
 
 

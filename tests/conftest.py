@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from api.settings import Settings
 from persistence.database import Database
 from persistence.migrate import grant_app_role, upgrade
+from tenancy import touches
 from tests.helpers import Api
 from tests.profiles import PROFILE
 
@@ -90,6 +91,10 @@ async def db(
     else:
         database = await _app_role_database(Settings(database_url=PG_URL).database_url)
     yield database
+    # The tokens' last uses gathered by the last tests, written before the engine closes
+    # (as the app's lifespan does): written after, they would open a connection that
+    # nothing closes.
+    await touches.flush(database)
     await database.dispose()
 
 

@@ -1,0 +1,91 @@
+"""Connections are closed, never left to the garbage collector: a connection that is
+garbage collected unclosed is a ResourceWarning of aiosqlite's or asyncpg's, raised at
+whatever runs then (and a server connection held until the collector comes by). On both
+databases."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import warnings
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.pool import QueuePool
+
+from api.app import create_app
+from api.settings import Settings
+from persistence.database import Database
+from tenancy.delivery import DeliveryWorker
+
+
+@pytest.fixture
+async def own_db(db: Database) -> AsyncIterator[Database]:
+    """A Database of its own on the test database, for a test that disposes it."""
+    database = Database(db.url.render_as_string(hide_password=False))
+    yield database
+    await database.dispose()
+
+
+def pooled(database: Database) -> int:
+    """The connections open in the engine's pool, idle."""
+    pool = database.engine.pool
+    assert isinstance(pool, QueuePool)
+    return pool.checkedin()
+
+
+def unclosed_connections(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+async def test_disposing_waits_for_a_transaction_under_way_and_closes_its_connection(
+    own_db: Database,
+) -> None:
+    # given a transaction under way in a task of its own (as a lastUsedAt write, or a
+    # webhook attempt, runs), holding a connection
+    begun = asyncio.Event()
+
+    async def write() -> int:
+        async with own_db.transaction(None, write=True) as session:
+            begun.set()
+            return int(await session.scalar(sa.text("select 1")))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        task = asyncio.create_task(write())
+        await begun.wait()
+        # when the database is disposed (the app stops) while it runs
+        await own_db.dispose()
+        # then the transaction was done first (its connection back in the pool), whole
+        assert await task == 1
+        del task
+        # and its connection was closed, not left for the garbage collector
+        gc.collect()
+    assert unclosed_connections(caught) == []
+
+
+async def test_the_app_closes_its_connections_when_it_stops_even_where_a_step_fails(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a running app with its own engine, which has served a request (a connection
+    # of its pool open), and a delivery worker whose stop fails once it has stopped
+    stop = DeliveryWorker.stop
+
+    async def failing_stop(self: DeliveryWorker) -> None:
+        await stop(self)
+        raise RuntimeError("the worker could not stop")
+
+    monkeypatch.setattr(DeliveryWorker, "stop", failing_stop)
+    app = create_app(Settings(database_url=db.url.render_as_string(hide_password=False)))
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nl")
+    own: Database = app.state.db
+    with pytest.raises(RuntimeError, match="could not stop"):
+        async with app.router.lifespan_context(app):
+            assert (await client.get("/readyz")).status_code == 200
+            assert pooled(own) >= 1
+        # when it stops (the worker's failure is told)
+    await client.aclose()
+    # then the engine was closed all the same: no connection left open
+    assert pooled(own) == 0
