@@ -84,7 +84,7 @@ def outcome(result: Any) -> Any:
 
 @pytest.mark.parametrize("name", INPUTS)
 @pytest.mark.parametrize("shape", SHAPES)
-@settings(max_examples=examples(60, 20), suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60, 10), suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_plan_coerces_every_value_as_graphql_core_does(name: str, shape: str, data: Any) -> None:
     declared = shape.format(name)
