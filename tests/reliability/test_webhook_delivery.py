@@ -175,7 +175,11 @@ async def test_two_processes_never_send_the_same_attempt_at_once(
     # given two processes, and a receiver slow enough for their attempts to overlap
     url, db = backend
     admin = await new_account(db, "Webhooks")
-    servers = await serve(url, n=2, **SETTINGS)
+    # (no process dies here: an attempt timeout and a lease that a busy machine cannot
+    # outlast, so that an attempt is never sent again because a process was slow)
+    servers = await serve(
+        url, n=2, **(SETTINGS | {"WEBHOOK_TIMEOUT_SECONDS": "20", "WEBHOOK_LEASE_SECONDS": "60"})
+    )
     await _endpoint(servers[0], admin, receiver)
     receiver.script = lambda n, _id: Answer(delay=0.1)
     # when 40 changes are made through both
