@@ -82,9 +82,10 @@ async def _collect(ws: ClientConnection, delays: list[float], counts: list[int])
             counts[0] += 1
 
 
-async def _changes(url: str, token: str, rate: float, seconds: float) -> int:
+async def _changes(url: str, tokens: list[str], rate: float, seconds: float) -> int:
     """Changes at ``rate`` a second for ``seconds``, each due at its moment (several in
-    flight where one is slow): how many were made."""
+    flight where one is slow), to the accounts of ``tokens`` in turn: how many were
+    made."""
     total = int(rate * seconds)
     start = time.monotonic() + 0.5
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=16)) as client:
@@ -101,7 +102,7 @@ async def _changes(url: str, token: str, rate: float, seconds: float) -> int:
                                 "input": {"scope": "ACCOUNT", "patterns": [f"*@live{i}.com"]}
                             },
                         },
-                        headers={"Authorization": f"Bearer {token}"},
+                        headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"},
                     )
                     break
                 except httpx.TransportError:  # a kept-alive connection closed under it
@@ -120,16 +121,27 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def measure(
-    database_url: str, *, subscribers: int = 200, rate: float = 100, seconds: float = 20
+    database_url: str,
+    *,
+    subscribers: int = 200,
+    rate: float = 100,
+    seconds: float = 20,
+    accounts: int = 1,
 ) -> dict[str, Any]:
+    """With ``accounts`` above 1, the subscribers and the changes are shared out among
+    that many accounts in turn: each subscriber is told of its own account's changes."""
     db = Database(database_url)
     try:
-        created = await create_account(
-            db, name="Live", admin_email="live@bench.example", admin_name="Live"
-        )
+        tokens = [
+            (
+                await create_account(
+                    db, name=f"Live {n}", admin_email=f"live{n}@bench.example", admin_name="Live"
+                )
+            ).token.token
+            for n in range(accounts)
+        ]
     finally:
         await db.dispose()
-    token = created.token.token
     # every entry added stays: the list must hold them
     limit = str(int(rate * seconds) + 100)
     with (
@@ -140,22 +152,28 @@ async def measure(
         ws_url = first.replace("http://", "ws://") + "/graphql"
         rss_before = _rss_mib(first_pid)
         sockets = []
-        for _ in range(subscribers):
-            sockets.append(await _subscriber(ws_url, token, compression=None))
+        for n in range(subscribers):
+            sockets.append(await _subscriber(ws_url, tokens[n % accounts], compression=None))
         # a subscriber that never reads: its library stops reading its socket once it
         # holds one message
         # (nor pings the server itself: its library's keep-alive would end the connection
         # from its side, unread, and the close code would be its own)
-        never = await _subscriber(ws_url, token, compression=None, max_queue=1, ping_interval=None)
+        never = await _subscriber(
+            ws_url, tokens[0], compression=None, max_queue=1, ping_interval=None
+        )
         await asyncio.sleep(1)  # every subscribe taken (they are answered only by changes)
         rss_open = _rss_mib(first_pid)
         delays: list[float] = []
         counts = [0]
         collectors = [asyncio.create_task(_collect(ws, delays, counts)) for ws in sockets]
         began = time.monotonic()
-        made = await _changes(second, token, rate, seconds)
+        made = await _changes(second, tokens, rate, seconds)
         took = time.monotonic() - began
-        expected = made * subscribers
+        # change i goes to account i % accounts, subscriber n listens to account n % accounts
+        expected = sum(
+            len(range(a, made, accounts)) * len(range(a, subscribers, accounts))
+            for a in range(accounts)
+        )
         deadline = time.monotonic() + 30
         while counts[0] < expected and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
@@ -174,6 +192,7 @@ async def measure(
                     sent_to_never += 1
         never_code = never.close_code
     return {
+        "accounts": accounts,
         "subscribers": subscribers,
         "changes": made,
         "changes_per_s": round(made / took, 1),
@@ -224,7 +243,7 @@ def table(result: dict[str, Any]) -> str:
             "| live: 2 processes on PostgreSQL | value | target |",
             "|---|---|---|",
             f"| subscribers on process 1 (one connection each) | {result['subscribers']} | 200 |",
-            f"| changes through process 2 | {result['changes']:,} at {result['changes_per_s']}/s | 100/s |",
+            f"| changes through process 2, to {result['accounts']} account(s) in turn | {result['changes']:,} at {result['changes_per_s']}/s | 100/s |",
             f"| messages received / expected | {result['messages']:,} / {result['messages_expected']:,} | all |",
             f"| commit → subscriber p50 | {result['p50_ms']} ms | |",
             f"| commit → subscriber p99 | **{result['p99_ms']} ms** {'(met)' if ok else '(NOT met)'} | < 1,000 ms |",
@@ -241,7 +260,11 @@ async def _main(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await database.serve_as_app_role()
         result = await measure(
-            database.url, subscribers=args.subscribers, rate=args.rate, seconds=args.seconds
+            database.url,
+            subscribers=args.subscribers,
+            rate=args.rate,
+            seconds=args.seconds,
+            accounts=args.accounts,
         )
     finally:
         with contextlib.suppress(Exception):
@@ -254,6 +277,12 @@ def main() -> int:
     parser.add_argument("--subscribers", type=int, default=200)
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        default=1,
+        help="share the subscribers and the changes out among this many accounts",
+    )
     result = asyncio.run(_main(parser.parse_args()))
     print(json.dumps(result))
     print(table(result))
