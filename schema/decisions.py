@@ -24,12 +24,14 @@ from schema.enums import (
 )
 from schema.errors import UserError, bad_input, signed_in_mutation
 from schema.ids import decode_id, to_global_id
+from schema.inputs import built_plainly
 from schema.permissions import SIGNED_IN
 from schema.types import Node, User, load_user
 from tenancy import decisions, privacy, reads
 from tenancy.records import SETTINGS_SCOPES, EmailSimulation, KeyedEntry
 
 
+@built_plainly
 @strawberry.input(description="The recipients of the email that a reply answers.")
 class OriginalEmailInput:
     to: list[str]
@@ -37,6 +39,7 @@ class OriginalEmailInput:
     bcc: list[str] | None = strawberry.field(default_factory=list)
 
 
+@built_plainly
 @strawberry.input(
     description="A header of the email. Only those that tell automated email apart are read; "
     "others are ignored."
@@ -46,6 +49,7 @@ class EmailHeaderInput:
     value: str
 
 
+@built_plainly
 @strawberry.input(
     description="An email to decide on. Addresses may be bare (jane@example.com) or carry a "
     "display name (Jane Doe <jane@example.com>)."
