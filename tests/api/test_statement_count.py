@@ -133,13 +133,15 @@ async def _add_statements(api: Api, member: Member, patterns: list[str]) -> list
 async def test_adding_1_or_500_patterns_runs_as_many_statements(api: Api) -> None:
     # given: two users with empty personal lists
     admin = await api.new_account()
-    first = await api.add_member(admin)
-    second = await api.add_member(admin)
-    # when
-    one = await _add_statements(api, first, ["maria.lopez@gmail.com"])
-    many = await _add_statements(
-        api, second, [f"partner{n}@globex-partners.com" for n in range(500)]
-    )
+    first, third = await api.add_member(admin), await api.add_member(admin)
+    second, fourth = await api.add_member(admin), await api.add_member(admin)
+    # when each is measured twice, for two users (the counter listens on the whole engine,
+    # where a statement of the app's background workers may land in one measurement: the
+    # fewer counted is the request's own)
+    ones = [await _add_statements(api, m, ["maria.lopez@gmail.com"]) for m in (first, third)]
+    partners = [f"partner{n}@globex-partners.com" for n in range(500)]
+    manys = [await _add_statements(api, m, partners) for m in (second, fourth)]
+    one, many = min(ones, key=len), min(manys, key=len)
     # then
     assert len(one) == len(many), (one, many)
     listed = await api.data("""{ neverLogList(scope: PERSONAL) { count } }""", token=second.token)
