@@ -81,8 +81,9 @@ from graphql import (
     get_variable_values,
     is_abstract_type,
 )
-from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from schema.build import build_schema, graphql_schema
 
 # A completion: (value, path, info, run) -> the answer's value, or an awaitable of it.
 Info = GraphQLResolveInfo[Any]
@@ -262,7 +263,7 @@ class _Compiler:
             arguments = get_argument_values(definition, nodes[0])
         complete = self._completion(definition.type, nodes)
         resolve = definition.resolve or default_field_resolver
-        read, attribute = self._reads_attribute(definition)
+        read, attribute = self._reads_attribute(parent, name, definition)
         return _Field(
             response_name,
             name,
@@ -277,13 +278,18 @@ class _Compiler:
             attribute,
         )
 
-    def _reads_attribute(self, definition: GraphQLField) -> tuple[Any, str]:
+    def _reads_attribute(
+        self, parent: GraphQLObjectType, name: str, definition: GraphQLField
+    ) -> tuple[Any, str]:
         """For a leaf field that Strawberry resolves by reading an attribute of its source
         (its resolver then calls ``StrawberryField.get_result(source, None, [], {})``,
         which reads it with the config's default resolver), how to read it; else None.
         Not where the schema has exception handlers (Strawberry then wraps every field)."""
-        strawberry_schema = self.schema.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
-        field = definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if self.schema is not graphql_schema():
+            return None, ""
+        # Strawberry's own field, through its public Schema.get_field_for_type
+        strawberry_schema = build_schema()
+        field = strawberry_schema.get_field_for_type(name, parent.name)
         if (
             not isinstance(field, StrawberryField)
             or not field.is_basic_field
