@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,6 +29,10 @@ POOL_TIMEOUT = 5
 # How long closing the engine waits for the transactions under way (see dispose).
 DISPOSE_WAIT = 10
 log = logging.getLogger("neverlog")
+# The accounts whose write this task is inside (Database._account_writes).
+_HELD: contextvars.ContextVar[frozenset[uuid.UUID]] = contextvars.ContextVar(
+    "neverlog_held_accounts", default=frozenset()
+)
 _SET_ACCOUNT = sa.text("select set_config('app.account_id', :account_id, true)")
 
 
@@ -109,6 +115,11 @@ class Database:
         # or about to: dispose waits for them.
         self._in_use = 0
         self._all_done: asyncio.Event | None = None
+        # One lock per account with writes in this process (see _account_writes); an
+        # account's lock goes when no write holds or awaits it.
+        self._write_gates: weakref.WeakValueDictionary[uuid.UUID, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     @property
     def is_postgresql(self) -> bool:
@@ -130,16 +141,43 @@ class Database:
                 ) as session:
                     yield session
                 return
-            session = await self._begin(self._write_engine if write else self.engine, account_id)
+            async with self._account_writes(account_id if write else None):
+                session = await self._begin(
+                    self._write_engine if write else self.engine, account_id
+                )
+                try:
+                    yield session
+                except BaseException:
+                    await session.rollback()
+                    raise
+                else:
+                    await session.commit()
+                finally:
+                    await session.close()
+
+    @asynccontextmanager
+    async def _account_writes(self, account_id: uuid.UUID | None) -> AsyncIterator[None]:
+        """One account's writes in this process, one at a time, queued before they take a
+        connection.
+
+        Every change to an account waits for the account's lock in the database anyway (on
+        SQLite, for the one writer). Queued there, a burst of one tenant's writes would hold
+        a pooled connection each while it waits, and the pool's other callers (any tenant's
+        decisions) would find it empty and be answered 503 after POOL_TIMEOUT. Queued here,
+        one tenant's writes hold at most one connection of this process. A write of a task
+        already inside one for the same account (nested) does not wait for itself."""
+        if account_id is None or account_id in _HELD.get():
+            yield
+            return
+        gate = self._write_gates.get(account_id)
+        if gate is None:
+            gate = self._write_gates[account_id] = asyncio.Lock()
+        async with gate:
+            token = _HELD.set(_HELD.get() | {account_id})
             try:
-                yield session
-            except BaseException:
-                await session.rollback()
-                raise
-            else:
-                await session.commit()
+                yield
             finally:
-                await session.close()
+                _HELD.reset(token)
 
     @contextlib.contextmanager
     def _using(self) -> Iterator[None]:
