@@ -21,10 +21,10 @@ from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
 from policy import BadEmail, TooManyRecipients
+from policy.errors import Problem, Refusal
 from schema.enums import ErrorCode
 from schema.permissions import SIGNED_IN
 from tenancy.decisions import InEmail
-from tenancy.errors import Problem, Refusal
 from tenancy.records import BadCursor, is_unavailable
 
 log = logging.getLogger("neverlog.errors")
