@@ -145,8 +145,8 @@ async def _create_account(args: argparse.Namespace, settings: Settings) -> dict[
 
 
 async def _invite(args: argparse.Namespace, settings: Settings) -> dict[str, str]:
+    from policy.errors import ErrorCode, Refusal
     from schema.ids import decode_id, to_global_id
-    from tenancy.errors import ErrorCode, Refusal
     from tenancy.invitations import invite_by_email
 
     account_id = decode_id(args.account, "Account")
@@ -212,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_migrate(settings, args.app_role))
         print("The database schema is up to date.", file=sys.stderr)
         return 0
-    from tenancy.errors import Refusal
+    from policy.errors import Refusal
 
     command = _invite if args.command == "invite" else _create_account
     try:

@@ -49,11 +49,26 @@ from graphql import (
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
+from api.errors import GRAPHQL_RESPONSE, JSON, error_response, request_failed, result_status
 from api.graphiql import GRAPHIQL_HEADERS, graphiql_html
 from api.metrics import EXECUTIONS, REFUSALS
 from api.middleware import OPERATION, REQUEST_ID, RESULT, VIEWER
 from api.querycache import Prepared, QueryCache, sha256
 from api.ratelimit import Buckets, Throttle
+from policy.errors import (
+    BadRequest,
+    Code,
+    MaxCostExceeded,
+    MaxTokensExceeded,
+    MethodNotAllowed,
+    NoOperation,
+    PayloadTooLarge,
+    PersistedQueryHashMismatch,
+    PersistedQueryNotFound,
+    PublicError,
+    RateLimited,
+    UnsupportedMediaType,
+)
 from schema.compiled_operations import (
     Plan,
     compile_operation,
@@ -61,13 +76,12 @@ from schema.compiled_operations import (
     execute_operation,
 )
 from schema.context import Context
-from schema.errors import public_error
+from schema.errors import coded, graphql_error, public_error
 from schema.limits import (
     PARSE_CHARACTERS_PER_POINT,
     Measure,
     QueryLimits,
     check,
-    limit_error,
     longest_string,
     measure,
     query_too_long,
@@ -77,7 +91,6 @@ from schema.limits import (
 from tenancy.account_limits import AccountLimits
 from tenancy.records import Database
 
-JSON = "application/json"
 # The request's size in bytes, as read (the body of a POST).
 SIZE = "neverlog.request_size"
 SIZE_BYTES_PER_POINT = 1024
@@ -87,7 +100,6 @@ SIZE_BYTES_PER_POINT = 1024
 # extensions.cost.parsingCost; nothing where the text was cached. A text whose validation
 # would cost more than the cost limit is refused before it is validated.
 PARSING = "neverlog.parsing_cost"
-GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,23 +108,6 @@ class Params:
     operation_name: str | None
     variables: dict[str, Any] | None
     persisted: str | None = None  # extensions.persistedQuery.sha256Hash
-
-
-class RequestError(Exception):
-    """A request refused before anything ran."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        code: str,
-        headers: Mapping[str, str] | None = None,
-        **extensions: Any,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error = GraphQLError(message, extensions={"code": code, **extensions})
-        self.headers = dict(headers or {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,15 +170,13 @@ class GraphQLHTTP:
             else:
                 params = _params_from_json(await self._json_body(request))
             return await self._run(request, params, media)
-        except RequestError as refused:
+        except PublicError as refused:
             # Refused before anything ran, yet read: charged by its size all the same.
             parsing = request.scope.get(PARSING, 0)
             throttle = await self._charge(request, self._size_cost(request) + parsing)
             if not throttle.allowed:
                 return self._throttled(request, throttle, media, self._size_cost(request))
-            return _respond(
-                {"errors": [refused.error.formatted]}, media, refused.status, refused.headers
-            )
+            return error_response(refused, media)
         except ClientDisconnect:
             # The client went away while sending its request: nobody is left to answer.
             return Response(status_code=499)
@@ -191,35 +184,27 @@ class GraphQLHTTP:
     async def _json_body(self, request: Request) -> Any:
         content_type = request.headers.get("content-type")
         if not content_type:
-            raise RequestError(
-                415,
-                "Send the request with Content-Type: application/json.",
-                "UNSUPPORTED_MEDIA_TYPE",
-            )
+            raise UnsupportedMediaType
         if content_type.split(";")[0].strip().lower() != JSON:
-            raise RequestError(
-                415,
-                f"Content-Type {content_type.split(';')[0].strip()} is not supported: send application/json.",
-                "UNSUPPORTED_MEDIA_TYPE",
+            raise UnsupportedMediaType(
+                f"Content-Type {content_type.split(';')[0].strip()} is not supported: send application/json."
             )
         limit = self.options.max_body_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _too_large(limit)
+            raise PayloadTooLarge(limit)
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
             request.scope[SIZE] = len(body)
             if len(body) > limit:
-                raise _too_large(limit)
+                raise PayloadTooLarge(limit)
         if not body:
-            raise RequestError(
-                400, "The request has no body: send a JSON object with a query.", "BAD_REQUEST"
-            )
+            raise BadRequest("The request has no body: send a JSON object with a query.")
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError as exc:
-            raise RequestError(400, f"The body is not valid JSON: {exc}.", "BAD_REQUEST") from exc
+            raise BadRequest(f"The body is not valid JSON: {exc}.") from exc
 
     # -- GraphQL -------------------------------------------------------------------------
 
@@ -235,15 +220,13 @@ class GraphQLHTTP:
             kept = self.cache.get(params.persisted)
             if kept is None:
                 # Apollo's clients send the text with the hash again on this message.
-                raise _PersistedQueryNotFound
+                raise PersistedQueryNotFound
             return kept, 0
         key = sha256(query)
         if params.persisted is not None and params.persisted != key:
-            raise RequestError(
-                400,
+            raise PersistedQueryHashMismatch(
                 f"extensions.persistedQuery.sha256Hash is {params.persisted}, but the "
-                f"query's SHA-256 is {key}.",
-                "PERSISTED_QUERY_HASH_MISMATCH",
+                f"query's SHA-256 is {key}."
             )
         found = self.cache.get(key)
         if found is not None:
@@ -284,12 +267,14 @@ class GraphQLHTTP:
             return (
                 None,
                 [
-                    limit_error(
-                        f"Validating this query text would cost {validating} points; the limit is "
-                        f"{limit}. Send fewer fields in one selection or fewer fragments.",
-                        "MAX_COST_EXCEEDED",
-                        limit,
-                        validating,
+                    graphql_error(
+                        MaxCostExceeded(
+                            f"Validating this query text would cost {validating} points; the "
+                            f"limit is {limit}. Send fewer fields in one selection or fewer "
+                            "fragments.",
+                            limit=limit,
+                            value=validating,
+                        )
                     )
                 ],
                 parsed,
@@ -298,7 +283,7 @@ class GraphQLHTTP:
             self.schema, document, self.rules, hide_suggestions=not self.options.suggestions
         )
         for invalid in errors:
-            invalid.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
+            coded(invalid, Code.GRAPHQL_VALIDATION_FAILED)
         return document, errors, points
 
     def _parse(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
@@ -307,16 +292,13 @@ class GraphQLHTTP:
         except GraphQLSyntaxError as error:
             if "tokens. Parsing aborted" in error.message:
                 limit = self.query_limits.max_tokens
-                return None, [
-                    limit_error(
-                        f"The query has more than {limit} tokens; the limit is {limit}.",
-                        "MAX_TOKENS_EXCEEDED",
-                        limit,
-                        limit + 1,
-                    )
-                ]
-            error.extensions = {"code": "GRAPHQL_PARSE_FAILED"}
-            return None, [error]
+                too_many = MaxTokensExceeded(
+                    f"The query has more than {limit} tokens; the limit is {limit}.",
+                    limit=limit,
+                    value=limit + 1,
+                )
+                return None, [graphql_error(too_many)]
+            return None, [coded(error, Code.GRAPHQL_PARSE_FAILED)]
         return document, []
 
     async def _run(self, request: Request, params: Params, media: str) -> Response:
@@ -333,29 +315,19 @@ class GraphQLHTTP:
             return await self._refuse(request, [error], media, size_cost)
         try:
             prepared, parsing = self._prepare(params)
-        except _PersistedQueryNotFound:
-            return await self._refuse(request, [_persisted_query_not_found()], media, size_cost)
+        except PersistedQueryNotFound as missing:
+            return await self._refuse(request, [graphql_error(missing)], media, size_cost)
         request.scope[PARSING] = parsing
         document, errors = prepared.document, prepared.errors
         if document is None or errors:
             return await self._refuse(request, errors, media, size_cost)
         operation = get_operation_ast(document, params.operation_name)
         if operation is None:
-            error = GraphQLError(
-                "Name the operation to run with operationName."
-                if params.operation_name is None
-                else f"The document has no operation named {params.operation_name!r}.",
-                extensions={"code": "BAD_REQUEST"},
-            )
+            error = graphql_error(NoOperation(params.operation_name))
             return await self._refuse(request, [error], media, size_cost)
         request.scope[OPERATION] = _operation_name(operation)
         if request.method == "GET" and operation.operation is not OperationType.QUERY:
-            raise RequestError(
-                405,
-                "Mutations are sent with POST; GET runs queries only.",
-                "METHOD_NOT_ALLOWED",
-                {"Allow": "POST"},
-            )
+            raise MethodNotAllowed
         measured = self._measure(params, prepared, document, operation)
         over = check(measured, self.query_limits)
         if over is not None:
@@ -445,10 +417,10 @@ class GraphQLHTTP:
             return self._throttled(request, throttle, media, size_cost)
         _refused(request, errors)
         parsing = request.scope.get(PARSING, 0)
-        return _request_failed(errors, media, cost=self._cost(max(size_cost, 1), throttle, parsing))
+        return request_failed(errors, media, cost=self._cost(max(size_cost, 1), throttle, parsing))
 
     def _throttled(self, request: Request, throttle: Throttle, media: str, cost: int) -> Response:
-        REFUSALS.labels("RATE_LIMITED").inc()
+        REFUSALS.labels(Code.RATE_LIMITED.value).inc()
         request.scope[RESULT] = "rate_limited"
         parsing = request.scope.get(PARSING, 0)
         return _rate_limited(throttle, cost, media, self._cost(cost, throttle, parsing))
@@ -469,16 +441,13 @@ class GraphQLHTTP:
         errors = [public_error(e, request_id) for e in result.errors or ()]
         if result.data is None and errors and all(e.path is None for e in errors):
             # Variables that could not be coerced: the request failed before execution.
-            return _request_failed(errors, media, cost=cost)
+            return request_failed(errors, media, cost=cost)
         body: dict[str, Any] = {"data": result.data}
         if errors:
             body["errors"] = [e.formatted for e in errors]
         body["extensions"] = {"cost": cost}
-        unavailable = any((e.extensions or {}).get("code") == "SERVICE_UNAVAILABLE" for e in errors)
-        if unavailable and result.data is None:
-            # As the middleware answers when the database fails at sign-in: retry shortly.
-            return _respond(body, media, 503, {"Retry-After": "5"})
-        return _respond(body, media, 200)
+        status, headers = result_status(errors, result.data)
+        return _respond(body, media, status, headers)
 
 
 class _ClientAttempts:
@@ -516,54 +485,28 @@ def _refused(request: Request, errors: list[GraphQLError]) -> None:
     request.scope[RESULT] = "refused"
     for error in errors:
         REFUSALS.labels(
-            str((error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED"))
+            str((error.extensions or {}).get("code", Code.GRAPHQL_VALIDATION_FAILED.value))
         ).inc()
-
-
-class _PersistedQueryNotFound(Exception):
-    """A persisted query's hash that this process keeps no text for."""
-
-
-def _persisted_query_not_found() -> GraphQLError:
-    # The message is the one that Apollo Client and urql look for (besides the code).
-    return GraphQLError("PersistedQueryNotFound", extensions={"code": "PERSISTED_QUERY_NOT_FOUND"})
-
-
-def _request_failed(
-    errors: list[GraphQLError], media: str, *, cost: dict[str, Any] | None = None
-) -> Response:
-    """Parsing, validation, variables or limits: nothing ran, so there is no ``data``."""
-    body: dict[str, Any] = {"errors": [e.formatted for e in errors]}
-    if cost is not None:
-        body["extensions"] = {"cost": cost}
-    return _respond(body, media, 400 if media == GRAPHQL_RESPONSE else 200)
 
 
 def _rate_limited(throttle: Throttle, cost: int, media: str, extension: dict[str, Any]) -> Response:
     wait = throttle.retry_after
     if math.isinf(wait):
-        error = limit_error(
+        error = RateLimited(
             f"The query costs {cost} points, more than the account's bucket holds "
             f"({throttle.capacity:g}).",
-            "RATE_LIMITED",
-            int(throttle.capacity),
-            cost,
+            limit=int(throttle.capacity),
+            value=cost,
         )
-        return _respond(
-            {"errors": [error.formatted], "extensions": {"cost": extension}}, media, 429
+    else:
+        seconds = max(1, math.ceil(wait))
+        error = RateLimited(
+            f"Too many requests: this query costs {cost} points and the account's bucket "
+            f"holds {math.floor(throttle.remaining)}; retry in {seconds} s.",
+            headers={"Retry-After": str(seconds)},
+            retryAfterSeconds=seconds,
         )
-    seconds = max(1, math.ceil(wait))
-    error = GraphQLError(
-        f"Too many requests: this query costs {cost} points and the account's bucket holds "
-        f"{math.floor(throttle.remaining)}; retry in {seconds} s.",
-        extensions={"code": "RATE_LIMITED", "retryAfterSeconds": seconds},
-    )
-    return _respond(
-        {"errors": [error.formatted], "extensions": {"cost": extension}},
-        media,
-        429,
-        {"Retry-After": str(seconds)},
-    )
+    return error_response(error, media, extensions={"cost": extension})
 
 
 def _respond(
@@ -574,12 +517,6 @@ def _respond(
         status_code=status,
         media_type=f"{media}; charset=utf-8",
         headers=dict(headers or {}),
-    )
-
-
-def _too_large(limit: int) -> RequestError:
-    return RequestError(
-        413, f"The request body is larger than {limit} bytes.", "PAYLOAD_TOO_LARGE", limit=limit
     )
 
 
@@ -614,29 +551,27 @@ def _params_from_get(request: Request) -> Params:
             }
         )
     except orjson.JSONDecodeError as exc:
-        raise RequestError(
-            400, f"variables and extensions must be JSON: {exc}.", "BAD_REQUEST"
-        ) from exc
+        raise BadRequest(f"variables and extensions must be JSON: {exc}.") from exc
 
 
 def _params_from_json(payload: Any) -> Params:
     if not isinstance(payload, dict):
-        raise RequestError(400, "The body must be a JSON object with a query.", "BAD_REQUEST")
+        raise BadRequest("The body must be a JSON object with a query.")
     extensions = payload.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
-        raise RequestError(400, "extensions must be a JSON object.", "BAD_REQUEST")
+        raise BadRequest("extensions must be a JSON object.")
     persisted = _persisted_hash(extensions)
     query = payload.get("query")
     if query is None and persisted is not None:
         pass  # the hash stands for the text
     elif not isinstance(query, str) or not query.strip():
-        raise RequestError(400, 'The request has no query: send {"query": "..."}.', "BAD_REQUEST")
+        raise BadRequest('The request has no query: send {"query": "..."}.')
     operation_name = payload.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
-        raise RequestError(400, "operationName must be a string.", "BAD_REQUEST")
+        raise BadRequest("operationName must be a string.")
     variables = payload.get("variables")
     if variables is not None and not isinstance(variables, dict):
-        raise RequestError(400, "variables must be a JSON object.", "BAD_REQUEST")
+        raise BadRequest("variables must be a JSON object.")
     return Params(
         query=query, operation_name=operation_name, variables=variables, persisted=persisted
     )
@@ -648,10 +583,8 @@ def _persisted_hash(extensions: dict[str, Any] | None) -> str | None:
     if persisted is None:
         return None
     if not isinstance(persisted, dict) or persisted.get("version") != 1:
-        raise RequestError(
-            400,
-            'extensions.persistedQuery must be {"version": 1, "sha256Hash": "<64 hex digits>"}.',
-            "BAD_REQUEST",
+        raise BadRequest(
+            'extensions.persistedQuery must be {"version": 1, "sha256Hash": "<64 hex digits>"}.'
         )
     digest = persisted.get("sha256Hash")
     if (
@@ -659,10 +592,8 @@ def _persisted_hash(extensions: dict[str, Any] | None) -> str | None:
         or len(digest) != 64
         or any(c not in "0123456789abcdef" for c in digest)
     ):
-        raise RequestError(
-            400,
+        raise BadRequest(
             f"extensions.persistedQuery.sha256Hash must be 64 lowercase hexadecimal digits, "
-            f"not {digest!r:.80}.",
-            "BAD_REQUEST",
+            f"not {digest!r:.80}."
         )
     return digest

@@ -50,11 +50,21 @@ from graphql import (
 )
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from api.graphql_http import GraphQLHTTP, Params, RequestError, _params_from_json
+from api.graphql_http import GraphQLHTTP, Params, _params_from_json
 from api.middleware import authorization_headers
+from policy.errors import (
+    BadRequest,
+    Code,
+    MaxCostExceeded,
+    MaxSubscriptionsExceeded,
+    NoOperation,
+    PublicError,
+    RateLimited,
+    ServiceUnavailable,
+)
 from schema.context import Context
-from schema.errors import public_error
-from schema.limits import check, limit_error, longest_string, query_too_long, string_too_long
+from schema.errors import coded, graphql_error, public_error
+from schema.limits import check, longest_string, query_too_long, string_too_long
 from schema.live import NeverLogListChange
 from tenancy.live import Hub, ListChange, ListKey
 from tenancy.roles import Viewer
@@ -336,28 +346,27 @@ class _Connection:
         view, viewer = self.live.view, self.viewer
         assert viewer is not None
         if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
-            return [
-                limit_error(
-                    f"A connection holds at most {MAX_SUBSCRIPTIONS} subscriptions; complete "
-                    "one first or open another connection.",
-                    "MAX_SUBSCRIPTIONS_EXCEEDED",
-                    MAX_SUBSCRIPTIONS,
-                    len(self.subscriptions) + 1,
-                )
-            ]
+            too_many = MaxSubscriptionsExceeded(
+                f"A connection holds at most {MAX_SUBSCRIPTIONS} subscriptions; complete "
+                "one first or open another connection.",
+                limit=MAX_SUBSCRIPTIONS,
+                value=len(self.subscriptions) + 1,
+            )
+            return [graphql_error(too_many)]
         try:
             params = _params_from_json(payload)
-        except RequestError as refused:
-            return [refused.error]
+        except PublicError as refused:
+            return [graphql_error(refused)]
         size = len(orjson.dumps(payload)) // 1024
         if params.query is None:
             # a persisted query's hash alone: a subscription sends its text (it is parsed
             # once for the subscription's life, so the hash would save nothing)
             await self._charge(size)
             return [
-                GraphQLError(
-                    "A subscription sends its query text, not only a persisted query's hash.",
-                    extensions={"code": "BAD_REQUEST"},
+                graphql_error(
+                    BadRequest(
+                        "A subscription sends its query text, not only a persisted query's hash."
+                    )
                 )
             ]
         limits = view.query_limits
@@ -384,13 +393,14 @@ class _Connection:
         measured = view._measure(params, prepared, document, operation)
         over = check(measured, limits)
         if over is None and measured.cost > self.live.options.max_cost:
-            over = limit_error(
-                f"The subscription costs {measured.cost} points for every change; a "
-                f"subscription may cost {self.live.options.max_cost}. Ask for the list's "
-                "entries with a query when a change arrives.",
-                "MAX_COST_EXCEEDED",
-                self.live.options.max_cost,
-                measured.cost,
+            over = graphql_error(
+                MaxCostExceeded(
+                    f"The subscription costs {measured.cost} points for every change; a "
+                    f"subscription may cost {self.live.options.max_cost}. Ask for the list's "
+                    "entries with a query when a change arrives.",
+                    limit=self.live.options.max_cost,
+                    value=measured.cost,
+                )
             )
         if over is not None:
             await self._charge(size + parsing)
@@ -398,10 +408,12 @@ class _Connection:
         throttle = await self._charge(measured.cost + size + parsing)
         if not throttle:
             return [
-                GraphQLError(
-                    f"Too many requests: this subscription costs {measured.cost + size + parsing} "
-                    "points, more than the account's bucket holds now; retry shortly.",
-                    extensions={"code": "RATE_LIMITED"},
+                graphql_error(
+                    RateLimited(
+                        f"Too many requests: this subscription costs "
+                        f"{measured.cost + size + parsing} points, more than the account's "
+                        "bucket holds now; retry shortly."
+                    )
                 )
             ]
         scope_or_errors = _scope(view, document, operation, params)
@@ -411,9 +423,8 @@ class _Connection:
         assert hub is not None
         if not await hub.wait_listening(5.0):
             return [
-                GraphQLError(
-                    "Live changes are unavailable for a moment: retry shortly.",
-                    extensions={"code": "SERVICE_UNAVAILABLE"},
+                graphql_error(
+                    ServiceUnavailable("Live changes are unavailable for a moment: retry shortly.")
                 )
             ]
         # Personal lists are private: a subscription to PERSONAL is to the viewer's own.
@@ -516,20 +527,14 @@ def _not_a_subscription(
     operation: OperationDefinitionNode | None, params: Params
 ) -> list[GraphQLError]:
     if operation is None:
-        return [
-            GraphQLError(
-                "Name the operation to run with operationName."
-                if params.operation_name is None
-                else f"The document has no operation named {params.operation_name!r}.",
-                extensions={"code": "BAD_REQUEST"},
-            )
-        ]
+        return [graphql_error(NoOperation(params.operation_name))]
     if operation.operation is not OperationType.SUBSCRIPTION:
         return [
-            GraphQLError(
-                f"This connection runs subscriptions; send a {operation.operation.value} "
-                "over HTTP (POST /graphql).",
-                extensions={"code": "BAD_REQUEST"},
+            graphql_error(
+                BadRequest(
+                    f"This connection runs subscriptions; send a {operation.operation.value} "
+                    "over HTTP (POST /graphql)."
+                )
             )
         ]
     return []
@@ -544,24 +549,20 @@ def _scope(
     root = selections[0] if len(selections) == 1 else None
     if not isinstance(root, FieldNode) or root.name.value != FIELD:
         return [
-            GraphQLError(
-                f"A subscription selects {FIELD} at its root, directly (no fragment).",
-                extensions={"code": "BAD_REQUEST"},
+            graphql_error(
+                BadRequest(f"A subscription selects {FIELD} at its root, directly (no fragment).")
             )
         ]
     coerced = get_variable_values(
         view.schema, operation.variable_definitions or (), params.variables or {}
     )
     if isinstance(coerced, list):
-        for error in coerced:
-            error.extensions = {"code": "BAD_USER_INPUT"}
-        return coerced
+        return [coded(error, Code.BAD_USER_INPUT) for error in coerced]
     subscription_type = view.schema.subscription_type
     assert subscription_type is not None
     try:
         arguments = get_argument_values(subscription_type.fields[FIELD], root, coerced)
     except GraphQLError as error:
-        error.extensions = {"code": "BAD_USER_INPUT"}
-        return [error]
+        return [coded(error, Code.BAD_USER_INPUT)]
     scope = arguments["scope"]
     return str(getattr(scope, "value", scope))

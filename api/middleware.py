@@ -10,9 +10,10 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import send_error
 from api.logs import request_log
 from api.metrics import observe_request, operation_label
-from api.responses import send_error
+from policy.errors import BadRequest, InvalidToken
 from tenancy.records import Database
 from tenancy.tokens import authenticate
 
@@ -99,13 +100,6 @@ def _record(scope: Scope, status: int, seconds: float) -> None:
     )
 
 
-INVALID_TOKEN_MESSAGE = (
-    "The token is not valid: it is unknown or revoked, or its user was deactivated. Send a "
-    "valid one as 'Authorization: Bearer <token>' (without a token only __typename, "
-    "introspection and acceptInvitation answer)."
-)
-
-
 def authorization_headers(scope: Scope) -> list[str]:
     """Every ``Authorization`` header of the request, as sent (latin-1, as HTTP has it)."""
     return [value.decode("latin-1") for name, value in scope["headers"] if name == b"authorization"]
@@ -132,7 +126,7 @@ class BearerAuthMiddleware:
         headers = authorization_headers(scope)
         if len(headers) > 1:
             message = f"Send one Authorization header; this request has {len(headers)}."
-            await send_error(send, 400, message, "BAD_REQUEST")
+            await send_error(send, BadRequest(message))
             return
         header = headers[0].strip() if headers else ""
         if header:
@@ -143,13 +137,7 @@ class BearerAuthMiddleware:
                 # middleware, answers 503 with the request id.
                 viewer = await authenticate(self.db, token.strip())
             if viewer is None:
-                await send_error(
-                    send,
-                    401,
-                    INVALID_TOKEN_MESSAGE,
-                    "UNAUTHENTICATED",
-                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-                )
+                await send_error(send, InvalidToken())
                 return
             scope[VIEWER] = viewer
         await self.app(scope, receive, send)

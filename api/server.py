@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httptools
-import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from api.errors import send_error
 from api.middleware import security_headers
+from policy.errors import ServerBusy
 
 HEADROOM = 100
 HEALTH_PATHS = ("/healthz", "/readyz")
@@ -205,32 +206,5 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.awaiting_headers = True
 
 
-_BUSY = orjson.dumps(
-    {
-        "errors": [
-            {
-                "message": "The server is at its connection limit; retry shortly.",
-                "extensions": {"code": "SERVICE_UNAVAILABLE"},
-            }
-        ]
-    }
-)
-
-
 async def _busy(scope: Any, receive: Any, send: Any) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json; charset=utf-8"),
-                (b"retry-after", b"1"),
-                (b"connection", b"close"),
-                *(
-                    (name.lower().encode(), value.encode())
-                    for name, value in security_headers(production=guard().production)
-                ),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": _BUSY})
+    await send_error(send, ServerBusy(), headers=security_headers(production=guard().production))

@@ -2,21 +2,14 @@
 database cannot serve it (down, dropped, the role or database refused, the pool exhausted),
 HTTP 503 with ``SERVICE_UNAVAILABLE``, ``Retry-After`` and the request id; anything else,
 HTTP 500 with ``INTERNAL_SERVER_ERROR`` and the request id, the trace in the log. Always
-JSON, never the server's bare text."""
+JSON, never the server's bare text; api/errors.py words the answer."""
 
 from __future__ import annotations
 
-import logging
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import public, send_error
 from api.middleware import REQUEST_ID
-from api.responses import send_error
-from schema.errors import UNAVAILABLE_MESSAGE
-from tenancy.records import is_unavailable
-
-log = logging.getLogger("neverlog.http")
-RETRY_AFTER_SECONDS = 5
 
 
 class CannotServeMiddleware:
@@ -41,18 +34,4 @@ class CannotServeMiddleware:
             if started:
                 raise
             request_id = scope.get(REQUEST_ID)
-            if is_unavailable(error):
-                log.warning("database unavailable (request %s): %r", request_id, error)
-                await send_error(
-                    send,
-                    503,
-                    UNAVAILABLE_MESSAGE,
-                    "SERVICE_UNAVAILABLE",
-                    request_id=request_id,
-                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-                )
-                return
-            log.error("unexpected error (request %s)", request_id, exc_info=error)
-            await send_error(
-                send, 500, "Unexpected error.", "INTERNAL_SERVER_ERROR", request_id=request_id
-            )
+            await send_error(send, public(error, request_id), request_id=request_id)

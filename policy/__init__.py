@@ -13,6 +13,10 @@ project. The errors it raises::
                            MAX_HEADERS headers or one too long (decide, read_email)
 
 ``Decision.from_dict`` raises a plain ValueError for data that it did not write.
+
+Beside it, ``policy.errors`` is the service's error vocabulary, a leaf that every floor
+imports: every code a client reads, the exceptions the floors raise, and the table of
+their HTTP answers (api/errors.py and schema/errors.py write the answers).
 """
 
 from __future__ import annotations

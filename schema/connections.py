@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from schema.errors import bad_input
+from policy.errors import BadUserInput
 from tenancy.records import Page
 
 DEFAULT_PAGE = 50
@@ -58,7 +58,7 @@ def page_size(first: int | None) -> int:
     if first is None:
         return DEFAULT_PAGE
     if not 0 <= first <= MAX_PAGE:
-        raise bad_input(
+        raise BadUserInput(
             f"first must be between 0 and {MAX_PAGE}; got {first}.",
             argument="first",
             limit=MAX_PAGE,

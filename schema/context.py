@@ -10,9 +10,9 @@ from typing import Any, Protocol
 
 from strawberry.dataloader import DataLoader
 
+from policy.errors import Forbidden
 from tenancy import reads
 from tenancy.account_limits import AccountLimits
-from tenancy.errors import Forbidden
 from tenancy.records import Database, User
 from tenancy.roles import Viewer
 

@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from policy import BadEmail, Decision, Email, OriginalEmail, TooManyRecipients, read_email
+from policy.errors import BadUserInput
 from schema.connections import Connection, page_size
 from schema.enums import (
     CaptureLevel,
@@ -22,7 +23,7 @@ from schema.enums import (
     RecipientField,
     Scope,
 )
-from schema.errors import UserError, bad_input, signed_in_mutation
+from schema.errors import UserError, signed_in_mutation
 from schema.ids import decode_id, to_global_id
 from schema.inputs import built_plainly
 from schema.permissions import SIGNED_IN
@@ -367,9 +368,9 @@ class DecisionQuery:
                 ctx.db, ctx.signed_in, email.to_email(), sender_id=email.sender()
             )
         except TooManyRecipients as exc:
-            raise bad_input(str(exc), limit=exc.limit) from exc
+            raise BadUserInput(str(exc), limit=exc.limit) from exc
         except BadEmail as exc:
-            raise bad_input(str(exc), field=["email", exc.field]) from exc
+            raise BadUserInput(str(exc), field=["email", exc.field]) from exc
         return EmailLoggingDecision.of(decided.decision, decided.sender_id)
 
     @strawberry.field(
@@ -441,7 +442,7 @@ class DecisionMutation:
                 limit=ctx.limits.simulations,
             )
         except BadEmail as exc:
-            raise bad_input(str(exc), field=["input", "email", exc.field]) from exc
+            raise BadUserInput(str(exc), field=["input", "email", exc.field]) from exc
         return RunEmailLoggingSimulationPayload(simulation=EmailLoggingSimulation.from_row(row))
 
     @signed_in_mutation()

@@ -15,8 +15,8 @@ from policy import (
     RecipientField,
     Scope,
 )
+from policy.errors import ErrorCode
 from tenancy.audit import AuditAction
-from tenancy.errors import ErrorCode
 from tenancy.internal_domains import InternalDomainSource
 from tenancy.lists import ImportMode
 from tenancy.roles import Role

@@ -1,8 +1,10 @@
-"""Errors as clients see them, mapped in one place.
+"""Errors as a GraphQL result has them, mapped in one place (``api/errors.py`` is the
+other, for HTTP answers; both read policy/errors.py's table):
 
-- ``Refusal`` (tenancy) raised anywhere below a mutation -> ``userErrors`` in its payload
+- ``Refusal`` raised anywhere below a mutation -> ``userErrors`` in its payload
   (``RefusalsAsUserErrors``, which every mutation of ``signed_in_mutation`` carries);
-- ``Refusal`` in a query, and ``PublicError`` -> a top-level error with ``extensions.code``;
+- ``Refusal`` in a query -> a top-level error with its code (``Refusal.code``), and a
+  ``PublicError`` -> a top-level error with its row's code and its extensions;
 - a database that cannot be reached -> ``SERVICE_UNAVAILABLE``;
 - anything else -> "Unexpected error." with ``INTERNAL_SERVER_ERROR`` and a request id,
   while the server's log carries the trace under the same request id. Nothing internal
@@ -21,15 +23,21 @@ from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
 from policy import BadEmail, TooManyRecipients
+from policy.errors import (
+    BadUserInput,
+    Code,
+    InternalServerError,
+    Problem,
+    PublicError,
+    Refusal,
+    ServiceUnavailable,
+)
 from schema.enums import ErrorCode
 from schema.permissions import SIGNED_IN
 from tenancy.decisions import InEmail
-from tenancy.errors import Problem, Refusal
 from tenancy.records import BadCursor, is_unavailable
 
 log = logging.getLogger("neverlog.errors")
-
-UNAVAILABLE_MESSAGE = "The service cannot reach its database right now; try again shortly."
 
 
 @strawberry.type(description="A problem with a mutation's input; nothing was changed.")
@@ -78,22 +86,26 @@ def signed_in_mutation(**kwargs: Any) -> Any:
     )
 
 
-class PublicError(GraphQLError):
-    """A top-level error meant for the client, with its code in ``extensions``."""
+def graphql_error(
+    error: PublicError | Refusal,
+    *,
+    nodes: Any = None,
+    path: Any = None,
+    **extensions: Any,
+) -> GraphQLError:
+    """The error as a GraphQL result has it: its message, and ``extensions`` holding its
+    code first, then its own extensions and ``extensions``."""
+    if isinstance(error, PublicError):
+        message, own = error.message, error.extensions
+    else:
+        message, own = str(error), {"code": error.code.value}
+    return GraphQLError(message, nodes=nodes, path=path, extensions={**own, **extensions})
 
-    def __init__(self, message: str, code: str, **extensions: Any) -> None:
-        super().__init__(message, extensions={"code": code, **extensions})
 
-
-def bad_input(message: str, **extensions: Any) -> PublicError:
-    return PublicError(message, "BAD_USER_INPUT", **extensions)
-
-
-def _refusal_code(refusal: Refusal) -> str:
-    code = refusal.problems[0].code.value if refusal.problems else ErrorCode.INVALID_INPUT.value
-    return (
-        code if code in (ErrorCode.FORBIDDEN.value, ErrorCode.NOT_FOUND.value) else "BAD_USER_INPUT"
-    )
+def coded(error: GraphQLError, code: Code) -> GraphQLError:
+    """graphql-core's own error (parsing, validation, variables) with its code."""
+    error.extensions = {"code": code.value}
+    return error
 
 
 def public_error(error: GraphQLError, request_id: str) -> GraphQLError:
@@ -102,8 +114,8 @@ def public_error(error: GraphQLError, request_id: str) -> GraphQLError:
     if original is None or isinstance(original, GraphQLError):
         return error
 
-    def located(message: str, **extensions: Any) -> GraphQLError:
-        return GraphQLError(message, nodes=error.nodes, path=error.path, extensions=extensions)
+    def located(public: PublicError | Refusal, **extensions: Any) -> GraphQLError:
+        return graphql_error(public, nodes=error.nodes, path=error.path, **extensions)
 
     if isinstance(original, InEmail):
         # An email of evaluateEmailLoggingBatch: its error, at its index in the batch.
@@ -114,28 +126,29 @@ def public_error(error: GraphQLError, request_id: str) -> GraphQLError:
             original_error=original.error,
         )
         if isinstance(original.error, TooManyRecipients):
-            extensions = {"code": "BAD_USER_INPUT", "limit": original.error.limit}
-            return GraphQLError(at.message, nodes=at.nodes, path=at.path, extensions=extensions)
+            bad = BadUserInput(at.message, limit=original.error.limit)
+            return graphql_error(bad, nodes=at.nodes, path=at.path)
         if isinstance(original.error, BadEmail):
             field = ["emails", str(original.index), original.error.field]
-            extensions = {"code": "BAD_USER_INPUT", "field": field}
-            return GraphQLError(at.message, nodes=at.nodes, path=at.path, extensions=extensions)
+            return graphql_error(
+                BadUserInput(at.message, field=field), nodes=at.nodes, path=at.path
+            )
         return public_error(at, request_id)
     if isinstance(original, BadCursor):
         return located(
-            f'"{original}" is not a cursor that this API handed out.',
-            code="BAD_USER_INPUT",
-            argument="after",
+            BadUserInput(
+                f'"{original}" is not a cursor that this API handed out.', argument="after"
+            )
         )
-    if isinstance(original, Refusal):
-        return located(str(original), code=_refusal_code(original))
+    if isinstance(original, PublicError | Refusal):
+        return located(original)
     if is_unavailable(original):
         log.warning("database unavailable (request %s): %r", request_id, original)
-        return located(UNAVAILABLE_MESSAGE, code="SERVICE_UNAVAILABLE", requestId=request_id)
+        return located(ServiceUnavailable(), requestId=request_id)
     log.error(
         "unexpected error in %s (request %s)",
         ".".join(str(p) for p in error.path or ()),
         request_id,
         exc_info=(type(original), original, original.__traceback__),
     )
-    return located("Unexpected error.", code="INTERNAL_SERVER_ERROR", requestId=request_id)
+    return located(InternalServerError(), requestId=request_id)

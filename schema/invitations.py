@@ -9,7 +9,8 @@ import math
 import strawberry
 from strawberry.types import Info
 
-from schema.errors import PublicError, RefusalsAsUserErrors, UserError, signed_in_mutation
+from policy.errors import RateLimited
+from schema.errors import RefusalsAsUserErrors, UserError, signed_in_mutation
 from schema.ids import decode_id
 from schema.types import ApiToken, User
 from tenancy import invitations, users
@@ -81,9 +82,8 @@ class InvitationMutation:
         wait = await ctx.invitation_attempts.admit()
         if wait > 0:
             seconds = max(1, math.ceil(wait))
-            raise PublicError(
+            raise RateLimited(
                 f"Too many invitation codes tried from this address; retry in {seconds} s.",
-                "RATE_LIMITED",
                 retryAfterSeconds=seconds,
             )
         accepted = await invitations.accept_invitation(

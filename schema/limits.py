@@ -56,6 +56,14 @@ from graphql import (
 )
 
 from policy import parse_points
+from policy.errors import (
+    MaxAliasesExceeded,
+    MaxCostExceeded,
+    MaxDepthExceeded,
+    MaxQueryLengthExceeded,
+    MaxStringLengthExceeded,
+)
+from schema.errors import graphql_error
 
 DEFAULT_PAGE = 50
 MUTATION_COST = 10
@@ -149,26 +157,24 @@ def validation_points(text: str, document: DocumentNode) -> int:
     return FRAGMENT_POINTS * text.count("...") + pairs // FIELD_PAIRS_PER_POINT
 
 
-def limit_error(message: str, code: str, limit: int, value: int) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code, "limit": limit, "value": value})
-
-
 def string_too_long(limit: int, value: int) -> GraphQLError:
-    return limit_error(
-        f"A string argument is {value} characters long; the limit is {limit}.",
-        "MAX_STRING_LENGTH_EXCEEDED",
-        limit,
-        value,
+    return graphql_error(
+        MaxStringLengthExceeded(
+            f"A string argument is {value} characters long; the limit is {limit}.",
+            limit=limit,
+            value=value,
+        )
     )
 
 
 def query_too_long(limit: int, value: int) -> GraphQLError:
-    return limit_error(
-        f"The query text is {value} characters long; the limit is {limit}. Send values "
-        "as variables.",
-        "MAX_QUERY_LENGTH_EXCEEDED",
-        limit,
-        value,
+    return graphql_error(
+        MaxQueryLengthExceeded(
+            f"The query text is {value} characters long; the limit is {limit}. Send values "
+            "as variables.",
+            limit=limit,
+            value=value,
+        )
     )
 
 
@@ -200,26 +206,29 @@ def check(measure: Measure, limits: QueryLimits) -> GraphQLError | None:
     if measure.longest_string > limits.max_string_length:
         return string_too_long(limits.max_string_length, measure.longest_string)
     if measure.depth > limits.max_depth:
-        return limit_error(
-            f"The query is {measure.depth} fields deep; the limit is {limits.max_depth}.",
-            "MAX_DEPTH_EXCEEDED",
-            limits.max_depth,
-            measure.depth,
+        return graphql_error(
+            MaxDepthExceeded(
+                f"The query is {measure.depth} fields deep; the limit is {limits.max_depth}.",
+                limit=limits.max_depth,
+                value=measure.depth,
+            )
         )
     if measure.aliases > limits.max_aliases:
-        return limit_error(
-            f"The query has {measure.aliases} aliases; the limit is {limits.max_aliases}.",
-            "MAX_ALIASES_EXCEEDED",
-            limits.max_aliases,
-            measure.aliases,
+        return graphql_error(
+            MaxAliasesExceeded(
+                f"The query has {measure.aliases} aliases; the limit is {limits.max_aliases}.",
+                limit=limits.max_aliases,
+                value=measure.aliases,
+            )
         )
     if measure.cost > limits.max_cost:
-        return limit_error(
-            f"The query would cost {measure.cost} points; the limit is {limits.max_cost}. "
-            "Ask for smaller pages (first), fewer fields or fewer values.",
-            "MAX_COST_EXCEEDED",
-            limits.max_cost,
-            measure.cost,
+        return graphql_error(
+            MaxCostExceeded(
+                f"The query would cost {measure.cost} points; the limit is {limits.max_cost}. "
+                "Ask for smaller pages (first), fewer fields or fewer values.",
+                limit=limits.max_cost,
+                value=measure.cost,
+            )
         )
     return None
 

@@ -7,13 +7,12 @@ from typing import Any
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
+from policy.errors import NotSignedIn
+
 
 class IsAuthenticated(BasePermission):
-    message = (
-        "Sign in first: send 'Authorization: Bearer <token>'. Without a token only "
-        "__typename, introspection and acceptInvitation answer."
-    )
-    error_extensions = {"code": "UNAUTHENTICATED"}  # noqa: RUF012 (declared so by Strawberry)
+    message = NotSignedIn().message
+    error_extensions = NotSignedIn().extensions  # declared so by Strawberry
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return info.context.viewer is not None

@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from policy.errors import BadUserInput
 from schema.connections import Connection, page_size
 from schema.enums import Role, Scope
-from schema.errors import bad_input
 from schema.ids import from_global_id
 from schema.nodes import resolve_node
 from schema.permissions import SIGNED_IN
@@ -28,7 +28,7 @@ class CoreQuery:
     @strawberry.field(permission_classes=SIGNED_IN)
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES:
-            raise bad_input(
+            raise BadUserInput(
                 f"nodes takes at most {MAX_NODES} IDs; got {len(ids)}.",
                 argument="ids",
                 limit=MAX_NODES,

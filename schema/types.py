@@ -8,9 +8,9 @@ import uuid
 import strawberry
 from strawberry.types import Info
 
+from policy.errors import BadUserInput
 from schema.connections import Connection, page_size
 from schema.enums import AuditAction, CaptureLevel, EntryAction, EntryKind, Role, Scope
-from schema.errors import bad_input
 from schema.ids import to_global_id
 from schema.internal_domain_types import InternalDomain, load_internal_domains
 from tenancy import reads, records
@@ -194,7 +194,7 @@ class NeverLogList:
     ) -> Connection[NeverLogEntry]:
         size = page_size(first)
         if search is not None and "\x00" in search:
-            raise bad_input("search may not hold the NUL character (U+0000).", argument="search")
+            raise BadUserInput("search may not hold the NUL character (U+0000).", argument="search")
         page = await reads.page_entries(
             info.context.db, self.ref, first=size, after=after, search=search
         )

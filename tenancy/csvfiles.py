@@ -29,8 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import accounts, entries
 from persistence.database import Database
+from policy.errors import ErrorCode, Refusal
 from tenancy.entry_details import NONE, EntryDetails, checked_expiry, checked_note
-from tenancy.errors import ErrorCode, Refusal
 from tenancy.text import escaped
 
 if TYPE_CHECKING:

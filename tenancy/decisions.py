@@ -42,10 +42,10 @@ from policy import (
     lists_of,
     read_email,
 )
+from policy.errors import ErrorCode, Refusal, not_found
 from policy.inbound import sender_names
 from policy.syntax import LONGEST
 from tenancy.account_limits import DEFAULT_SIMULATION_LIMIT
-from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Viewer, actor_now, may_act_as
 from tenancy.text import checked_name, refuse_nul
 

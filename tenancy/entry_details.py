@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from persistence.tables import utcnow
 from policy import EntryAction
-from tenancy.errors import ErrorCode, Refusal
+from policy.errors import ErrorCode, Refusal
 from tenancy.text import escaped
 
 MAX_NOTE = 500

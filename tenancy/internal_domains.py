@@ -25,8 +25,8 @@ from persistence.database import Database
 from persistence.tables import Account
 from persistence.tables import InternalDomain as InternalDomainRow
 from policy import Domain, DomainError, address_domain, parse_address, parse_domain
+from policy.errors import ErrorCode, Problem, Refusal
 from tenancy.audit import AuditAction
-from tenancy.errors import ErrorCode, Problem, Refusal
 from tenancy.roles import Viewer, actor_now, require_super_admin
 from tenancy.text import refuse_nul
 from tenancy.webhooks import WebhookEventType, record_event

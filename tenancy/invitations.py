@@ -33,8 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import accounts, audit, invitations
 from persistence.database import Database
 from persistence.tables import ApiToken, Invitation, User, utcnow
+from policy.errors import ErrorCode, Refusal
 from tenancy.audit import AuditAction
-from tenancy.errors import ErrorCode, Refusal
 from tenancy.text import checked_name
 from tenancy.tokens import TokenGenerator, hash_token, issue_token, random_secret
 

@@ -21,12 +21,12 @@ from persistence import accounts, audit, entries
 from persistence.database import Database
 from persistence.tables import NeverLogEntry, new_id, utcnow
 from policy import EntryAction, Pattern, PatternError, Scope, parse_pattern, split_patterns
+from policy.errors import ErrorCode, Problem, Refusal
 from tenancy import entry_details, expiry
 from tenancy.account_limits import AccountLimits
 from tenancy.audit import AuditAction
 from tenancy.csvfiles import details_of, read_rows
 from tenancy.entry_details import EntryDetails
-from tenancy.errors import ErrorCode, Problem, Refusal
 from tenancy.roles import Viewer, actor_now, require_super_admin
 from tenancy.webhooks import WebhookEventType, record_entries_event
 

@@ -21,9 +21,9 @@ from persistence.entries import KeyedEntry
 from persistence.pages import Page
 from persistence.tables import ApiToken, EmailSimulation, User
 from policy import Scope
+from policy.errors import ErrorCode, Refusal
 from tenancy import audit as tenancy_audit
 from tenancy import touches, webhooks
-from tenancy.errors import ErrorCode, Refusal
 from tenancy.lists import ListRef
 from tenancy.roles import Role, Viewer
 

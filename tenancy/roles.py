@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import accounts
 from persistence.tables import User
-from tenancy.errors import Forbidden
+from policy.errors import Forbidden
 
 
 class Role(enum.Enum):

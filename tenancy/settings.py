@@ -20,8 +20,8 @@ from persistence.database import Database
 from persistence.tables import Account, User
 from policy import CaptureLevel
 from policy.automated import DEFAULT_AUTOMATED_SENDER_NAMES, sender_name_key
+from policy.errors import ErrorCode, Problem, Refusal
 from tenancy.audit import AuditAction
-from tenancy.errors import ErrorCode, Problem, Refusal
 from tenancy.roles import Viewer, actor_now, require_super_admin
 from tenancy.text import escaped
 from tenancy.webhooks import WebhookEventType, global_id, record_event

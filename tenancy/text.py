@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-from tenancy.errors import ErrorCode, Problem, Refusal
+from policy.errors import ErrorCode, Problem, Refusal
 
 MAX_NAME = 200
 

@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import accounts, audit, invitations, tokens
 from persistence.database import Database
 from persistence.tables import Account, ApiToken, User, utcnow
+from policy.errors import Forbidden, not_found
 from tenancy import signin, touches
 from tenancy.audit import AuditAction
-from tenancy.errors import Forbidden, not_found
 from tenancy.roles import Role, Viewer, actor_now
 from tenancy.text import checked_name
 

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import accounts, audit
 from persistence.database import Database
 from persistence.tables import Account, User, new_id
+from policy.errors import ErrorCode, Refusal, not_found
 from tenancy import internal_domains, signin
 from tenancy.audit import AuditAction
-from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.invitations import NewInvitation, make_invitation
 from tenancy.roles import Role, Viewer, actor_now, require_super_admin
 from tenancy.text import checked_name

@@ -28,9 +28,9 @@ from persistence.database import Database
 from persistence.pages import Page
 from persistence.tables import NeverLogEntry, WebhookDelivery, WebhookEndpoint, new_id, utcnow
 from policy import Scope
+from policy.errors import ErrorCode, Refusal, not_found
 from tenancy import live
 from tenancy.audit import AuditAction
-from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Viewer, actor_now, require_super_admin
 
 MAX_ENDPOINTS = 10

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tenancy.errors import Refusal
+from policy.errors import Refusal
 from tenancy.users import create_account
 from tests.helpers import Api, assert_user_error
 

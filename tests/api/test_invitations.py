@@ -23,9 +23,9 @@ import sqlalchemy as sa
 
 from persistence.database import Database
 from persistence.tables import Invitation
+from policy.errors import Refusal
 from schema.ids import decode_id
 from tenancy import invitations
-from tenancy.errors import Refusal
 from tenancy.invitations import INVALID_CODE, invite_by_email
 from tests.helpers import (
     Api,

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from api.settings import Settings
+from policy.errors import Refusal
 from tenancy.delivery import DeliveryWorker, Schedule, is_private, retry_after_seconds
-from tenancy.errors import Refusal
 from tenancy.webhooks import checked_url
 from tests.helpers import (
     IMPORT_LIST,
