@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from persistence.database import Database
+from policy import Scope
+from tenancy import lists, users
+from tenancy.account_limits import AccountLimits
 from tenancy.errors import ErrorCode, Forbidden
-from tenancy.roles import TABLE, Action, Role, allowed, check
+from tenancy.roles import TABLE, Action, Role, Viewer, allowed, check
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE_MODULE = ROOT / "tenancy" / "roles.py"
@@ -94,6 +98,39 @@ def test_each_role_is_allowed_or_refused_as_the_product_table_says(
         assert [(p.code, p.message) for p in refused.value.problems] == [
             (ErrorCode.FORBIDDEN, TABLE[action].refusal)
         ]
+
+
+# -- at the moment of the change ----------------------------------------------------------
+
+
+async def test_a_change_is_checked_against_the_role_at_the_moment_it_is_made(db: Database) -> None:
+    # given: a second super admin, signed in as one, then made a user
+    first = await users.create_account(
+        db, name="Acme", admin_email="first@acme-roles.com", admin_name="First"
+    )
+    admin = Viewer(first.account.id, first.admin.id, Role.SUPER_ADMIN, first.token.api_token.id)
+    second = await users.add_user(
+        db, admin, email="second@acme-roles.com", name="Second", role=Role.SUPER_ADMIN
+    )
+    signed_in = Viewer(first.account.id, second.user.id, Role.SUPER_ADMIN, first.token.api_token.id)
+    await users.update_role(db, admin, user_id=second.user.id, role=Role.USER)
+    # when
+    with pytest.raises(Forbidden) as refused:
+        await lists.add_entries(
+            db, signed_in, AccountLimits(), scope=Scope.ACCOUNT, patterns=["*@x.com"]
+        )
+    # then
+    assert str(refused.value) == (
+        "Only super admins may change the account-wide list, and you are no longer one: "
+        "the change was refused."
+    )
+    # and one who never was is refused in the table's words
+    as_user = Viewer(first.account.id, second.user.id, Role.USER, first.token.api_token.id)
+    with pytest.raises(Forbidden) as never:
+        await lists.add_entries(
+            db, as_user, AccountLimits(), scope=Scope.ACCOUNT, patterns=["*@x.com"]
+        )
+    assert str(never.value) == "Only super admins may change the account-wide list."
 
 
 # -- no role compared outside the table --------------------------------------------------
