@@ -33,7 +33,7 @@ from policy.errors import (
     ServiceUnavailable,
 )
 from schema.enums import ErrorCode
-from schema.permissions import SIGNED_IN
+from schema.permissions import SIGNED_IN, Allowed, declared
 from tenancy.decisions import InEmail
 from tenancy.records import BadCursor, is_unavailable
 
@@ -79,10 +79,15 @@ class RefusalsAsUserErrors(FieldExtension):
             return self.payload(user_errors=user_errors(refusal))
 
 
-def signed_in_mutation(**kwargs: Any) -> Any:
-    """A mutation for a signed-in viewer whose refusals are its payload's ``userErrors``."""
+def signed_in_mutation(*, permission: Allowed | None = None, **kwargs: Any) -> Any:
+    """A mutation for a signed-in viewer whose refusals are its payload's ``userErrors``;
+    ``permission``, the action it declares (schema/permissions.py), refused as they are."""
+    # Strawberry runs a field's extensions last to first: signing in (permission_classes,
+    # appended last) outermost, then the refusals, then the declared action, whose refusal
+    # is therefore answered in userErrors too.
+    inner = [declared(permission)] if permission is not None else []
     return strawberry.mutation(
-        permission_classes=SIGNED_IN, extensions=[RefusalsAsUserErrors()], **kwargs
+        permission_classes=SIGNED_IN, extensions=[*inner, RefusalsAsUserErrors()], **kwargs
     )
 
 

@@ -7,8 +7,10 @@ from strawberry.types import Info
 
 from schema.errors import UserError, signed_in_mutation
 from schema.internal_domain_types import prime_internal_domains
+from schema.permissions import Allowed
 from schema.types import Account
 from tenancy import internal_domains
+from tenancy.roles import Action
 
 
 @strawberry.input
@@ -31,7 +33,7 @@ class SetInternalDomainsPayload:
 
 @strawberry.type
 class InternalDomainsMutation:
-    @signed_in_mutation()
+    @signed_in_mutation(permission=Allowed(Action.CHANGE_INTERNAL_DOMAINS))
     async def set_internal_domains(
         self, info: Info, input: SetInternalDomainsInput
     ) -> SetInternalDomainsPayload:

@@ -12,8 +12,10 @@ from strawberry.types import Info
 from policy.errors import RateLimited
 from schema.errors import RefusalsAsUserErrors, UserError, signed_in_mutation
 from schema.ids import decode_id
+from schema.permissions import Allowed
 from schema.types import ApiToken, User
 from tenancy import invitations, users
+from tenancy.roles import Action
 
 
 def _errors() -> list[UserError]:
@@ -60,7 +62,8 @@ class AcceptInvitationPayload:
 @strawberry.type
 class InvitationMutation:
     @signed_in_mutation(
-        description="Super admins: a new invitation code for a user who has not signed in yet."
+        permission=Allowed(Action.INVITE_USERS),
+        description="Super admins: a new invitation code for a user who has not signed in yet.",
     )
     async def invite_user(self, info: Info, input: InviteUserInput) -> InviteUserPayload:
         ctx = info.context

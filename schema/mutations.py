@@ -14,8 +14,10 @@ from strawberry.types import Info
 from schema.enums import CaptureLevel, EntryAction, ImportMode, Role, Scope
 from schema.errors import UserError, signed_in_mutation
 from schema.ids import decode_id, to_global_id
+from schema.permissions import Allowed, account_wide
 from schema.types import Account, ApiToken, NeverLogEntry, NeverLogList, User
 from tenancy import lists, reads, settings, tokens, users
+from tenancy.roles import Action
 
 
 def _errors() -> list[UserError]:
@@ -226,7 +228,7 @@ def _given(value: object) -> bool:
 
 @strawberry.type
 class CoreMutation:
-    @signed_in_mutation()
+    @signed_in_mutation(permission=Allowed(Action.CHANGE_ACCOUNT_LIST, when=account_wide))
     async def add_never_log_entries(
         self, info: Info, input: AddNeverLogEntriesInput
     ) -> AddNeverLogEntriesPayload:
@@ -247,7 +249,7 @@ class CoreMutation:
             list=NeverLogList.of(change.ref, change.count),
         )
 
-    @signed_in_mutation()
+    @signed_in_mutation(permission=Allowed(Action.CHANGE_ACCOUNT_LIST, when=account_wide))
     async def remove_never_log_entries(
         self, info: Info, input: RemoveNeverLogEntriesInput
     ) -> RemoveNeverLogEntriesPayload:
@@ -265,7 +267,7 @@ class CoreMutation:
             list=NeverLogList.of(change.ref, change.count),
         )
 
-    @signed_in_mutation()
+    @signed_in_mutation(permission=Allowed(Action.CHANGE_ACCOUNT_LIST, when=account_wide))
     async def update_never_log_entries(
         self, info: Info, input: UpdateNeverLogEntriesInput
     ) -> UpdateNeverLogEntriesPayload:
@@ -284,7 +286,7 @@ class CoreMutation:
             entries=[NeverLogEntry.from_row(e) for e in updated.entries]
         )
 
-    @signed_in_mutation()
+    @signed_in_mutation(permission=Allowed(Action.CHANGE_ACCOUNT_LIST, when=account_wide))
     async def import_never_log_list(
         self, info: Info, input: ImportNeverLogListInput
     ) -> ImportNeverLogListPayload:
@@ -305,7 +307,7 @@ class CoreMutation:
             list=NeverLogList.of(change.ref, change.count),
         )
 
-    @signed_in_mutation()
+    @signed_in_mutation(permission=Allowed(Action.ADD_USERS))
     async def add_user(self, info: Info, input: AddUserInput) -> AddUserPayload:
         ctx = info.context
         new = await users.add_user(
@@ -313,7 +315,7 @@ class CoreMutation:
         )
         return AddUserPayload(user=User.from_row(new.user), invitation_code=new.invitation.code)
 
-    @signed_in_mutation()
+    @signed_in_mutation(permission=Allowed(Action.CHANGE_ROLES))
     async def update_user_role(
         self, info: Info, input: UpdateUserRoleInput
     ) -> UpdateUserRolePayload:
@@ -323,7 +325,7 @@ class CoreMutation:
         )
         return UpdateUserRolePayload(user=User.from_row(user))
 
-    @signed_in_mutation()
+    @signed_in_mutation(permission=Allowed(Action.DEACTIVATE_USERS))
     async def deactivate_user(
         self, info: Info, input: DeactivateUserInput
     ) -> DeactivateUserPayload:
@@ -352,7 +354,9 @@ class CoreMutation:
         )
         return RevokeApiTokenPayload(api_token=ApiToken.from_row(revoked))
 
-    @signed_in_mutation(description="Super admins.")
+    @signed_in_mutation(
+        permission=Allowed(Action.CHANGE_ACCOUNT_SETTINGS), description="Super admins."
+    )
     async def update_account_settings(
         self, info: Info, input: UpdateAccountSettingsInput
     ) -> UpdateAccountSettingsPayload:

@@ -14,9 +14,10 @@ from schema.connections import Connection, page_size
 from schema.enums import WebhookDeliveryStatus, WebhookEventType
 from schema.errors import UserError, signed_in_mutation
 from schema.ids import decode_id, to_global_id
-from schema.permissions import SIGNED_IN
+from schema.permissions import SIGNED_IN, Allowed, declared
 from schema.types import Node
 from tenancy import webhooks
+from tenancy.roles import Action
 from tenancy.webhooks import DeliveryView
 
 
@@ -91,7 +92,10 @@ class WebhookEndpoint(Node):
             row_id=row.id,
         )
 
-    @strawberry.field(description="Deliveries to this endpoint, newest first.")
+    @strawberry.field(
+        extensions=[declared(Allowed(Action.SEE_WEBHOOK_DELIVERIES))],
+        description="Deliveries to this endpoint, newest first.",
+    )
     async def deliveries(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[WebhookDelivery]:
@@ -109,6 +113,7 @@ class WebhookEndpoint(Node):
 class WebhookQuery:
     @strawberry.field(
         permission_classes=SIGNED_IN,
+        extensions=[declared(Allowed(Action.SEE_WEBHOOK_ENDPOINTS))],
         description="The account's webhook endpoints (super admins only: FORBIDDEN otherwise).",
     )
     async def webhook_endpoints(self, info: Info) -> list[WebhookEndpoint]:
@@ -187,7 +192,7 @@ def _given(value: object) -> bool:
 
 @strawberry.type
 class WebhookMutation:
-    @signed_in_mutation()
+    @signed_in_mutation(permission=Allowed(Action.KEEP_WEBHOOK_ENDPOINTS))
     async def create_webhook_endpoint(
         self, info: Info, input: CreateWebhookEndpointInput
     ) -> CreateWebhookEndpointPayload:
@@ -204,7 +209,7 @@ class WebhookMutation:
             secret=new.secret, endpoint=WebhookEndpoint.from_row(new.endpoint)
         )
 
-    @signed_in_mutation()
+    @signed_in_mutation(permission=Allowed(Action.KEEP_WEBHOOK_ENDPOINTS))
     async def update_webhook_endpoint(
         self, info: Info, input: UpdateWebhookEndpointInput
     ) -> UpdateWebhookEndpointPayload:
@@ -222,7 +227,7 @@ class WebhookMutation:
         )
         return UpdateWebhookEndpointPayload(endpoint=WebhookEndpoint.from_row(updated))
 
-    @signed_in_mutation()
+    @signed_in_mutation(permission=Allowed(Action.KEEP_WEBHOOK_ENDPOINTS))
     async def delete_webhook_endpoint(
         self, info: Info, input: DeleteWebhookEndpointInput
     ) -> DeleteWebhookEndpointPayload:
@@ -232,7 +237,7 @@ class WebhookMutation:
         )
         return DeleteWebhookEndpointPayload(deleted_id=to_global_id("WebhookEndpoint", deleted))
 
-    @signed_in_mutation()
+    @signed_in_mutation(permission=Allowed(Action.KEEP_WEBHOOK_ENDPOINTS))
     async def redeliver_webhook(
         self, info: Info, input: RedeliverWebhookInput
     ) -> RedeliverWebhookPayload:

@@ -16,7 +16,7 @@ from persistence.database import Database
 from persistence.pages import Page
 from persistence.tables import AuditEvent
 from policy import Scope
-from tenancy.roles import Viewer
+from tenancy.roles import Action, Viewer
 
 
 class AuditAction(enum.Enum):
@@ -131,7 +131,7 @@ async def page_events(
         page = await audit.page_events(
             session=session,
             account_id=viewer.account_id,
-            actor_id=None if viewer.sees_all_of_account() else viewer.user_id,
+            actor_id=None if viewer.may(Action.SEE_ACCOUNT_AUDIT_EVENTS) else viewer.user_id,
             first=first,
             after=after,
         )
@@ -150,7 +150,7 @@ async def find_event(
 ) -> VisibleEvent | None:
     """One event by id, where the viewer may see it (``node``)."""
     row = await audit.get_event(session=session, account_id=viewer.account_id, event_id=event_id)
-    if row is None or not viewer.may_see(row.actor_id):
+    if row is None or not viewer.may_see(Action.SEE_ACCOUNT_AUDIT_EVENTS, row.actor_id):
         return None
     (event,) = await _visible(session, viewer, [row])
     return event

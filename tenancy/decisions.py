@@ -46,7 +46,7 @@ from policy.errors import ErrorCode, Refusal, not_found
 from policy.inbound import sender_names
 from policy.syntax import LONGEST
 from tenancy.account_limits import DEFAULT_SIMULATION_LIMIT
-from tenancy.roles import Viewer, actor_now, may_act_as
+from tenancy.roles import Action, Viewer, actor_now, may_act_as
 from tenancy.text import checked_name, refuse_nul
 
 
@@ -207,7 +207,7 @@ async def _sender(
     session: AsyncSession, viewer: Viewer, sender_id: uuid.UUID | None, at: Sequence[str]
 ) -> uuid.UUID:
     """The sender to decide for: the viewer, or an active user that a super admin names."""
-    sender = may_act_as(viewer, sender_id, "decide for another sender")
+    sender = may_act_as(viewer, sender_id, Action.DECIDE_FOR_ANOTHER_SENDER)
     if sender == viewer.user_id:
         return sender  # authentication has just checked that the viewer is active
     user = await accounts.get_user(session=session, account_id=viewer.account_id, user_id=sender)
@@ -297,7 +297,7 @@ async def _evaluate_all(
         try:
             check_recipient_lists(email, at(index))
             read.append(read_email(email))
-            senders.append(may_act_as(viewer, sender_id, "decide for another sender"))
+            senders.append(may_act_as(viewer, sender_id, Action.DECIDE_FOR_ANOTHER_SENDER))
         except (Refusal, TooManyRecipients, BadEmail) as error:
             failed = InEmail(index, error)
             break
@@ -407,9 +407,7 @@ async def run_simulation(
             )
         # The role at the moment of the change, after the lock (tenancy.roles.actor_now).
         other = sender != viewer.user_id
-        await actor_now(
-            session, viewer, super_admin_to="decide for another sender" if other else None
-        )
+        await actor_now(session, viewer, action=Action.DECIDE_FOR_ANOTHER_SENDER if other else None)
         rows = await matching_entries(session, viewer.account_id, [sender], read.keys)
         decision = decide_with(read, sender, viewer.account_id, rows)
         _observed((decision,))
@@ -429,7 +427,7 @@ async def delete_simulation(db: Database, viewer: Viewer, *, simulation_id: uuid
         found = await simulations.get_simulation(
             session=session, account_id=viewer.account_id, simulation_id=simulation_id
         )
-        if found is None or not viewer.may_see(found.created_by_id):
+        if found is None or not viewer.may_see(Action.SEE_ACCOUNT_SIMULATIONS, found.created_by_id):
             raise not_found("simulation", ["input", "id"])
         await simulations.delete_simulation(
             session=session, account_id=viewer.account_id, simulation_id=simulation_id

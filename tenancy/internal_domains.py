@@ -27,7 +27,7 @@ from persistence.tables import InternalDomain as InternalDomainRow
 from policy import Domain, DomainError, address_domain, parse_address, parse_domain
 from policy.errors import ErrorCode, Problem, Refusal
 from tenancy.audit import AuditAction
-from tenancy.roles import Viewer, actor_now, require_super_admin
+from tenancy.roles import Action, Viewer, actor_now
 from tenancy.text import refuse_nul
 from tenancy.webhooks import WebhookEventType, record_event
 
@@ -117,14 +117,14 @@ async def set_internal_domains(
     db: Database, viewer: Viewer, *, domains: Sequence[str], users_domains_are_internal: bool
 ) -> Changed:
     """Replace the domains that super admins added, and set whether users' domains count.
-    Audited and told to webhooks where anything changed."""
-    require_super_admin(viewer, "change internal domains")
+    Audited and told to webhooks where anything changed. Super admins (the field declares
+    it; the role is checked again under the account's lock)."""
     parsed = _parse_all(domains)
     async with db.transaction(viewer.account_id, write=True) as session:
         account = await accounts.lock_account(session=session, account_id=viewer.account_id)
         assert account is not None, "a signed-in viewer's account exists"
         # The role at the moment of the change, under the account's lock.
-        await actor_now(session, viewer, super_admin_to="change internal domains")
+        await actor_now(session, viewer, action=Action.CHANGE_INTERNAL_DOMAINS)
         before = await _read(session, viewer.account_id)
         await store.replace_domains(
             session=session,

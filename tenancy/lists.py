@@ -27,7 +27,7 @@ from tenancy.account_limits import AccountLimits
 from tenancy.audit import AuditAction
 from tenancy.csvfiles import details_of, read_rows
 from tenancy.entry_details import EntryDetails
-from tenancy.roles import Viewer, actor_now, require_super_admin
+from tenancy.roles import Action, Viewer, actor_now
 from tenancy.webhooks import WebhookEventType, record_entries_event
 
 
@@ -53,12 +53,6 @@ class ListRef:
 def list_for(viewer: Viewer, scope: Scope, limits: AccountLimits) -> ListRef:
     owner = viewer.account_id if scope is Scope.ACCOUNT else viewer.user_id
     return ListRef(viewer.account_id, scope, owner, limits.for_scope(scope))
-
-
-def writable_list(viewer: Viewer, scope: Scope, limits: AccountLimits) -> ListRef:
-    if scope is Scope.ACCOUNT:
-        require_super_admin(viewer, "change the account-wide list")
-    return list_for(viewer, scope, limits)
 
 
 @dataclass(slots=True)
@@ -140,7 +134,7 @@ async def _lock_owner(session: AsyncSession, ref: ListRef, viewer: Viewer | None
         # deactivated meanwhile is refused, never applied.
         account_wide = ref.scope is Scope.ACCOUNT
         await actor_now(
-            session, viewer, super_admin_to="change the account-wide list" if account_wide else None
+            session, viewer, action=Action.CHANGE_ACCOUNT_LIST if account_wide else None
         )
     # Entries past their expiresAt that the sweep has not removed yet go now, with their
     # events: a pattern added again is a new entry.
@@ -233,7 +227,7 @@ async def add_entries(
 ) -> Change:
     """Add entries, each with ``note``, ``expires_at`` and ``action``; a pattern already
     listed stays as it is, whatever those say (a change of them is an update)."""
-    ref = writable_list(viewer, scope, limits)
+    ref = list_for(viewer, scope, limits)
     items = split_patterns(patterns)
     _refuse_none_given(len(items))
     _refuse_too_many(len(items), ref, "patterns")
@@ -260,7 +254,7 @@ async def remove_entries(
 ) -> Change:
     """Remove entries named by ID or by pattern; an ID or pattern that is not on the list
     refuses the whole call."""
-    ref = writable_list(viewer, scope, limits)
+    ref = list_for(viewer, scope, limits)
     items = split_patterns(patterns)
     _refuse_none_given(len(items) + len(entry_ids))
     _refuse_too_many(len(items) + len(entry_ids), ref, "patterns" if items else "ids")
@@ -349,7 +343,7 @@ async def update_entries(
     an ID that is not a live entry of this list (another list's, another account's, one
     expired) refuses the whole call with NOT_FOUND. Only entries that the call changes
     are audited and sent to webhooks; a call that changes none records nothing."""
-    ref = writable_list(viewer, scope, limits)
+    ref = list_for(viewer, scope, limits)
     if not entry_ids:
         raise Refusal.one(
             ErrorCode.INVALID_INPUT, "No entries given: name at least one ID.", ["input", "ids"]
@@ -464,7 +458,7 @@ async def import_list(
 ) -> Change:
     """Import a file; ``dry_run`` answers what the import would do, checks and all, and
     saves nothing (its transaction is rolled back)."""
-    ref = writable_list(viewer, scope, limits)
+    ref = list_for(viewer, scope, limits)
     try:
         rows = read_rows(csv_text)
         items = [(row.line, row.pattern) for row in rows]

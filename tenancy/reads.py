@@ -25,7 +25,7 @@ from policy.errors import ErrorCode, Refusal
 from tenancy import audit as tenancy_audit
 from tenancy import touches, webhooks
 from tenancy.lists import ListRef
-from tenancy.roles import Role, Viewer
+from tenancy.roles import Action, Role, Viewer
 
 
 async def users_by_id(
@@ -88,7 +88,7 @@ async def api_tokens(db: Database, viewer: Viewer) -> list[ApiToken]:
         return await tokens.list_tokens(
             session=session,
             account_id=viewer.account_id,
-            user_id=None if viewer.sees_all_of_account() else viewer.user_id,
+            user_id=None if viewer.may(Action.SEE_ACCOUNT_API_TOKENS) else viewer.user_id,
         )
 
 
@@ -100,7 +100,7 @@ async def page_simulations(
         return await simulations.page_simulations(
             session=session,
             account_id=viewer.account_id,
-            created_by_id=None if viewer.sees_all_of_account() else viewer.user_id,
+            created_by_id=None if viewer.may(Action.SEE_ACCOUNT_SIMULATIONS) else viewer.user_id,
             first=first,
             after=after,
         )
@@ -119,7 +119,7 @@ async def refuse_large_simulations(
             session=session,
             account_id=viewer.account_id,
             simulation_ids=simulation_ids,
-            created_by_id=None if viewer.sees_all_of_account() else viewer.user_id,
+            created_by_id=None if viewer.may(Action.SEE_ACCOUNT_SIMULATIONS) else viewer.user_id,
         )
     if held > simulations.PAGE_ADDRESSES:
         raise Refusal.one(
@@ -169,20 +169,27 @@ async def _entry(session: AsyncSession, viewer: Viewer, row_id: uuid.UUID) -> An
         session=session, account_id=viewer.account_id, entry_ids=[row_id]
     )
     # Personal lists are private, even from super admins.
-    visible = [e for e in found if e.scope == Scope.ACCOUNT.value or e.owner_id == viewer.user_id]
+    visible = [
+        e
+        for e in found
+        if e.scope == Scope.ACCOUNT.value
+        or viewer.may_see(Action.READ_OTHERS_PERSONAL_LIST, e.owner_id)
+    ]
     return visible[0] if visible else None
 
 
 async def _token(session: AsyncSession, viewer: Viewer, row_id: uuid.UUID) -> Any | None:
     row = await tokens.get_token(session=session, account_id=viewer.account_id, token_id=row_id)
-    return row if row and viewer.may_see(row.user_id) else None
+    return row if row and viewer.may_see(Action.SEE_ACCOUNT_API_TOKENS, row.user_id) else None
 
 
 async def _simulation(session: AsyncSession, viewer: Viewer, row_id: uuid.UUID) -> Any | None:
     row = await simulations.get_simulation(
         session=session, account_id=viewer.account_id, simulation_id=row_id
     )
-    return row if row and viewer.may_see(row.created_by_id) else None
+    return (
+        row if row and viewer.may_see(Action.SEE_ACCOUNT_SIMULATIONS, row.created_by_id) else None
+    )
 
 
 FINDERS: dict[str, Finder] = {

@@ -22,13 +22,12 @@ from policy import CaptureLevel
 from policy.automated import DEFAULT_AUTOMATED_SENDER_NAMES, sender_name_key
 from policy.errors import ErrorCode, Problem, Refusal
 from tenancy.audit import AuditAction
-from tenancy.roles import Viewer, actor_now, require_super_admin
+from tenancy.roles import Action, Viewer, actor_now
 from tenancy.text import escaped
 from tenancy.webhooks import WebhookEventType, global_id, record_event
 
 MAX_SENDER_NAMES = 100
 MAX_SENDER_NAME = 64  # the longest local part (RFC 5321)
-_CHANGE_SETTINGS = "change the account's settings"
 
 
 def sender_names(account: Account) -> list[str]:
@@ -101,8 +100,8 @@ async def update_account_settings(
     automated_sender_names: Sequence[str] | None = None,
 ) -> Account:
     """Change what is given (None: left as it is); an empty list of names turns the name
-    rule off. Super admins only."""
-    require_super_admin(viewer, _CHANGE_SETTINGS)
+    rule off. Super admins only (the field declares it; the role is checked again under
+    the account's lock)."""
     names = (
         checked_sender_names(automated_sender_names) if automated_sender_names is not None else None
     )
@@ -110,7 +109,7 @@ async def update_account_settings(
         account = await accounts.lock_account(session=session, account_id=viewer.account_id)
         assert account is not None, "a signed-in viewer's account exists"
         # The role at the moment of the change, under the account's lock.
-        await actor_now(session, viewer, super_admin_to=_CHANGE_SETTINGS)
+        await actor_now(session, viewer, action=Action.CHANGE_ACCOUNT_SETTINGS)
         before = _account_data(account)
         if default_capture is not None:
             account.default_capture = default_capture.value

@@ -23,10 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import accounts, audit, invitations, tokens
 from persistence.database import Database
 from persistence.tables import Account, ApiToken, User, utcnow
-from policy.errors import Forbidden, not_found
+from policy.errors import not_found
 from tenancy import signin, touches
 from tenancy.audit import AuditAction
-from tenancy.roles import Role, Viewer, actor_now
+from tenancy.roles import Action, Role, Viewer, actor_now, may_act_as
 from tenancy.text import checked_name
 
 _TOKEN = re.compile(r"nl_([0-9a-f]{48})_([0-9a-f]{32})")
@@ -149,12 +149,7 @@ async def create_token(
     whoever holds a user's token reads that user's personal list, which is private from
     super admins; a new user's first token comes from an invitation (tenancy/invitations.py)."""
     name = checked_name(name, ["input", "name"], what="A token's name")
-    if user_id is not None and user_id != viewer.user_id:
-        raise Forbidden(
-            "A token is made for its own user only: nobody may create a token for another "
-            "user, super admins included (it would read their personal list). Invite them "
-            "instead (inviteUser): they accept the code and hold their token themselves."
-        )
+    may_act_as(viewer, user_id, Action.CREATE_TOKEN_FOR_ANOTHER_USER)
     async with db.transaction(viewer.account_id, write=True) as session:
         # The viewer as they are at the moment of the change (tenancy.roles.actor_now),
         # read after the account's lock, which user changes take first too: locks in one
@@ -181,12 +176,12 @@ async def revoke_token(db: Database, viewer: Viewer, *, token_id: uuid.UUID | No
             if token_id is not None
             else None
         )
-        if api_token is None or not viewer.may_see(api_token.user_id):
+        if api_token is None or not viewer.may_see(
+            Action.SEE_ACCOUNT_API_TOKENS, api_token.user_id
+        ):
             raise not_found("API token", ["input", "id"])
         other = api_token.user_id != viewer.user_id
-        await actor_now(
-            session, viewer, super_admin_to="revoke other users' tokens" if other else None
-        )
+        await actor_now(session, viewer, action=Action.REVOKE_OTHERS_TOKENS if other else None)
         if api_token.revoked_at is None:
             api_token.revoked_at = utcnow()
             session.add(api_token)

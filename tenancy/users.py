@@ -16,7 +16,7 @@ from policy.errors import ErrorCode, Refusal, not_found
 from tenancy import internal_domains, signin
 from tenancy.audit import AuditAction
 from tenancy.invitations import NewInvitation, make_invitation
-from tenancy.roles import Role, Viewer, actor_now, require_super_admin
+from tenancy.roles import Action, Role, Viewer, actor_now, has_role, keeps_the_account
 from tenancy.text import checked_name
 from tenancy.tokens import NewToken, issue_token
 
@@ -101,8 +101,11 @@ async def _insert_user(
     return user
 
 
+_ROLE_NAMES = {Role.SUPER_ADMIN: "a super admin", Role.USER: "a user"}
+
+
 def _role_name(role: Role) -> str:
-    return "a super admin" if role is Role.SUPER_ADMIN else "a user"
+    return _ROLE_NAMES[role]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +118,13 @@ class NewUser:
 
 
 async def add_user(db: Database, viewer: Viewer, *, email: str, name: str, role: Role) -> NewUser:
-    require_super_admin(viewer, "add users")
+    """Super admins (the field declares it, schema/permissions.py; the role is checked
+    again under the account's lock)."""
     email = normalize_email(email, ["input", "email"])
     name = normalize_name(name, ["input", "name"])
     async with db.transaction(viewer.account_id, write=True) as session:
         await accounts.lock_account(session=session, account_id=viewer.account_id)
-        await actor_now(session, viewer, super_admin_to="add users")
+        await actor_now(session, viewer, action=Action.ADD_USERS)
         user = await _insert_user(
             session, viewer.account_id, email, name, role, actor_id=viewer.user_id
         )
@@ -132,9 +136,8 @@ async def add_user(db: Database, viewer: Viewer, *, email: str, name: str, role:
 
 async def invite_user(db: Database, viewer: Viewer, *, user_id: uuid.UUID | None) -> NewUser:
     """A new code for a user who has not signed in yet; their earlier codes stop working."""
-    require_super_admin(viewer, "invite users")
     async with db.transaction(viewer.account_id, write=True) as session:
-        user = await _locked_subject(session, viewer, user_id, "invite users")
+        user = await _locked_subject(session, viewer, user_id, Action.INVITE_USERS)
         if not user.active:
             raise Refusal.one(
                 ErrorCode.INVALID_INPUT,
@@ -155,13 +158,13 @@ async def invite_user(db: Database, viewer: Viewer, *, user_id: uuid.UUID | None
 
 
 async def _locked_subject(
-    session: AsyncSession, viewer: Viewer, user_id: uuid.UUID | None, doing: str
+    session: AsyncSession, viewer: Viewer, user_id: uuid.UUID | None, action: Action
 ) -> User:
     # The account row is locked first: two super admins demoting each other at once are
     # served one after the other, so the last-super-admin rule cannot be raced, and the
     # actor's role is read again under that lock (the second of the two is no longer one).
     await accounts.lock_account(session=session, account_id=viewer.account_id)
-    await actor_now(session, viewer, super_admin_to=doing)
+    await actor_now(session, viewer, action=action)
     user = (
         await accounts.get_user(
             session=session, account_id=viewer.account_id, user_id=user_id, lock=True
@@ -175,7 +178,7 @@ async def _locked_subject(
 
 
 async def _refuse_if_last_super_admin(session: AsyncSession, user: User, doing: str) -> None:
-    if user.role == Role.SUPER_ADMIN.value and user.active:
+    if user.active and keeps_the_account(Role(user.role)):
         remaining = await accounts.count_active_super_admins(
             session=session, account_id=user.account_id
         )
@@ -191,10 +194,9 @@ async def _refuse_if_last_super_admin(session: AsyncSession, user: User, doing: 
 async def update_role(
     db: Database, viewer: Viewer, *, user_id: uuid.UUID | None, role: Role
 ) -> User:
-    require_super_admin(viewer, "change roles")
     async with db.transaction(viewer.account_id, write=True) as session:
-        user = await _locked_subject(session, viewer, user_id, "change roles")
-        if user.role == role.value:
+        user = await _locked_subject(session, viewer, user_id, Action.CHANGE_ROLES)
+        if has_role(user, role):
             return user
         if not user.active:
             raise Refusal.one(
@@ -202,7 +204,7 @@ async def update_role(
                 f"{user.email} is deactivated; a deactivated user's role cannot change.",
                 ["input", "userId"],
             )
-        if role is not Role.SUPER_ADMIN:
+        if not keeps_the_account(role):
             await _refuse_if_last_super_admin(session, user, "making them a user")
         user.role = role.value
         session.add(user)
@@ -219,9 +221,8 @@ async def update_role(
 
 
 async def deactivate_user(db: Database, viewer: Viewer, *, user_id: uuid.UUID | None) -> User:
-    require_super_admin(viewer, "deactivate users")
     async with db.transaction(viewer.account_id, write=True) as session:
-        user = await _locked_subject(session, viewer, user_id, "deactivate users")
+        user = await _locked_subject(session, viewer, user_id, Action.DEACTIVATE_USERS)
         if not user.active:
             return user
         await _refuse_if_last_super_admin(session, user, "deactivating them")

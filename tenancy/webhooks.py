@@ -31,7 +31,7 @@ from policy import Scope
 from policy.errors import ErrorCode, Refusal, not_found
 from tenancy import live
 from tenancy.audit import AuditAction
-from tenancy.roles import Viewer, actor_now, require_super_admin
+from tenancy.roles import Action, Viewer, actor_now, check
 
 MAX_ENDPOINTS = 10
 MAX_URL = 2000
@@ -317,7 +317,6 @@ async def create_endpoint(
     event_types: Sequence[WebhookEventType] | None,
     plain_http: bool,
 ) -> NewEndpoint:
-    require_super_admin(viewer, "keep webhook endpoints")
     url = checked_url(url, plain_http=plain_http)
     text = _checked_description(description)
     types = _checked_types(event_types)
@@ -327,7 +326,7 @@ async def create_endpoint(
         await accounts.lock_account(session=session, account_id=viewer.account_id)
         # The role at the moment of the change, after the account's lock, which user
         # changes take first too (tenancy.roles.actor_now).
-        await actor_now(session, viewer, super_admin_to="keep webhook endpoints")
+        await actor_now(session, viewer, action=Action.KEEP_WEBHOOK_ENDPOINTS)
         count = await webhooks.count_endpoints(session=session, account_id=viewer.account_id)
         if count >= MAX_ENDPOINTS:
             raise Refusal.one(
@@ -354,7 +353,7 @@ async def _locked_endpoint(
     """The endpoint to change, locked, after the account's lock (which user changes take
     first too) and the actor's role at this moment (tenancy.roles.actor_now)."""
     await accounts.lock_account(session=session, account_id=viewer.account_id)
-    await actor_now(session, viewer, super_admin_to="keep webhook endpoints")
+    await actor_now(session, viewer, action=Action.KEEP_WEBHOOK_ENDPOINTS)
     endpoint = await webhooks.get_endpoint(
         session=session, account_id=viewer.account_id, endpoint_id=endpoint_id, lock=True
     )
@@ -375,7 +374,6 @@ async def update_endpoint(
     plain_http: bool,
 ) -> WebhookEndpoint:
     """Change what is given; disabling fails the endpoint's pending deliveries."""
-    require_super_admin(viewer, "keep webhook endpoints")
     new_url = checked_url(url, plain_http=plain_http) if url is not None else None
     text = _checked_description(description) if not isinstance(description, _Keep) else KEEP
     types = _checked_types(event_types) if event_types is not None else None
@@ -399,7 +397,6 @@ async def update_endpoint(
 
 
 async def delete_endpoint(db: Database, viewer: Viewer, *, endpoint_id: uuid.UUID) -> uuid.UUID:
-    require_super_admin(viewer, "keep webhook endpoints")
     async with db.transaction(viewer.account_id, write=True) as session:
         endpoint = await _locked_endpoint(session, viewer, endpoint_id)
         await webhooks.delete_endpoint(
@@ -412,12 +409,11 @@ async def delete_endpoint(db: Database, viewer: Viewer, *, endpoint_id: uuid.UUI
 async def redeliver(db: Database, viewer: Viewer, *, delivery_id: uuid.UUID) -> DeliveryView:
     """The delivery's event again, to the same endpoint, as a new pending delivery with the
     same event id (receivers drop repeats by it)."""
-    require_super_admin(viewer, "keep webhook endpoints")
     async with db.transaction(viewer.account_id, write=True) as session:
         await accounts.lock_account(session=session, account_id=viewer.account_id)
         # The role at the moment of the change, after the account's lock, which user
         # changes take first too (tenancy.roles.actor_now).
-        await actor_now(session, viewer, super_admin_to="keep webhook endpoints")
+        await actor_now(session, viewer, action=Action.KEEP_WEBHOOK_ENDPOINTS)
         old = await webhooks.get_delivery(
             session=session, account_id=viewer.account_id, delivery_id=delivery_id
         )
@@ -469,7 +465,9 @@ async def _audit(
 
 
 async def list_endpoints(db: Database, viewer: Viewer) -> list[WebhookEndpoint]:
-    require_super_admin(viewer, "see webhook endpoints")
+    # The field declares it too (schema/permissions.py); a read has no later moment to be
+    # checked at, and who may see what is decided here.
+    check(viewer.role, Action.SEE_WEBHOOK_ENDPOINTS)
     async with db.transaction(viewer.account_id) as session:
         return await webhooks.list_endpoints(session=session, account_id=viewer.account_id)
 
@@ -478,7 +476,7 @@ async def find_endpoint(
     session: AsyncSession, viewer: Viewer, endpoint_id: uuid.UUID
 ) -> WebhookEndpoint | None:
     """For ``node``: null unless the viewer may see it."""
-    if not viewer.is_super_admin:
+    if not viewer.may(Action.SEE_WEBHOOK_ENDPOINTS):
         return None
     return await webhooks.get_endpoint(
         session=session, account_id=viewer.account_id, endpoint_id=endpoint_id
@@ -488,7 +486,7 @@ async def find_endpoint(
 async def find_delivery(
     session: AsyncSession, viewer: Viewer, delivery_id: uuid.UUID
 ) -> DeliveryView | None:
-    if not viewer.is_super_admin:
+    if not viewer.may(Action.SEE_WEBHOOK_DELIVERIES):
         return None
     found = await webhooks.get_delivery(
         session=session, account_id=viewer.account_id, delivery_id=delivery_id
@@ -505,7 +503,7 @@ async def page_deliveries(
     db: Database, viewer: Viewer, *, endpoint_id: uuid.UUID, first: int, after: str | None
 ) -> Page[DeliveryView]:
     """An endpoint's deliveries, newest first, with the bodies they send."""
-    require_super_admin(viewer, "see webhook deliveries")
+    check(viewer.role, Action.SEE_WEBHOOK_DELIVERIES)
     async with db.transaction(viewer.account_id) as session:
         page = await webhooks.page_deliveries(
             session=session,
