@@ -14,7 +14,7 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
 from policy import Scope
-from policy.errors import NotSignedIn
+from policy.errors import Code, NotSignedIn
 from tenancy.roles import TABLE, Action, refusal
 
 
@@ -46,7 +46,7 @@ class Allowed(BasePermission):
     code FORBIDDEN (schema/errors.py), as every refusal of the domain.
     """
 
-    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012 (declared so by Strawberry)
+    error_extensions = {"code": Code.FORBIDDEN.value}  # noqa: RUF012 (declared so by Strawberry)
 
     def __init__(self, action: Action, *, when: Callable[[Arguments], bool] | None = None):
         self.action = action
