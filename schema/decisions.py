@@ -282,7 +282,7 @@ class SimulatedEmail:
 LookupKey = tuple[uuid.UUID, frozenset[str]]
 
 
-def _entries_loader(info: Info) -> DataLoader[LookupKey, list[KeyedEntry]]:
+def _keyed_entries(info: Info) -> DataLoader[LookupKey, list[KeyedEntry]]:
     """Today's entries for many (sender, keys) at once: one query for a whole page of
     simulations."""
     ctx = info.context
@@ -292,7 +292,7 @@ def _entries_loader(info: Info) -> DataLoader[LookupKey, list[KeyedEntry]]:
     async def load(wanted: Sequence[LookupKey]) -> list[list[KeyedEntry]]:
         senders = {sender for sender, _ in wanted}
         keys = set().union(*(keys for _, keys in wanted))
-        rows = await reads.entries_for_senders(ctx.db, viewer, senders, keys)
+        rows = await decisions.keyed_entries(ctx.db, viewer, senders, keys)
         return [
             [
                 r
@@ -304,7 +304,7 @@ def _entries_loader(info: Info) -> DataLoader[LookupKey, list[KeyedEntry]]:
         ]
 
     loader: DataLoader[LookupKey, list[KeyedEntry]] = ctx.loader(
-        "entries-by-sender-and-keys", lambda: DataLoader(load_fn=load)
+        "keyed-entries", lambda: DataLoader(load_fn=load)
     )
     return loader
 
@@ -337,7 +337,7 @@ class EmailLoggingSimulation(Node):
 
     async def _current(self, info: Info) -> Decision:
         read = read_email(self.parsed)
-        rows = await _entries_loader(info).load((self.row.sender_id, read.keys))
+        rows = await _keyed_entries(info).load((self.row.sender_id, read.keys))
         return decisions.decide_with(read, self.row.sender_id, self.row.account_id, rows)
 
     @classmethod

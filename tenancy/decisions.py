@@ -73,16 +73,27 @@ def settings_of(
     )
 
 
-async def matching_entries(
-    session: AsyncSession,
-    account_id: uuid.UUID,
+async def keyed_entries(
+    db: Database,
+    viewer: Viewer,
     sender_ids: Collection[uuid.UUID],
     keys: Collection[str],
+    *,
+    session: AsyncSession | None = None,
 ) -> list[KeyedEntry]:
-    """The entries of the account-wide list and of these senders' personal lists that
-    could match ``keys``."""
+    """The read of every decision: the entries that could match ``keys`` on the
+    account-wide list and on these senders' personal lists, with the account's internal
+    domains and the settings of the account and of these senders (even without keys). In
+    ``session`` where given (a change deciding under its lock), else in a statement of its
+    own. The senders are those the viewer may decide for or see the simulations of;
+    decisions made from these rows leave tenancy through this module and
+    ``tenancy.privacy``, which decides what of another user's list the viewer is shown."""
     return await entries.keyed_entries(
-        session=session, account_id=account_id, owner_ids=[account_id, *sender_ids], keys=keys
+        db=db,
+        account_id=viewer.account_id,
+        owner_ids=[viewer.account_id, *sender_ids],
+        keys=keys,
+        session=session,
     )
 
 
@@ -316,12 +327,7 @@ async def _evaluate_all(
     if failed is not None:
         raise failed
     # One statement of its own: one round trip on PostgreSQL (Database.read_once).
-    rows = await entries.read_keyed_entries(
-        db=db,
-        account_id=viewer.account_id,
-        owner_ids=[viewer.account_id, *set(senders)],
-        keys=wanted,
-    )
+    rows = await keyed_entries(db, viewer, set(senders), wanted)
     # One sender's lists serve every email of that sender: the rows of the other emails'
     # recipients are never looked at (policy.Lists). A row's entry is built once, however
     # many senders' lists it is on (the rows live until the end, so their ids stay theirs).
@@ -410,7 +416,7 @@ async def run_simulation(
         await actor_now(
             session, viewer, super_admin_to="decide for another sender" if other else None
         )
-        rows = await matching_entries(session, viewer.account_id, [sender], read.keys)
+        rows = await keyed_entries(db, viewer, [sender], read.keys, session=session)
         decision = decide_with(read, sender, viewer.account_id, rows)
         _observed((decision,))
         return await simulations.insert_simulation(

@@ -175,7 +175,7 @@ async def _apply(
         change.count_before = len(current)
         count = len(current) - len(change.removed)
     else:
-        found = await entries.entries_with_keys(
+        found = await entries.get_entries_by_key(
             session=session,
             account_id=ref.account_id,
             owner_ids=[ref.owner_id],
@@ -278,7 +278,7 @@ async def remove_entries(
         }
         by_key = {
             e.match_key: e
-            for e in await entries.entries_with_keys(
+            for e in await entries.get_entries_by_key(
                 session=session,
                 account_id=ref.account_id,
                 owner_ids=[ref.owner_id],
