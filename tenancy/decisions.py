@@ -443,32 +443,6 @@ async def delete_simulation(db: Database, viewer: Viewer, *, simulation_id: uuid
         return simulation_id
 
 
-def changed(recorded: Decision, current: Decision) -> bool:
-    """Whether any recipient's decision differs (its wording aside): its outcome, what is
-    recorded, the entry that decided or limited it, its capture."""
-
-    def essence(decision: Decision) -> list[tuple[Any, ...]]:
-        return [
-            (
-                r.address,
-                r.field,
-                r.outcome,
-                r.logged_to_contact,
-                r.contact_created,
-                r.timeline_tracking,
-                r.associated_records_logged,
-                r.activity_feed_tracking,
-                r.matched_pattern,
-                r.matched_scope,
-                r.matched_action,
-                r.capture,
-            )
-            for r in decision.recipients
-        ]
-
-    return essence(recorded) != essence(current)
-
-
 def email_to_dict(email: Email) -> dict[str, Any]:
     original = email.in_reply_to
     return {
