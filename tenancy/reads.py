@@ -23,7 +23,7 @@ from policy import Scope
 from tenancy import audit as tenancy_audit
 from tenancy import touches, webhooks
 from tenancy.errors import ErrorCode, Refusal
-from tenancy.lists import ListRef
+from tenancy.list_ref import ListRef
 from tenancy.roles import Role, Viewer
 
 
