@@ -51,7 +51,7 @@ from starlette.responses import HTMLResponse, Response
 
 from api.graphiql import GRAPHIQL_HEADERS, graphiql_html
 from api.metrics import EXECUTIONS, REFUSALS
-from api.middleware import OPERATION, REQUEST_ID, RESULT, VIEWER
+from api.middleware import OPERATION, REQUEST_ID, RESULT
 from api.querycache import Prepared, QueryCache, sha256
 from api.ratelimit import Buckets, Throttle
 from schema.compiled_operations import (
@@ -60,7 +60,7 @@ from schema.compiled_operations import (
     count_objects,
     execute_operation,
 )
-from schema.context import Context
+from schema.context import Context, viewer_of
 from schema.errors import public_error
 from schema.limits import (
     PARSE_CHARACTERS_PER_POINT,
@@ -360,7 +360,6 @@ class GraphQLHTTP:
         over = check(measured, self.query_limits)
         if over is not None:
             return await self._refuse(request, [over], media, size_cost)
-        viewer = request.scope.get(VIEWER)
         cost = measured.cost + size_cost
         throttle = await self._charge(request, cost + parsing)
         if not throttle.allowed:
@@ -369,7 +368,7 @@ class GraphQLHTTP:
         context = Context(
             db=self.db,
             limits=self.limits,
-            viewer=viewer,
+            scope=request.scope,
             request_id=request_id,
             invitation_attempts=_ClientAttempts(self.invitation_attempts, request),
         )
@@ -433,7 +432,7 @@ class GraphQLHTTP:
         return int(size) // SIZE_BYTES_PER_POINT
 
     async def _charge(self, request: Request, cost: int) -> Throttle:
-        return await self.buckets.take(_bucket_key(request, request.scope.get(VIEWER)), cost)
+        return await self.buckets.take(_bucket_key(request, viewer_of(request.scope)), cost)
 
     async def _refuse(
         self, request: Request, errors: list[GraphQLError], media: str, size_cost: int

@@ -13,12 +13,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.logs import request_log
 from api.metrics import observe_request, operation_label
 from api.responses import send_error
+from schema.context import SIGNED_IN
 from tenancy.records import Database
 from tenancy.tokens import authenticate
 
 log = logging.getLogger("neverlog.http")
 REQUEST_ID = "neverlog.request_id"
-VIEWER = "neverlog.viewer"
+# The request's sign-in: schema/context.py says where it lives, and reads it from there.
+VIEWER = SIGNED_IN
 # Set by the GraphQL view for the request's log line and metrics.
 OPERATION = "neverlog.operation"
 RESULT = "neverlog.result"

@@ -4,7 +4,7 @@ the DataLoaders, so that no cache outlives its request or crosses accounts."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -15,6 +15,19 @@ from tenancy.account_limits import AccountLimits
 from tenancy.errors import Forbidden
 from tenancy.records import Database, User
 from tenancy.roles import Viewer
+
+# Where a request carries its sign-in: the API's middleware resolves the bearer token once
+# per request and puts the viewer (None: no token) on the request's scope under this key
+# (a live connection, once its connection_init signs in, on the connection's scope). The
+# context reads it from there, and the permission classes through the context: nothing
+# below the middleware signs anyone in again.
+SIGNED_IN = "neverlog.viewer"
+
+
+def viewer_of(scope: Mapping[str, Any]) -> Viewer | None:
+    """The request's sign-in, as the middleware put it on the scope."""
+    viewer: Viewer | None = scope.get(SIGNED_IN)
+    return viewer
 
 
 def _users_loader(db: Database, viewer: Viewer) -> DataLoader[uuid.UUID, User | None]:
@@ -48,7 +61,8 @@ class Unlimited:
 class Context:
     db: Database
     limits: AccountLimits
-    viewer: Viewer | None
+    # The request's (or live connection's) ASGI scope, which carries its sign-in.
+    scope: Mapping[str, Any]
     request_id: str = ""
     invitation_attempts: InvitationAttempts = field(default_factory=Unlimited)
     # The objects of the answer built so far (its root aside), counted by the executor
@@ -62,6 +76,11 @@ class Context:
         if name not in self._loaders:
             self._loaders[name] = make()
         return self._loaders[name]
+
+    @property
+    def viewer(self) -> Viewer | None:
+        """The request's sign-in (``viewer_of``); None where no token was sent."""
+        return viewer_of(self.scope)
 
     @property
     def signed_in(self) -> Viewer:
