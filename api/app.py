@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from api import tracing
 from api.graphql_http import GraphQLHTTP, HttpOptions
 from api.live import Live, LiveOptions
-from api.metrics import metrics_endpoint, observe_decisions
+from api.metrics import Metrics, metrics_endpoint
 from api.middleware import BearerAuthMiddleware, RequestIdLogMetricsMiddleware
 from api.querycache import QueryCache
 from api.ratelimit import cost_buckets
@@ -29,7 +29,7 @@ from api.unavailable import CannotServeMiddleware
 from persistence.database import Database
 from persistence.migrate import upgrade
 from schema import build_schema, graphql_schema
-from tenancy import decisions, expiry, signin, touches
+from tenancy import expiry, signin, touches
 from tenancy.delivery import DeliveryWorker
 from tenancy.live import Hub
 
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or Settings()
     db = database or settings.database()
     owns_db = database is None
-    decisions.observe_decisions(observe_decisions)
+    metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         capacity=settings.rate_limit_capacity,
         restore_rate=settings.rate_limit_restore_rate,
         prefix=settings.rate_limit_key_prefix,
+        on_store_error=metrics.rate_limit_store_errors.inc,
     )
     # Invitation codes tried, per client address (shared through Redis where it is set).
     invitation_attempts = cost_buckets(
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         capacity=settings.invitation_attempts,
         restore_rate=settings.invitation_attempts / settings.invitation_attempts_window_seconds,
         prefix=settings.rate_limit_key_prefix + "invitation:",
+        on_store_error=metrics.rate_limit_store_errors.inc,
     )
     view = GraphQLHTTP(
         graphql_schema(),
@@ -148,6 +150,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             max_body_bytes=settings.max_body_bytes,
             compiled_operations=settings.compiled_operations,
         ),
+        metrics=metrics,
         cache=QueryCache(max_bytes=settings.query_cache_bytes),
         invitation_attempts=invitation_attempts,
         execution_context_class=build_schema().execution_context_class,
@@ -171,7 +174,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # request id: 503 where the database cannot serve it (api/unavailable.py).
     middleware = [
         *tracing.middleware(traces),
-        Middleware(RequestIdLogMetricsMiddleware, production=settings.environment == "production"),
+        Middleware(
+            RequestIdLogMetricsMiddleware,
+            metrics=metrics,
+            production=settings.environment == "production",
+        ),
         Middleware(CannotServeMiddleware),
     ]
     if settings.cors_origins:
@@ -201,6 +208,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
     )
     app.state.db = db
+    app.state.metrics = metrics
     app.state.graphql = view
     app.state.live = live
     app.state.settings = settings

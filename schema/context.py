@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from strawberry.dataloader import DataLoader
 
+from policy import Decision
 from tenancy import reads
 from tenancy.account_limits import AccountLimits
 from tenancy.errors import Forbidden
@@ -36,6 +37,10 @@ def _users_loader(db: Database, viewer: Viewer) -> DataLoader[uuid.UUID, User | 
         return [found.get(user_id) for user_id in user_ids]
 
     return DataLoader(load_fn=load)
+
+
+def _unobserved(decisions: Sequence[Decision]) -> None:
+    """Where nobody counts decisions (a live connection's, a test's context)."""
 
 
 class InvitationAttempts(Protocol):
@@ -65,6 +70,9 @@ class Context:
     scope: Mapping[str, Any]
     request_id: str = ""
     invitation_attempts: InvitationAttempts = field(default_factory=Unlimited)
+    # Told of the decisions that a request made (evaluate, a batch, a saved simulation),
+    # all of a request's at once: the app's metrics count them (api/metrics.py).
+    observe_decisions: Callable[[Sequence[Decision]], None] = _unobserved
     # The objects of the answer built so far (its root aside), counted by the executor
     # (schema/execution.py) as it builds them: what an answer larger than its calculated
     # cost is charged for. An object an error then nulls was built all the same.

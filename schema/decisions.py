@@ -374,6 +374,7 @@ class DecisionQuery:
             raise bad_input(str(exc), limit=exc.limit) from exc
         except BadEmail as exc:
             raise bad_input(str(exc), field=["email", exc.field]) from exc
+        ctx.observe_decisions((decided.decision,))
         return EmailLoggingDecision.of(decided.decision, decided.sender_id)
 
     @strawberry.field(
@@ -389,6 +390,7 @@ class DecisionQuery:
         # An email that fails them all raises decisions.InEmail: schema/errors.py's
         # public_error puts its error at the email's index in the batch's path.
         decided = await decisions.evaluate_batch(ctx.db, ctx.signed_in, given)
+        ctx.observe_decisions([d.decision for d in decided])
         return [EmailLoggingDecision.of(d.decision, d.sender_id) for d in decided]
 
     @strawberry.field(
@@ -446,7 +448,9 @@ class DecisionMutation:
             )
         except BadEmail as exc:
             raise bad_input(str(exc), field=["input", "email", exc.field]) from exc
-        return RunEmailLoggingSimulationPayload(simulation=EmailLoggingSimulation.from_row(row))
+        simulation = EmailLoggingSimulation.from_row(row)
+        ctx.observe_decisions((simulation.recorded.decision,))
+        return RunEmailLoggingSimulationPayload(simulation=simulation)
 
     @signed_in_mutation()
     async def delete_email_logging_simulation(

@@ -97,24 +97,6 @@ async def keyed_entries(
     )
 
 
-# Told of the decisions made for each request (evaluate, a batch, simulation runs), all
-# of a request's at once: the app factory wires the API's metrics in with
-# observe_decisions.
-_observers: list[Callable[[Sequence[Decision]], None]] = []
-
-
-def observe_decisions(observer: Callable[[Sequence[Decision]], None]) -> None:
-    """Have ``observer`` told of every request's decisions from now on (once, however
-    often asked)."""
-    if observer not in _observers:
-        _observers.append(observer)
-
-
-def _observed(decisions: Sequence[Decision]) -> None:
-    for observe in _observers:
-        observe(decisions)
-
-
 def decide_with(
     email: Email | ReadEmail,
     sender_id: uuid.UUID,
@@ -249,9 +231,7 @@ async def evaluate(
             )
         _check_sender(user, [*at, "senderId"])
     rows = await keyed_entries(db, viewer, [sender], read.keys)
-    decision = decide_by(read, lists_for(rows, viewer.account_id, sender))
-    _observed((decision,))
-    return Decided(decision, sender)
+    return Decided(decide_by(read, lists_for(rows, viewer.account_id, sender)), sender)
 
 
 MAX_BATCH_EMAILS = 100
@@ -352,7 +332,6 @@ async def _evaluate_all(
         if sender_lists is None:
             sender_lists = lists[sender] = lists_for(rows, viewer.account_id, sender, entry)
         decided.append(Decided(decide_by(one, sender_lists), sender))
-    _observed([d.decision for d in decided])
     return decided
 
 
@@ -421,7 +400,6 @@ async def run_simulation(
         )
         rows = await keyed_entries(db, viewer, [sender], read.keys, session=session)
         decision = decide_with(read, sender, viewer.account_id, rows)
-        _observed((decision,))
         return await simulations.insert_simulation(
             session=session,
             account_id=viewer.account_id,
