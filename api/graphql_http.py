@@ -74,8 +74,7 @@ from schema.limits import (
     string_too_long,
     validation_points,
 )
-from tenancy.account_limits import AccountLimits
-from tenancy.records import Database
+from schema.services import AccountLimits, Database
 
 JSON = "application/json"
 # The request's size in bytes, as read (the body of a POST).

@@ -56,9 +56,7 @@ from schema.context import SIGNED_IN, Context
 from schema.errors import public_error
 from schema.limits import check, limit_error, longest_string, query_too_long, string_too_long
 from schema.live import NeverLogListChange
-from tenancy.live import Hub, ListChange, ListKey
-from tenancy.roles import Viewer
-from tenancy.tokens import authenticate
+from schema.services import Hub, ListChange, ListKey, Viewer, authenticate
 
 log = logging.getLogger("neverlog.live")
 

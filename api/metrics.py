@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from policy import Decision
-from tenancy.records import Database
+from schema.services import Database
 
 # Operation names are chosen by clients: past this many distinct names, the rest are
 # counted as "other", so that no client can grow the metrics without bound.

@@ -14,8 +14,7 @@ from api.logs import request_log
 from api.metrics import Metrics
 from api.responses import send_error
 from schema.context import SIGNED_IN
-from tenancy.records import Database
-from tenancy.tokens import authenticate
+from schema.services import Database, authenticate
 
 log = logging.getLogger("neverlog.http")
 REQUEST_ID = "neverlog.request_id"
