@@ -36,7 +36,7 @@ from policy.errors import (
     ServiceUnavailable,
 )
 from schema.errors import graphql_error
-from tenancy.records import is_unavailable
+from schema.services import is_unavailable
 
 log = logging.getLogger("neverlog.http")
 
