@@ -223,7 +223,7 @@ async def evaluate(
     at = ["email"]
     check_recipient_lists(email, at)
     read = read_email(email)
-    sender = may_act_as(viewer, sender_id, "decide for another sender")
+    sender = may_act_as(viewer, sender_id, Action.DECIDE_FOR_ANOTHER_SENDER)
     if sender != viewer.user_id:
         async with db.transaction(viewer.account_id) as session:
             user = await accounts.get_user(
