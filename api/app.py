@@ -29,7 +29,7 @@ from api.unavailable import CannotServeMiddleware
 from persistence.database import Database
 from persistence.migrate import upgrade
 from schema import build_schema, graphql_schema
-from tenancy import decisions, expiry, signin, touches
+from tenancy import decisions, expiry, held_lists, signin, touches
 from tenancy.delivery import DeliveryWorker
 from tenancy.live import Hub
 
@@ -101,6 +101,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             signins = signin.start_caching(db, max_age=settings.signin_cache_seconds)
             if signins is not None:
                 stopping.push_async_callback(signins.stop)
+            holding = held_lists.start_holding(
+                db,
+                max_bytes=int(settings.held_lists_mb * 1024 * 1024),
+                listen_url=settings.listen_database_url,
+            )
+            if holding is not None:
+                stopping.push_async_callback(holding.stop)
             hub = Hub(
                 db,
                 listen_url=settings.listen_database_url,

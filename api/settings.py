@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # and every entry dropped when a notice of a change arrives. 0 turns it off; it is off
     # on SQLite and behind PgBouncer whatever this says.
     signin_cache_seconds: float = Field(30.0, ge=0, le=300)
+    # Each process's lists held in memory (tenancy/held_lists.py), at most this many MiB
+    # (an estimate); 0 turns holding off: every decision reads its entries.
+    held_lists_mb: float = Field(64.0, ge=0, le=65_536)
     log_level: str = "INFO"
     # Live list changes (api/live.py, docs/live.md): a direct connection to PostgreSQL for
     # LISTEN where NEVERLOG_DATABASE_URL goes through PgBouncer in transaction mode (none:

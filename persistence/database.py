@@ -113,6 +113,10 @@ class Database:
         self._pool_size = pool_size
         self._reads: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        # Called with the account (None: any) after each write transaction of
+        # ``transaction`` commits: what this process holds of the account's state drops it
+        # at once (tenancy/held_lists.py).
+        self.after_write: list[Callable[[uuid.UUID | None], None]] = []
         # The transactions (and pings) under way on the engine, each holding a connection
         # or about to: dispose waits for them.
         self._in_use = 0
@@ -146,6 +150,9 @@ class Database:
                 raise
             else:
                 await session.commit()
+                if write:
+                    for written in self.after_write:
+                        written(account_id)
             finally:
                 await session.close()
 

@@ -44,6 +44,7 @@ from policy import (
 )
 from policy.inbound import sender_names
 from policy.syntax import LONGEST
+from tenancy import held_lists
 from tenancy.account_limits import DEFAULT_SIMULATION_LIMIT
 from tenancy.errors import ErrorCode, Refusal, not_found
 from tenancy.roles import Viewer, actor_now, may_act_as
@@ -315,8 +316,9 @@ async def _evaluate_all(
                 _check_sender(users.get(sender), [*at(index), "senderId"], index)
     if failed is not None:
         raise failed
-    # One statement of its own: one round trip on PostgreSQL (Database.read_once).
-    rows = await entries.read_keyed_entries(
+    # From the lists this process holds (tenancy/held_lists.py), else one statement of
+    # its own: one round trip on PostgreSQL (Database.read_once).
+    rows = await held_lists.keyed_entries(
         db=db,
         account_id=viewer.account_id,
         owner_ids=[viewer.account_id, *set(senders)],
