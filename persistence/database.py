@@ -329,6 +329,18 @@ class Database:
             processed.append(tuple(values))
         return processed
 
+    def sqlite_data_version(self) -> int | None:
+        """SQLite's ``PRAGMA data_version`` on the read connection of read_once: a number
+        that moves on whenever any other connection (another process, or this process's
+        writers) commits to the database file, and only then; None where there is no such
+        connection (PostgreSQL, a database in memory). Costs microseconds: what a process
+        holds of the database is known unchanged, without reading it, while it stays."""
+        if self._sqlite_file is None:
+            return None
+        connection = self._sqlite_reads or self._open_sqlite_reads()
+        version: int = connection.execute("PRAGMA data_version").fetchone()[0]
+        return version
+
     def _open_sqlite_reads(self) -> sqlite3.Connection:
         assert self._sqlite_file is not None
         connection = sqlite3.connect(

@@ -15,9 +15,12 @@ How a held account stays true:
   triggers move on in the transaction of every change to an entry, an internal domain, the
   account's settings or a user's (migration 0011): no way of writing can miss it. A held
   account remembers the version that it was read at, in the same statement as its rows.
-- **On SQLite** every decision reads the version first (a point read of microseconds,
-  ``Database.read_once``): a held account is used only while its version is the current
-  one. So every process on the file sees a change on its first decision after the commit.
+- **On SQLite** every decision first asks the file's ``PRAGMA data_version``
+  (``Database.sqlite_data_version``: it moves on with every commit of any other connection,
+  another process's or this one's writers), and where anything was committed since the
+  account's version was read, reads the version again (a point read of microseconds): a
+  held account is used only while its version is the current one. So every process on the
+  file sees a change on its first decision after the commit.
 - **On PostgreSQL** (a version read is a round trip, as long as the look-up it saves) a
   held account is used for at most ``check_every`` seconds (0.5) after the read of its
   version began; the first decision after that reads the version again (one decision per
@@ -93,6 +96,8 @@ class HeldAccount:
     size: int
     checked: float  # the clock's time when the read of its version began
     used: float = 0.0
+    # SQLite: the file's data_version when its version was last read (None: unknown)
+    data_version: int | None = None
 
     @classmethod
     def of(cls, version: int, rows: list[HeldRow], began: float) -> HeldAccount:
@@ -221,6 +226,12 @@ class HeldLists:
             return None
         now = self._clock()
         held = self._held.get(account_id)
+        data_version = self.db.sqlite_data_version()
+        if held is not None and data_version is not None and data_version == held.data_version:
+            # SQLite: nothing at all committed to the file since its version was read.
+            held.used = now
+            self._held.move_to_end(account_id)
+            return held
         if held is not None and now - held.checked >= self.check_every:
             ticket = self._ticket(account_id)
             self._busy.add(account_id)
@@ -232,6 +243,7 @@ class HeldLists:
                 return None  # dropped meanwhile
             if version == held.version:
                 held.checked = now
+                held.data_version = data_version
             else:
                 self._drop(account_id)
                 held = None
@@ -242,6 +254,7 @@ class HeldLists:
             held = await self._build(account_id, now)
             if held is None:
                 return None
+            held.data_version = data_version
         held.used = now
         if account_id in self._held:
             self._held.move_to_end(account_id)
