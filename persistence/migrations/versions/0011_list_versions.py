@@ -22,6 +22,8 @@ depends_on = None
 
 CURRENT_ACCOUNT = "nullif(current_setting('app.account_id', true), '')::uuid"
 CHANNEL = "neverlog_lists"
+# The transaction-local setting that marks an account bumped in this transaction (PostgreSQL).
+BUMPED = "neverlog.lists_bumped_"
 # The tables whose rows a decision reads, and the column that names their account.
 ROWS = (("never_log_entries", "account_id"), ("internal_domains", "account_id"))
 # The settings that a decision reads, by table: (account column, settings columns).
@@ -66,42 +68,65 @@ def upgrade() -> None:
         "CREATE POLICY account_isolation ON list_versions "
         f"USING (account_id = {CURRENT_ACCOUNT}) WITH CHECK (account_id = {CURRENT_ACCOUNT})"
     )
-    # Rows: one statement-level trigger per event, over the statement's rows (a transition
-    # table): adding 500 entries bumps the version once, not 500 times.
+    # The bump, once per account and transaction: the version moves on and the notice is
+    # sent (PostgreSQL folds repeated notices, but a bump per row of a 500-entry change
+    # would cost). A transaction-local setting remembers the accounts already bumped (rolled
+    # back with a savepoint, as the bump is).
     op.execute(
         f"""
-        CREATE FUNCTION neverlog_rows_changed() RETURNS trigger LANGUAGE plpgsql
-        SECURITY DEFINER SET search_path FROM CURRENT AS $$
+        CREATE FUNCTION neverlog_bump_list_version(account uuid) RETURNS void
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
         BEGIN
-            INSERT INTO list_versions AS v (account_id, version)
-                SELECT DISTINCT account_id, 1 FROM changed_rows
+            INSERT INTO list_versions AS v (account_id, version) VALUES (account, 1)
                 ON CONFLICT (account_id) DO UPDATE SET version = v.version + 1;
-            PERFORM pg_notify('{CHANNEL}', a::text)
-                FROM (SELECT DISTINCT account_id AS a FROM changed_rows) AS accounts;
+            PERFORM pg_notify('{CHANNEL}', account::text);
+        END $$
+        """
+    )
+    op.execute(
+        f"""
+        CREATE FUNCTION neverlog_list_changed(account uuid) RETURNS void
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            bumped text := '{BUMPED}' || replace(account::text, '-', '');
+        BEGIN
+            IF current_setting(bumped, true) IS DISTINCT FROM '1' THEN
+                PERFORM neverlog_bump_list_version(account);
+                PERFORM set_config(bumped, '1', true);
+            END IF;
+        END $$
+        """
+    )
+    # Rows of entries and internal domains: a row trigger (a statement trigger would run
+    # for each row of an executemany, which is a statement per row).
+    op.execute(
+        """
+        CREATE FUNCTION neverlog_rows_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'DELETE' THEN
+                PERFORM neverlog_list_changed(OLD.account_id);
+            ELSE
+                PERFORM neverlog_list_changed(NEW.account_id);
+                IF TG_OP = 'UPDATE' AND OLD.account_id IS DISTINCT FROM NEW.account_id THEN
+                    PERFORM neverlog_list_changed(OLD.account_id);
+                END IF;
+            END IF;
             RETURN NULL;
         END $$
         """
     )
     for table, _ in ROWS:
-        for event in EVENTS:
-            rows = "OLD TABLE" if event == "DELETE" else "NEW TABLE"
-            op.execute(
-                f"CREATE TRIGGER list_version_{event.lower()} AFTER {event} ON {table} "
-                f"REFERENCING {rows} AS changed_rows FOR EACH STATEMENT "
-                "EXECUTE FUNCTION neverlog_rows_changed()"
-            )
-    # Settings: one row at a time (a column list and a transition table do not go together).
+        op.execute(
+            f"CREATE TRIGGER list_version AFTER INSERT OR UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION neverlog_rows_changed()"
+        )
+    # Settings: the rows of a few columns, by the column that names their account.
     op.execute(
-        f"""
-        CREATE FUNCTION neverlog_settings_changed() RETURNS trigger LANGUAGE plpgsql
-        SECURITY DEFINER SET search_path FROM CURRENT AS $$
-        DECLARE
-            account uuid := (CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END
-                ->> TG_ARGV[0])::uuid;
+        """
+        CREATE FUNCTION neverlog_settings_changed() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            INSERT INTO list_versions AS v (account_id, version) VALUES (account, 1)
-                ON CONFLICT (account_id) DO UPDATE SET version = v.version + 1;
-            PERFORM pg_notify('{CHANNEL}', account::text);
+            PERFORM neverlog_list_changed((CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD)
+                ELSE to_jsonb(NEW) END ->> TG_ARGV[0])::uuid);
             RETURN NULL;
         END $$
         """
@@ -147,13 +172,13 @@ def _sqlite_triggers() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for table, _ in ROWS:
-            for event in EVENTS:
-                op.execute(f"DROP TRIGGER list_version_{event.lower()} ON {table}")
+            op.execute(f"DROP TRIGGER list_version ON {table}")
         op.execute("DROP TRIGGER list_version_update ON accounts")
         for event in ("update", "insert", "delete"):
             op.execute(f"DROP TRIGGER list_version_{event} ON users")
-        op.execute("DROP FUNCTION neverlog_rows_changed()")
-        op.execute("DROP FUNCTION neverlog_settings_changed()")
+        for function in ("rows_changed()", "settings_changed()", "list_changed(uuid)"):
+            op.execute(f"DROP FUNCTION neverlog_{function}")
+        op.execute("DROP FUNCTION neverlog_bump_list_version(uuid)")
     else:
         for table, _ in ROWS:
             for event in EVENTS:
