@@ -3,7 +3,6 @@ the settings page at / (plain files of api/static/, which talk only to /graphql)
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -20,18 +19,14 @@ from starlette.staticfiles import StaticFiles
 from api import tracing
 from api.graphql_http import GraphQLHTTP, HttpOptions
 from api.live import Live, LiveOptions
-from api.metrics import metrics_endpoint, observe_decisions
+from api.metrics import Metrics, metrics_endpoint
 from api.middleware import BearerAuthMiddleware, RequestIdLogMetricsMiddleware
 from api.querycache import QueryCache
 from api.ratelimit import cost_buckets
 from api.settings import Settings
 from api.unavailable import CannotServeMiddleware
-from persistence.database import Database
-from persistence.migrate import upgrade
 from schema import build_schema, graphql_schema
-from tenancy import decisions, expiry, held_lists, signin, touches
-from tenancy.delivery import DeliveryWorker
-from tenancy.live import Hub
+from schema.services import Database, running
 
 log = logging.getLogger("neverlog")
 STATIC = Path(__file__).with_name("static")
@@ -54,68 +49,36 @@ async def favicon(request: Request) -> Response:
     return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
 
-async def _cancelled(task: asyncio.Task[None]) -> None:
-    """Cancel ``task`` and wait until it has ended."""
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
     """The app. ``database`` lets tests share one engine between apps."""
     settings = settings or Settings()
     db = database or settings.database()
     owns_db = database is None
-    decisions.observe_decisions(observe_decisions)
+    metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # What starts is stopped in the reverse order, each step even where one before it
-        # failed (or startup failed part way): the background tasks stopped and awaited,
-        # the gathered lastUsedAt written, and only then the engine closed; nothing is left
-        # to the garbage collector (an unclosed connection is a ResourceWarning).
+        # failed (or startup failed part way): tenancy's services (tenancy/services.py:
+        # the background tasks stopped and awaited, the gathered lastUsedAt written, and
+        # only then the engine closed), then the rate limits' stores and the traces;
+        # nothing is left to the garbage collector (an unclosed connection is a
+        # ResourceWarning).
         async with contextlib.AsyncExitStack() as stopping:
-            if owns_db:
-                stopping.push_async_callback(db.dispose)
-            # the tokens' last uses gathered and not yet written
-            stopping.push_async_callback(touches.flush, db)
             if traces is not None:
                 stopping.callback(traces.shutdown)
             stopping.push_async_callback(invitation_attempts.aclose)
             stopping.push_async_callback(buckets.aclose)
-            if settings.is_sqlite and owns_db:
-                await upgrade(db)
-            sweeps = asyncio.create_task(
-                expiry.run_sweeps(db, every=settings.expiry_sweep_seconds), name="expiry-sweeps"
+            services = await stopping.enter_async_context(
+                running(
+                    db,
+                    settings.services,
+                    owns_db=owns_db,
+                    migrate_first=settings.is_sqlite and owns_db,
+                )
             )
-            stopping.push_async_callback(_cancelled, sweeps)
-            worker = DeliveryWorker(
-                db,
-                schedule=settings.webhook_schedule,
-                refuse_private=settings.webhook_refuse_private,
-                concurrency=settings.webhook_concurrency,
-            )
-            stopping.push_async_callback(worker.stop)
-            if settings.webhook_worker:
-                worker.start()
-            signins = signin.start_caching(db, max_age=settings.signin_cache_seconds)
-            if signins is not None:
-                stopping.push_async_callback(signins.stop)
-            holding = held_lists.start_holding(
-                db,
-                max_bytes=int(settings.held_lists_mb * 1024 * 1024),
-                listen_url=settings.listen_database_url,
-            )
-            if holding is not None:
-                stopping.push_async_callback(holding.stop)
-            hub = Hub(
-                db,
-                listen_url=settings.listen_database_url,
-                recheck_seconds=settings.live_recheck_seconds,
-            )
-            live.hub = hub
-            stopping.push_async_callback(hub.stop)
-            hub.start()
+            app.state.services = services
+            live.hub = services.hub
             yield
 
     async def healthz(request: Request) -> Response:
@@ -134,6 +97,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         capacity=settings.rate_limit_capacity,
         restore_rate=settings.rate_limit_restore_rate,
         prefix=settings.rate_limit_key_prefix,
+        on_store_error=metrics.rate_limit_store_errors.inc,
     )
     # Invitation codes tried, per client address (shared through Redis where it is set).
     invitation_attempts = cost_buckets(
@@ -141,6 +105,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         capacity=settings.invitation_attempts,
         restore_rate=settings.invitation_attempts / settings.invitation_attempts_window_seconds,
         prefix=settings.rate_limit_key_prefix + "invitation:",
+        on_store_error=metrics.rate_limit_store_errors.inc,
     )
     view = GraphQLHTTP(
         graphql_schema(),
@@ -155,6 +120,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             max_body_bytes=settings.max_body_bytes,
             compiled_operations=settings.compiled_operations,
         ),
+        metrics=metrics,
         cache=QueryCache(max_bytes=settings.query_cache_bytes),
         invitation_attempts=invitation_attempts,
         execution_context_class=build_schema().execution_context_class,
@@ -178,7 +144,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # request id: 503 where the database cannot serve it (api/unavailable.py).
     middleware = [
         *tracing.middleware(traces),
-        Middleware(RequestIdLogMetricsMiddleware, production=settings.environment == "production"),
+        Middleware(
+            RequestIdLogMetricsMiddleware,
+            metrics=metrics,
+            production=settings.environment == "production",
+        ),
         Middleware(CannotServeMiddleware),
     ]
     if settings.cors_origins:
@@ -208,6 +178,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=lifespan,
     )
     app.state.db = db
+    app.state.metrics = metrics
     app.state.graphql = view
     app.state.live = live
     app.state.settings = settings

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp
 from api.logs import configure as configure_logs
 from api.server import GuardedHttpToolsProtocol, raise_open_files_limit, tune_collector
 from api.settings import Settings
-from persistence.migrate import grant_app_role, upgrade
+from schema.services import migrate
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
@@ -117,21 +117,19 @@ def serve_app(
 async def _migrate(settings: Settings, app_role: str | None) -> None:
     db = settings.database()
     try:
-        await upgrade(db)
-        if app_role:
-            await grant_app_role(db, app_role)
+        await migrate(db, app_role=app_role)
     finally:
         await db.dispose()
 
 
 async def _create_account(args: argparse.Namespace, settings: Settings) -> dict[str, str]:
     from schema.ids import to_global_id
-    from tenancy.users import create_account
+    from schema.services import create_account
 
     db = settings.database()
     try:
         if settings.is_sqlite:
-            await upgrade(db)
+            await migrate(db)
         new = await create_account(
             db, name=args.name, admin_email=args.admin_email, admin_name=args.admin_name
         )
@@ -146,8 +144,7 @@ async def _create_account(args: argparse.Namespace, settings: Settings) -> dict[
 
 async def _invite(args: argparse.Namespace, settings: Settings) -> dict[str, str]:
     from schema.ids import decode_id, to_global_id
-    from tenancy.errors import ErrorCode, Refusal
-    from tenancy.invitations import invite_by_email
+    from schema.services import ErrorCode, Refusal, invite_by_email
 
     account_id = decode_id(args.account, "Account")
     if account_id.int == 0:
@@ -158,7 +155,7 @@ async def _invite(args: argparse.Namespace, settings: Settings) -> dict[str, str
     db = settings.database()
     try:
         if settings.is_sqlite:
-            await upgrade(db)
+            await migrate(db)
         new = await invite_by_email(db, account_id=account_id, email=args.email.strip())
     finally:
         await db.dispose()
@@ -212,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_migrate(settings, args.app_role))
         print("The database schema is up to date.", file=sys.stderr)
         return 0
-    from tenancy.errors import Refusal
+    from schema.services import Refusal
 
     command = _invite if args.command == "invite" else _create_account
     try:

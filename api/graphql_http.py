@@ -50,8 +50,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
 from api.graphiql import GRAPHIQL_HEADERS, graphiql_html
-from api.metrics import EXECUTIONS, REFUSALS
-from api.middleware import OPERATION, REQUEST_ID, RESULT, VIEWER
+from api.metrics import Metrics
+from api.middleware import OPERATION, REQUEST_ID, RESULT
 from api.querycache import Prepared, QueryCache, sha256
 from api.ratelimit import Buckets, Throttle
 from schema.compiled_operations import (
@@ -60,7 +60,7 @@ from schema.compiled_operations import (
     count_objects,
     execute_operation,
 )
-from schema.context import Context
+from schema.context import Context, viewer_of
 from schema.errors import public_error
 from schema.limits import (
     PARSE_CHARACTERS_PER_POINT,
@@ -74,8 +74,7 @@ from schema.limits import (
     string_too_long,
     validation_points,
 )
-from tenancy.account_limits import AccountLimits
-from tenancy.records import Database
+from schema.services import AccountLimits, Database
 
 JSON = "application/json"
 # The request's size in bytes, as read (the body of a POST).
@@ -136,6 +135,7 @@ class GraphQLHTTP:
         query_limits: QueryLimits,
         buckets: Buckets,
         options: HttpOptions,
+        metrics: Metrics,
         cache: QueryCache | None = None,
         invitation_attempts: Buckets | None = None,
         execution_context_class: type[Any] | None = None,
@@ -149,6 +149,7 @@ class GraphQLHTTP:
         self.query_limits = query_limits
         self.buckets = buckets
         self.options = options
+        self.metrics = metrics
         self.rules = list(specified_rules)
         if not options.introspection:
             self.rules.append(NoSchemaIntrospectionCustomRule)
@@ -360,7 +361,6 @@ class GraphQLHTTP:
         over = check(measured, self.query_limits)
         if over is not None:
             return await self._refuse(request, [over], media, size_cost)
-        viewer = request.scope.get(VIEWER)
         cost = measured.cost + size_cost
         throttle = await self._charge(request, cost + parsing)
         if not throttle.allowed:
@@ -369,9 +369,10 @@ class GraphQLHTTP:
         context = Context(
             db=self.db,
             limits=self.limits,
-            viewer=viewer,
+            scope=request.scope,
             request_id=request_id,
             invitation_attempts=_ClientAttempts(self.invitation_attempts, request),
+            observe_decisions=self.metrics.observe_decisions,
         )
         plan = self._plan(prepared, document, operation, params.operation_name)
         path = ["plan" if plan is not None else "stock"]
@@ -385,7 +386,7 @@ class GraphQLHTTP:
             execution_context_class=self.execution_context_class,
             on_stock=lambda: path.__setitem__(0, "abandoned"),
         )
-        EXECUTIONS.labels(path[0]).inc()
+        self.metrics.executions.labels(path[0]).inc()
         context.objects = count_objects(result.data)
         request.scope[RESULT] = "ok" if not result.errors else "errors"
         extension = self._cost(cost, throttle, parsing)
@@ -433,7 +434,7 @@ class GraphQLHTTP:
         return int(size) // SIZE_BYTES_PER_POINT
 
     async def _charge(self, request: Request, cost: int) -> Throttle:
-        return await self.buckets.take(_bucket_key(request, request.scope.get(VIEWER)), cost)
+        return await self.buckets.take(_bucket_key(request, viewer_of(request.scope)), cost)
 
     async def _refuse(
         self, request: Request, errors: list[GraphQLError], media: str, size_cost: int
@@ -443,12 +444,12 @@ class GraphQLHTTP:
         throttle = await self._charge(request, size_cost + request.scope.get(PARSING, 0))
         if not throttle.allowed:
             return self._throttled(request, throttle, media, size_cost)
-        _refused(request, errors)
+        _refused(request, errors, self.metrics)
         parsing = request.scope.get(PARSING, 0)
         return _request_failed(errors, media, cost=self._cost(max(size_cost, 1), throttle, parsing))
 
     def _throttled(self, request: Request, throttle: Throttle, media: str, cost: int) -> Response:
-        REFUSALS.labels("RATE_LIMITED").inc()
+        self.metrics.refusals.labels("RATE_LIMITED").inc()
         request.scope[RESULT] = "rate_limited"
         parsing = request.scope.get(PARSING, 0)
         return _rate_limited(throttle, cost, media, self._cost(cost, throttle, parsing))
@@ -512,10 +513,10 @@ def _operation_name(operation: OperationDefinitionNode) -> str:
     return "anonymous"
 
 
-def _refused(request: Request, errors: list[GraphQLError]) -> None:
+def _refused(request: Request, errors: list[GraphQLError], metrics: Metrics) -> None:
     request.scope[RESULT] = "refused"
     for error in errors:
-        REFUSALS.labels(
+        metrics.refusals.labels(
             str((error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED"))
         ).inc()
 

@@ -52,13 +52,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.graphql_http import GraphQLHTTP, Params, RequestError, _params_from_json
 from api.middleware import authorization_headers
-from schema.context import Context
+from schema.context import SIGNED_IN, Context
 from schema.errors import public_error
 from schema.limits import check, limit_error, longest_string, query_too_long, string_too_long
 from schema.live import NeverLogListChange
-from tenancy.live import Hub, ListChange, ListKey
-from tenancy.roles import Viewer
-from tenancy.tokens import authenticate
+from schema.services import Hub, ListChange, ListKey, Viewer, authenticate
 
 log = logging.getLogger("neverlog.live")
 
@@ -189,6 +187,8 @@ class _Connection:
         if viewer is None:
             return
         self.viewer = viewer
+        # Signed in once, for the connection: its operations read it from its scope.
+        self.websocket.scope[SIGNED_IN] = viewer
         await self._send({"type": "connection_ack"})
         assert self.live.hub is not None
         unwatch = self.live.hub.watch(self)
@@ -486,8 +486,8 @@ class _Connection:
         return result
 
     async def _execute(self, subscription: _Subscription, change: ListChange) -> bytes:
-        view, viewer = self.live.view, self.viewer
-        context = Context(db=view.db, limits=view.limits, viewer=viewer, request_id="")
+        view = self.live.view
+        context = Context(db=view.db, limits=view.limits, scope=self.websocket.scope)
         try:
             result = execute(
                 view.schema,

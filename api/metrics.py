@@ -8,7 +8,6 @@ writes its samples there and /metrics adds them up.
 
 from __future__ import annotations
 
-import functools
 import hmac
 import os
 import threading
@@ -20,7 +19,10 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
     generate_latest,
     multiprocess,
 )
@@ -28,102 +30,123 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from policy import Decision
-from tenancy.records import Database
-
-REQUESTS = Counter(
-    "neverlog_requests_total",
-    "GraphQL requests by operation and result.",
-    ["operation", "result"],
-)
-LATENCY = Histogram(
-    "neverlog_request_duration_seconds",
-    "GraphQL request latency by operation.",
-    ["operation"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
-DECISIONS = Counter(
-    "neverlog_recipient_decisions_total",
-    "Recipient decisions by channel and outcome.",
-    ["channel", "outcome"],
-)
-REFUSALS = Counter(
-    "neverlog_refusals_total",
-    "Requests refused before execution, by limit.",
-    ["limit"],
-)
-EXECUTIONS = Counter(
-    "neverlog_graphql_executions_total",
-    "Operations executed, by how: on a compiled plan (plan), on stock execution (stock), "
-    "or on stock execution after a plan met something it does not cover (abandoned).",
-    ["path"],
-)
-POOL_IN_USE = Gauge(
-    "neverlog_db_pool_connections_in_use",
-    "Database connections checked out of the pool.",
-    multiprocess_mode="livesum",
-)
-POOL_SIZE = Gauge(
-    "neverlog_db_pool_size",
-    "Database connections held by the pool (in use or idle).",
-    multiprocess_mode="livesum",
-)
+from schema.services import Database
 
 # Operation names are chosen by clients: past this many distinct names, the rest are
 # counted as "other", so that no client can grow the metrics without bound.
 MAX_OPERATION_NAMES = 200
-_names: set[str] = set()
-_names_lock = threading.Lock()
 
 
-def operation_label(name: str | None) -> str:
-    if not name:
-        return "anonymous"
-    name = name[:64]
-    with _names_lock:
-        if name in _names:
-            return name
-        if len(_names) < MAX_OPERATION_NAMES:
-            _names.add(name)
-            return name
-    return "other"
+class Metrics:
+    """The app's metrics, in a registry of its own: built by the app factory and kept on
+    ``app.state.metrics``; the middleware, the GraphQL view and the rate limit are handed
+    it, and /metrics reads it. Two apps in one process (the tests make many) count apart."""
 
+    def __init__(self) -> None:
+        self.registry = registry = CollectorRegistry()
+        # What the default registry reports of the process besides ours, as before.
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
+        self.requests = Counter(
+            "neverlog_requests_total",
+            "GraphQL requests by operation and result.",
+            ["operation", "result"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "neverlog_request_duration_seconds",
+            "GraphQL request latency by operation.",
+            ["operation"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        )
+        self.decisions = Counter(
+            "neverlog_recipient_decisions_total",
+            "Recipient decisions by channel and outcome.",
+            ["channel", "outcome"],
+            registry=registry,
+        )
+        self.refusals = Counter(
+            "neverlog_refusals_total",
+            "Requests refused before execution, by limit.",
+            ["limit"],
+            registry=registry,
+        )
+        self.executions = Counter(
+            "neverlog_graphql_executions_total",
+            "Operations executed, by how: on a compiled plan (plan), on stock execution "
+            "(stock), or on stock execution after a plan met something it does not cover "
+            "(abandoned).",
+            ["path"],
+            registry=registry,
+        )
+        self.pool_in_use = Gauge(
+            "neverlog_db_pool_connections_in_use",
+            "Database connections checked out of the pool.",
+            multiprocess_mode="livesum",
+            registry=registry,
+        )
+        self.pool_size = Gauge(
+            "neverlog_db_pool_size",
+            "Database connections held by the pool (in use or idle).",
+            multiprocess_mode="livesum",
+            registry=registry,
+        )
+        self.rate_limit_store_errors = Counter(
+            "neverlog_rate_limit_store_errors_total",
+            "Requests whose rate limit could not be read from Redis, and were served (fail open).",
+            registry=registry,
+        )
+        self._names: set[str] = set()
+        self._names_lock = threading.Lock()
+        # The counter of each channel and outcome (few of each; prometheus_client keeps
+        # each labelled child for the life of the registry).
+        self._decisions_of: dict[tuple[Any, Any], Any] = {}
 
-def observe_request(operation: str, result: str, seconds: float) -> None:
-    REQUESTS.labels(operation, result).inc()
-    LATENCY.labels(operation).observe(seconds)
+    def operation_label(self, name: str | None) -> str:
+        if not name:
+            return "anonymous"
+        name = name[:64]
+        with self._names_lock:
+            if name in self._names:
+                return name
+            if len(self._names) < MAX_OPERATION_NAMES:
+                self._names.add(name)
+                return name
+        return "other"
 
+    def observe_request(self, operation: str, result: str, seconds: float) -> None:
+        self.requests.labels(operation, result).inc()
+        self.latency.labels(operation).observe(seconds)
 
-def observe_decisions(decisions: Sequence[Decision]) -> None:
-    """Count a request's recipients by channel and outcome: one increment per channel and
-    outcome among them (each increment takes a lock: a batch's hundred decisions of ten
-    recipients were a thousand, then two hundred, now a few)."""
-    counts: dict[Any, dict[Any, int]] = {}
-    for decision in decisions:
-        outcomes = counts.get(decision.channel)
-        if outcomes is None:
-            outcomes = counts[decision.channel] = {}
-        for recipient in decision.recipients:
-            outcomes[recipient.outcome] = outcomes.get(recipient.outcome, 0) + 1
-    for channel, outcomes in counts.items():
-        for outcome, count in outcomes.items():
-            _decisions_of(channel, outcome).inc(count)
+    def observe_decisions(self, decisions: Sequence[Decision]) -> None:
+        """Count a request's recipients by channel and outcome: one increment per channel
+        and outcome among them (each increment takes a lock: a batch's hundred decisions of
+        ten recipients were a thousand, then two hundred, now a few)."""
+        counts: dict[Any, dict[Any, int]] = {}
+        for decision in decisions:
+            outcomes = counts.get(decision.channel)
+            if outcomes is None:
+                outcomes = counts[decision.channel] = {}
+            for recipient in decision.recipients:
+                outcomes[recipient.outcome] = outcomes.get(recipient.outcome, 0) + 1
+        for channel, outcomes in counts.items():
+            for outcome, count in outcomes.items():
+                counter = self._decisions_of.get((channel, outcome))
+                if counter is None:
+                    counter = self.decisions.labels(channel.value, outcome.value)
+                    self._decisions_of[(channel, outcome)] = counter
+                counter.inc(count)
 
-
-@functools.cache
-def _decisions_of(channel: Any, outcome: Any) -> Any:
-    """The counter of one channel and outcome (few of each; prometheus_client keeps each
-    labelled child for the life of the process)."""
-    return DECISIONS.labels(channel.value, outcome.value)
-
-
-def observe_pool(db: Database) -> None:
-    pool = db.engine.pool
-    checked_out = getattr(pool, "checkedout", None)
-    size = getattr(pool, "size", None)
-    if callable(checked_out):
-        POOL_IN_USE.set(checked_out())
-    if callable(size):
-        POOL_SIZE.set(size())
+    def observe_pool(self, db: Database) -> None:
+        pool = db.engine.pool
+        checked_out = getattr(pool, "checkedout", None)
+        size = getattr(pool, "size", None)
+        if callable(checked_out):
+            self.pool_in_use.set(checked_out())
+        if callable(size):
+            self.pool_size.set(size())
 
 
 def _allowed(request: Request) -> bool:
@@ -151,11 +174,12 @@ async def metrics_endpoint(request: Request) -> Response:
             media_type="text/plain",
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
-    observe_pool(request.app.state.db)
+    metrics: Metrics = request.app.state.metrics
+    metrics.observe_pool(request.app.state.db)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         body = generate_latest(registry)
     else:
-        body = generate_latest()
+        body = generate_latest(metrics.registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

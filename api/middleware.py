@@ -11,14 +11,15 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.logs import request_log
-from api.metrics import observe_request, operation_label
+from api.metrics import Metrics
 from api.responses import send_error
-from tenancy.records import Database
-from tenancy.tokens import authenticate
+from schema.context import SIGNED_IN
+from schema.services import Database, authenticate
 
 log = logging.getLogger("neverlog.http")
 REQUEST_ID = "neverlog.request_id"
-VIEWER = "neverlog.viewer"
+# The request's sign-in: schema/context.py says where it lives, and reads it from there.
+VIEWER = SIGNED_IN
 # Set by the GraphQL view for the request's log line and metrics.
 OPERATION = "neverlog.operation"
 RESULT = "neverlog.result"
@@ -43,8 +44,9 @@ class RequestIdLogMetricsMiddleware:
     headers (``security_headers``) on its answer, whoever wrote it; at its end, the
     request's one log line; and for GraphQL, its metrics."""
 
-    def __init__(self, app: ASGIApp, *, production: bool = False) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, production: bool = False) -> None:
         self.app = app
+        self.metrics = metrics
         self.headers = security_headers(production=production)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -69,10 +71,10 @@ class RequestIdLogMetricsMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            _record(scope, status, time.perf_counter() - started)
+            _record(scope, status, time.perf_counter() - started, self.metrics)
 
 
-def _record(scope: Scope, status: int, seconds: float) -> None:
+def _record(scope: Scope, status: int, seconds: float, metrics: Metrics) -> None:
     """The request's log line (no token, no variables, no patterns) and, for GraphQL, its
     metrics."""
     viewer = scope.get(VIEWER)
@@ -80,7 +82,7 @@ def _record(scope: Scope, status: int, seconds: float) -> None:
     operation = scope.get(OPERATION)
     result = scope.get(RESULT) or ("ok" if status < 400 else f"http_{status}")
     if graphql:
-        observe_request(operation_label(operation), result, seconds)
+        metrics.observe_request(metrics.operation_label(operation), result, seconds)
     request_log.info(
         "%s %s %d",
         scope["method"],

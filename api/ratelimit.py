@@ -26,14 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from prometheus_client import Counter
-
 log = logging.getLogger("neverlog.ratelimit")
 
-STORE_ERRORS = Counter(
-    "neverlog_rate_limit_store_errors_total",
-    "Requests whose rate limit could not be read from Redis, and were served (fail open).",
-)
 WARN_EVERY_SECONDS = 60.0
 # After a failure, requests do not wait for Redis again before this many seconds.
 RETRY_REDIS_AFTER_SECONDS = 2.0
@@ -176,6 +170,7 @@ class RedisCostBuckets:
         prefix: str = "neverlog:ratelimit:",
         timeout_seconds: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
+        on_store_error: Callable[[], None] = lambda: None,
     ) -> None:
         import redis.asyncio
         from redis.asyncio.retry import Retry
@@ -185,6 +180,8 @@ class RedisCostBuckets:
         self.restore_rate = restore_rate
         self.prefix = prefix
         self.clock = clock
+        # Told of every request served without Redis (the app's metrics count them).
+        self.on_store_error = on_store_error
         self.redis: Any = redis.asyncio.Redis.from_url(
             url,
             socket_timeout=timeout_seconds,
@@ -201,7 +198,7 @@ class RedisCostBuckets:
     async def take(self, key: str, cost: int) -> Throttle:
         cost = max(cost, 1)
         if self.clock() < self._down_until:  # it failed a moment ago: do not wait for it
-            STORE_ERRORS.inc()
+            self.on_store_error()
             return self.fallback.take_now(key, cost)
         try:
             allowed, level = await self._script(
@@ -222,7 +219,7 @@ class RedisCostBuckets:
             self._unavailable(error)
 
     def _unavailable(self, error: Exception) -> None:
-        STORE_ERRORS.inc()
+        self.on_store_error()
         now = self.clock()
         self._down_until = now + RETRY_REDIS_AFTER_SECONDS
         if self._warned_at is None or now - self._warned_at >= WARN_EVERY_SECONDS:
@@ -239,9 +236,16 @@ class RedisCostBuckets:
 
 
 def cost_buckets(
-    *, redis_url: str | None, capacity: float, restore_rate: float, prefix: str
+    *,
+    redis_url: str | None,
+    capacity: float,
+    restore_rate: float,
+    prefix: str,
+    on_store_error: Callable[[], None] = lambda: None,
 ) -> Buckets:
     """Redis-backed buckets where a Redis URL is given, else in-process ones."""
     if redis_url:
-        return RedisCostBuckets(redis_url, capacity, restore_rate, prefix=prefix)
+        return RedisCostBuckets(
+            redis_url, capacity, restore_rate, prefix=prefix, on_store_error=on_store_error
+        )
     return CostBuckets(capacity, restore_rate)

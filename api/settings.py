@@ -8,9 +8,14 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schema.limits import QueryLimits
-from tenancy.account_limits import DEFAULT_LIST_LIMIT, AccountLimits
-from tenancy.delivery import Schedule
-from tenancy.records import Database
+from schema.services import (
+    DEFAULT_LIST_LIMIT,
+    AccountLimits,
+    Database,
+    Schedule,
+    ServiceOptions,
+    open_database,
+)
 
 
 class Settings(BaseSettings):
@@ -216,10 +221,25 @@ class Settings(BaseSettings):
         )
 
     def database(self) -> Database:
-        return Database(
+        return open_database(
             self.database_url,
             pool_size=self.database_pool_size,
             pgbouncer=self.database_pgbouncer,
+        )
+
+    @property
+    def services(self) -> ServiceOptions:
+        """How the app's background services run (tenancy/services.py)."""
+        return ServiceOptions(
+            expiry_sweep_seconds=self.expiry_sweep_seconds,
+            webhook_worker=self.webhook_worker,
+            webhook_schedule=self.webhook_schedule,
+            webhook_refuse_private=self.webhook_refuse_private,
+            webhook_concurrency=self.webhook_concurrency,
+            signin_cache_seconds=self.signin_cache_seconds,
+            listen_url=self.listen_database_url,
+            live_recheck_seconds=self.live_recheck_seconds,
+            held_lists_bytes=int(self.held_lists_mb * 1024 * 1024),
         )
 
     @property

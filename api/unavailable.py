@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.middleware import REQUEST_ID
 from api.responses import send_error
 from schema.errors import UNAVAILABLE_MESSAGE
-from tenancy.records import is_unavailable
+from schema.services import is_unavailable
 
 log = logging.getLogger("neverlog.http")
 RETRY_AFTER_SECONDS = 5

@@ -42,15 +42,16 @@ async def count_entries(
     return int((await session.scalars(stmt)).one())
 
 
-async def entries_with_keys(
+async def get_entries_by_key(
     *,
     session: AsyncSession,
     account_id: uuid.UUID,
     owner_ids: Collection[uuid.UUID],
     keys: Collection[str],
 ) -> list[NeverLogEntry]:
-    """The entries of these lists whose match key is one of ``keys``: one indexed query,
-    whose cost follows the number of keys, not the size of the lists."""
+    """The entries of these lists whose match key is one of ``keys``, as rows to change
+    (``get_entries`` finds them by id): one indexed query, whose cost follows the number of
+    keys, not the size of the lists. A decision reads with ``keyed_entries``."""
     if not keys or not owner_ids:
         return []
     stmt = sa.select(NeverLogEntry).where(
@@ -158,28 +159,6 @@ def _keyed_entries_statement(dialect: str) -> sa.Select[Any]:
     )
 
 
-async def keyed_entries(
-    *,
-    session: AsyncSession,
-    account_id: uuid.UUID,
-    owner_ids: Collection[uuid.UUID],
-    keys: Collection[str],
-) -> list[KeyedEntry]:
-    """What a decision needs of the entries of these lists whose match key is one of
-    ``keys``: one indexed query on (account_id, owner_id, match_key), whose cost follows
-    the number of keys, not the size of the lists. The same statement returns the
-    account's internal domains that answer a key, as rows of scope INTERNAL, and the
-    settings of the account and of the owners that are users (KeyedEntry): it is made
-    even without keys, for the settings."""
-    if not owner_ids:
-        return []
-    dialect = session.get_bind().dialect.name
-    result = await session.execute(
-        _keyed_statement(dialect), _keyed_parameters(dialect, account_id, owner_ids, keys)
-    )
-    return [KeyedEntry(*row) for row in result]
-
-
 def _keyed_parameters(
     dialect: str, account_id: uuid.UUID, owner_ids: Collection[uuid.UUID], keys: Collection[str]
 ) -> dict[str, Any]:
@@ -203,24 +182,48 @@ def _gated_keyed_statement() -> sa.Select[Any]:
     return sa.select(*found.c).where(account_gate())
 
 
-async def read_keyed_entries(
+async def keyed_entries(
     *,
     db: Database,
     account_id: uuid.UUID,
     owner_ids: Collection[uuid.UUID],
     keys: Collection[str],
+    session: AsyncSession | None = None,
 ) -> list[KeyedEntry]:
-    """``keyed_entries`` in a statement of its own (``Database.read_once``): on PostgreSQL
-    one round trip, row-level security binding it; on SQLite a synchronous read of
-    microseconds, without a thread hop."""
+    """The read of every decision: what a decision needs of the entries of these lists
+    whose match key is one of ``keys``, one indexed query on (account_id, owner_id,
+    match_key), whose cost follows the number of keys, not the size of the lists. The same
+    statement returns the account's internal domains that answer a key, as rows of scope
+    INTERNAL, and the settings of the account and of the owners that are users
+    (KeyedEntry): it is made even without keys, for the settings.
+
+    Read in ``session`` where given (a change that decides under its lock), else in a
+    statement of its own (``Database.read_once``): on PostgreSQL one round trip,
+    row-level security binding it; on SQLite a synchronous read of microseconds, without
+    a thread hop."""
     if not owner_ids:
         return []
-    dialect = "postgresql" if db.is_postgresql else "sqlite"
-    statement = _gated_keyed_statement() if db.is_postgresql else _keyed_statement(dialect)
-    rows = await db.read_once(
-        account_id, statement, _keyed_parameters(dialect, account_id, owner_ids, keys)
+    if session is None:
+        dialect = "postgresql" if db.is_postgresql else "sqlite"
+        statement = _gated_keyed_statement() if db.is_postgresql else _keyed_statement(dialect)
+        rows = await db.read_once(
+            account_id, statement, _keyed_parameters(dialect, account_id, owner_ids, keys)
+        )
+        return [KeyedEntry(*row) for row in rows]
+    return await _keyed_entries_in(session, account_id, owner_ids, keys)
+
+
+async def _keyed_entries_in(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    owner_ids: Collection[uuid.UUID],
+    keys: Collection[str],
+) -> list[KeyedEntry]:
+    dialect = session.get_bind().dialect.name
+    result = await session.execute(
+        _keyed_statement(dialect), _keyed_parameters(dialect, account_id, owner_ids, keys)
     )
-    return [KeyedEntry(*row) for row in rows]
+    return [KeyedEntry(*row) for row in result]
 
 
 def _one_of(column: Any, values: Collection[str], dialect: str) -> Any:

@@ -401,7 +401,7 @@ def _logged(text: str, field: RecipientField, new: bool, unlisted: str | None) -
     hash of thirteen values."""
     why = explain.logged(text, new_contact=new, unlisted=unlisted)
     return RecipientDecision(
-        text, field, Outcome.LOGGED, True, new, True, True, True, None, None, why, None, _FULL
+        text, field, Outcome.LOGGED, True, new, True, True, True, None, None, None, _FULL, why
     )
 
 
@@ -426,13 +426,13 @@ def _limited(
             why = explain.limited_by_entry(text, allowed, pattern, action, scope, original)
             return RecipientDecision(
                 text, field, Outcome.LOGGED, True, new, True, True, True,
-                pattern, scope, why, action, allowed,
+                pattern, scope, action, allowed, why,
             )  # fmt: skip
     why = explain.logged(text, new_contact=new, unlisted=unlisted)
     if capture is not _FULL:
         why = explain.limited_by_setting(why, capture, whose)
     return RecipientDecision(
-        text, field, Outcome.LOGGED, True, new, True, True, True, None, None, why, None, capture
+        text, field, Outcome.LOGGED, True, new, True, True, True, None, None, None, capture, why
     )
 
 
@@ -444,7 +444,7 @@ def _never_logged(
     why = explain.never_log(text, pattern, scope)
     return RecipientDecision(
         text, field, Outcome.NEVER_LOG, False, False, False, False, True,
-        pattern, scope, why, _NEVER_LOG,
+        pattern, scope, _NEVER_LOG, None, why,
     )  # fmt: skip
 
 
@@ -453,11 +453,14 @@ def _not_logged(
 ) -> RecipientDecision:
     """A valid recipient that is not logged: only the activity feed tracks it."""
     if entry is None:
-        return _new(text, field, outcome, False, False, False, False, True, None, None, why)
+        return _new(
+            text, field, outcome, False, False, False, False, True, None, None, None, None, why
+        )
     pattern, scope = entry.pattern.text, entry.scope
     return _new(
-        text, field, outcome, False, False, False, False, True, pattern, scope, why, _NEVER_LOG
-    )
+        text, field, outcome, False, False, False, False, True,
+        pattern, scope, _NEVER_LOG, None, why,
+    )  # fmt: skip
 
 
 def _invalid(given: str, field: RecipientField) -> RecipientDecision:
@@ -465,8 +468,9 @@ def _invalid(given: str, field: RecipientField) -> RecipientDecision:
     why = explain.invalid(given)
     make = _new if len(given) <= LONGEST_CACHED else RecipientDecision
     return make(
-        given, field, Outcome.INVALID_ADDRESS, False, False, False, False, False, None, None, why
-    )
+        given, field, Outcome.INVALID_ADDRESS, False, False, False, False, False,
+        None, None, None, None, why,
+    )  # fmt: skip
 
 
 def _distinct(*fields: tuple[str, ...], original: bool = False) -> list[_Recipient]:

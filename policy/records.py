@@ -109,7 +109,11 @@ class RecipientDecision(NamedTuple):
 
     A named tuple rather than a frozen dataclass: as immutable, and built four times as
     fast (a frozen dataclass sets each of its eleven fields through object.__setattr__),
-    which an address never seen before pays (tests/bench/bench_decide.py)."""
+    which an address never seen before pays (tests/bench/bench_decide.py).
+
+    The one record of a recipient's decision: tenancy passes it on, and the schema serves
+    it as the GraphQL type RecipientDecision, whose fields are these, in this order
+    (schema/decisions.py)."""
 
     address: str
     field: RecipientField
@@ -121,9 +125,9 @@ class RecipientDecision(NamedTuple):
     activity_feed_tracking: bool
     matched_pattern: str | None
     matched_scope: Scope | None
+    matched_action: EntryAction | None
+    capture: CaptureLevel | None
     explanation: str
-    matched_action: EntryAction | None = None
-    capture: CaptureLevel | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, enums as their values."""
@@ -216,6 +220,13 @@ class Decision(NamedTuple):
             for r in self.recipients
             if r.outcome is Outcome.LOGGED and r.capture is not CaptureLevel.FULL
         )
+
+    def differs_from(self, other: Decision) -> bool:
+        """Whether any recipient's decision differs from ``other``'s, its wording aside:
+        its outcome, what is recorded, the entry that decided or limited it, its capture."""
+        return [r._replace(explanation="") for r in self.recipients] != [
+            r._replace(explanation="") for r in other.recipients
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, enums as their values: for storing a decision."""

@@ -4,17 +4,31 @@ the DataLoaders, so that no cache outlives its request or crosses accounts."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from strawberry.dataloader import DataLoader
 
+from policy import Decision
 from tenancy import reads
 from tenancy.account_limits import AccountLimits
 from tenancy.errors import Forbidden
 from tenancy.records import Database, User
 from tenancy.roles import Viewer
+
+# Where a request carries its sign-in: the API's middleware resolves the bearer token once
+# per request and puts the viewer (None: no token) on the request's scope under this key
+# (a live connection, once its connection_init signs in, on the connection's scope). The
+# context reads it from there, and the permission classes through the context: nothing
+# below the middleware signs anyone in again.
+SIGNED_IN = "neverlog.viewer"
+
+
+def viewer_of(scope: Mapping[str, Any]) -> Viewer | None:
+    """The request's sign-in, as the middleware put it on the scope."""
+    viewer: Viewer | None = scope.get(SIGNED_IN)
+    return viewer
 
 
 def _users_loader(db: Database, viewer: Viewer) -> DataLoader[uuid.UUID, User | None]:
@@ -23,6 +37,10 @@ def _users_loader(db: Database, viewer: Viewer) -> DataLoader[uuid.UUID, User | 
         return [found.get(user_id) for user_id in user_ids]
 
     return DataLoader(load_fn=load)
+
+
+def _unobserved(decisions: Sequence[Decision]) -> None:
+    """Where nobody counts decisions (a live connection's, a test's context)."""
 
 
 class InvitationAttempts(Protocol):
@@ -48,9 +66,13 @@ class Unlimited:
 class Context:
     db: Database
     limits: AccountLimits
-    viewer: Viewer | None
+    # The request's (or live connection's) ASGI scope, which carries its sign-in.
+    scope: Mapping[str, Any]
     request_id: str = ""
     invitation_attempts: InvitationAttempts = field(default_factory=Unlimited)
+    # Told of the decisions that a request made (evaluate, a batch, a saved simulation),
+    # all of a request's at once: the app's metrics count them (api/metrics.py).
+    observe_decisions: Callable[[Sequence[Decision]], None] = _unobserved
     # The objects of the answer built so far (its root aside), counted by the executor
     # (schema/execution.py) as it builds them: what an answer larger than its calculated
     # cost is charged for. An object an error then nulls was built all the same.
@@ -62,6 +84,11 @@ class Context:
         if name not in self._loaders:
             self._loaders[name] = make()
         return self._loaders[name]
+
+    @property
+    def viewer(self) -> Viewer | None:
+        """The request's sign-in (``viewer_of``); None where no token was sent."""
+        return viewer_of(self.scope)
 
     @property
     def signed_in(self) -> Viewer:

@@ -6,21 +6,27 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from operator import attrgetter
+from typing import TYPE_CHECKING, Any, get_type_hints
 
 import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from policy import BadEmail, Decision, Email, OriginalEmail, TooManyRecipients, read_email
+from policy import (
+    BadEmail,
+    Decision,
+    Email,
+    OriginalEmail,
+    RecipientDecision,
+    TooManyRecipients,
+    read_email,
+)
 from schema.connections import Connection, page_size
 from schema.enums import (
     CaptureLevel,
     Channel,
     EmailDirection,
-    EntryAction,
     Outcome,
-    RecipientField,
-    Scope,
 )
 from schema.errors import UserError, bad_input, signed_in_mutation
 from schema.ids import decode_id, to_global_id
@@ -109,23 +115,21 @@ class EmailInput:
         return decode_id(self.sender_id, "User") if self.sender_id is not None else None
 
 
-@strawberry.type(name="RecipientDecision")
-class RecipientDecisionType:
-    """Served straight from the decision module's own values: no copy on the hot path."""
+def _served_as(record: type[tuple[Any, ...]], name: str) -> type:
+    """The GraphQL object type of a policy record (a named tuple): its fields are the
+    record's, in the record's order, with the record's types (policy's enums are the
+    GraphQL enums, schema/enums.py). Its values are the record's own: no copy on the hot
+    path, and no second list of fields to keep in step."""
+    hints = get_type_hints(record)
+    fields = record._fields  # type: ignore[attr-defined]
+    namespace = {"__annotations__": {f: hints[f] for f in fields}, "__module__": __name__}
+    return strawberry.type(type(name, (), namespace), name=name)
 
-    address: str
-    field: RecipientField
-    outcome: Outcome
-    logged_to_contact: bool
-    contact_created: bool
-    timeline_tracking: bool
-    associated_records_logged: bool
-    activity_feed_tracking: bool
-    matched_pattern: str | None
-    matched_scope: Scope | None
-    matched_action: EntryAction | None
-    capture: CaptureLevel | None
-    explanation: str
+
+if TYPE_CHECKING:
+    RecipientDecisionType = RecipientDecision
+else:
+    RecipientDecisionType = _served_as(RecipientDecision, "RecipientDecision")
 
 
 def _visible_recipients(root: EmailLoggingDecision, info: Info) -> list[RecipientDecisionType]:
@@ -282,7 +286,7 @@ class SimulatedEmail:
 LookupKey = tuple[uuid.UUID, frozenset[str]]
 
 
-def _entries_loader(info: Info) -> DataLoader[LookupKey, list[KeyedEntry]]:
+def _keyed_entries(info: Info) -> DataLoader[LookupKey, list[KeyedEntry]]:
     """Today's entries for many (sender, keys) at once: one query for a whole page of
     simulations."""
     ctx = info.context
@@ -292,7 +296,7 @@ def _entries_loader(info: Info) -> DataLoader[LookupKey, list[KeyedEntry]]:
     async def load(wanted: Sequence[LookupKey]) -> list[list[KeyedEntry]]:
         senders = {sender for sender, _ in wanted}
         keys = set().union(*(keys for _, keys in wanted))
-        rows = await reads.entries_for_senders(ctx.db, viewer, senders, keys)
+        rows = await decisions.keyed_entries(ctx.db, viewer, senders, keys)
         return [
             [
                 r
@@ -304,7 +308,7 @@ def _entries_loader(info: Info) -> DataLoader[LookupKey, list[KeyedEntry]]:
         ]
 
     loader: DataLoader[LookupKey, list[KeyedEntry]] = ctx.loader(
-        "entries-by-sender-and-keys", lambda: DataLoader(load_fn=load)
+        "keyed-entries", lambda: DataLoader(load_fn=load)
     )
     return loader
 
@@ -333,11 +337,11 @@ class EmailLoggingSimulation(Node):
     @strawberry.field(description="True where current differs from recorded for any recipient.")
     async def changed_since_run(self, info: Info) -> bool:
         recorded = Decision.from_dict(self.row.recorded)
-        return decisions.changed(recorded, await self._current(info))
+        return (await self._current(info)).differs_from(recorded)
 
     async def _current(self, info: Info) -> Decision:
         read = read_email(self.parsed)
-        rows = await _entries_loader(info).load((self.row.sender_id, read.keys))
+        rows = await _keyed_entries(info).load((self.row.sender_id, read.keys))
         return decisions.decide_with(read, self.row.sender_id, self.row.account_id, rows)
 
     @classmethod
@@ -370,6 +374,7 @@ class DecisionQuery:
             raise bad_input(str(exc), limit=exc.limit) from exc
         except BadEmail as exc:
             raise bad_input(str(exc), field=["email", exc.field]) from exc
+        ctx.observe_decisions((decided.decision,))
         return EmailLoggingDecision.of(decided.decision, decided.sender_id)
 
     @strawberry.field(
@@ -385,6 +390,7 @@ class DecisionQuery:
         # An email that fails them all raises decisions.InEmail: schema/errors.py's
         # public_error puts its error at the email's index in the batch's path.
         decided = await decisions.evaluate_batch(ctx.db, ctx.signed_in, given)
+        ctx.observe_decisions([d.decision for d in decided])
         return [EmailLoggingDecision.of(d.decision, d.sender_id) for d in decided]
 
     @strawberry.field(
@@ -442,7 +448,9 @@ class DecisionMutation:
             )
         except BadEmail as exc:
             raise bad_input(str(exc), field=["input", "email", exc.field]) from exc
-        return RunEmailLoggingSimulationPayload(simulation=EmailLoggingSimulation.from_row(row))
+        simulation = EmailLoggingSimulation.from_row(row)
+        ctx.observe_decisions((simulation.recorded.decision,))
+        return RunEmailLoggingSimulationPayload(simulation=simulation)
 
     @signed_in_mutation()
     async def delete_email_logging_simulation(

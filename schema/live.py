@@ -18,7 +18,7 @@ from strawberry.types import Info
 from schema.enums import Scope
 from schema.types import NeverLogList, User, load_user
 from tenancy.account_limits import AccountLimits
-from tenancy.lists import ListRef
+from tenancy.list_ref import ListRef
 from tenancy.live import ChangeKind, ListChange
 
 strawberry.enum(ChangeKind, name="NeverLogListChangeKind")

@@ -16,7 +16,7 @@ from schema.internal_domain_types import InternalDomain, load_internal_domains
 from tenancy import reads, records
 from tenancy.audit import VisibleEvent
 from tenancy.csvfiles import export_csv
-from tenancy.lists import ListRef
+from tenancy.list_ref import ListRef
 from tenancy.settings import sender_names
 
 

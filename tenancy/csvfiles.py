@@ -23,20 +23,16 @@ import io
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import accounts, entries
 from persistence.database import Database
+from policy import EntryAction, EntryKind
 from tenancy.entry_details import NONE, EntryDetails, checked_expiry, checked_note
 from tenancy.errors import ErrorCode, Refusal
+from tenancy.list_ref import ListRef
 from tenancy.text import escaped
-
-if TYPE_CHECKING:
-    from tenancy.lists import ListRef
-
-from policy import EntryAction, EntryKind
 
 HEADER = ("pattern", "kind", "created_at", "created_by")
 EXTENDED_HEADER = (*HEADER, "note", "expires_at", "action")

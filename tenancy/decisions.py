@@ -74,35 +74,30 @@ def settings_of(
     )
 
 
-async def matching_entries(
-    session: AsyncSession,
-    account_id: uuid.UUID,
+async def keyed_entries(
+    db: Database,
+    viewer: Viewer,
     sender_ids: Collection[uuid.UUID],
     keys: Collection[str],
+    *,
+    session: AsyncSession | None = None,
 ) -> list[KeyedEntry]:
-    """The entries of the account-wide list and of these senders' personal lists that
-    could match ``keys``."""
+    """The read of every decision: the entries that could match ``keys`` on the
+    account-wide list and on these senders' personal lists, with the account's internal
+    domains and the settings of the account and of these senders (even without keys). In
+    ``session`` where given (a change deciding under its lock), else in a statement of its
+    own. The senders are those the viewer may decide for or see the simulations of;
+    decisions made from these rows leave tenancy through this module and
+    ``tenancy.privacy``, which decides what of another user's list the viewer is shown."""
+    owner_ids = [viewer.account_id, *sender_ids]
+    if session is None:
+        # From the lists this process holds in memory (tenancy/held_lists.py), where it does.
+        return await held_lists.keyed_entries(
+            db=db, account_id=viewer.account_id, owner_ids=owner_ids, keys=keys
+        )
     return await entries.keyed_entries(
-        session=session, account_id=account_id, owner_ids=[account_id, *sender_ids], keys=keys
+        db=db, account_id=viewer.account_id, owner_ids=owner_ids, keys=keys, session=session
     )
-
-
-# Told of the decisions made for each request (evaluate, a batch, simulation runs), all
-# of a request's at once: the app factory wires the API's metrics in with
-# observe_decisions.
-_observers: list[Callable[[Sequence[Decision]], None]] = []
-
-
-def observe_decisions(observer: Callable[[Sequence[Decision]], None]) -> None:
-    """Have ``observer`` told of every request's decisions from now on (once, however
-    often asked)."""
-    if observer not in _observers:
-        _observers.append(observer)
-
-
-def _observed(decisions: Sequence[Decision]) -> None:
-    for observe in _observers:
-        observe(decisions)
 
 
 def decide_with(
@@ -212,14 +207,7 @@ async def _sender(
     if sender == viewer.user_id:
         return sender  # authentication has just checked that the viewer is active
     user = await accounts.get_user(session=session, account_id=viewer.account_id, user_id=sender)
-    if user is None:
-        raise not_found("user", [*at, "senderId"])
-    if not user.active:
-        raise Refusal.one(
-            ErrorCode.INVALID_INPUT,
-            f"{user.email} is deactivated: decide for an active user.",
-            [*at, "senderId"],
-        )
+    _check_sender(user, [*at, "senderId"])
     return sender
 
 
@@ -233,12 +221,20 @@ class Decided(NamedTuple):
 async def evaluate(
     db: Database, viewer: Viewer, email: Email, *, sender_id: uuid.UUID | None
 ) -> Decided:
-    """Decide, saving nothing. Raises TooManyRecipients, BadEmail, Refusal or Forbidden."""
-    try:
-        (decided,) = await _evaluate_all(db, viewer, [(email, sender_id)], lambda _: ["email"])
-    except InEmail as failed:
-        raise failed.error from None
-    return decided
+    """Decide, saving nothing: the checks in the order of every decision, then one
+    look-up. Raises TooManyRecipients, BadEmail, Refusal or Forbidden."""
+    at = ["email"]
+    check_recipient_lists(email, at)
+    read = read_email(email)
+    sender = may_act_as(viewer, sender_id, "decide for another sender")
+    if sender != viewer.user_id:
+        async with db.transaction(viewer.account_id) as session:
+            user = await accounts.get_user(
+                session=session, account_id=viewer.account_id, user_id=sender
+            )
+        _check_sender(user, [*at, "senderId"])
+    rows = await keyed_entries(db, viewer, [sender], read.keys)
+    return Decided(decide_by(read, lists_for(rows, viewer.account_id, sender)), sender)
 
 
 MAX_BATCH_EMAILS = 100
@@ -313,17 +309,14 @@ async def _evaluate_all(
             )
         for index, sender in enumerate(senders):
             if sender != viewer.user_id:
-                _check_sender(users.get(sender), [*at(index), "senderId"], index)
+                try:
+                    _check_sender(users.get(sender), [*at(index), "senderId"])
+                except Refusal as error:
+                    raise InEmail(index, error) from None
     if failed is not None:
         raise failed
-    # From the lists this process holds (tenancy/held_lists.py), else one statement of
-    # its own: one round trip on PostgreSQL (Database.read_once).
-    rows = await held_lists.keyed_entries(
-        db=db,
-        account_id=viewer.account_id,
-        owner_ids=[viewer.account_id, *set(senders)],
-        keys=wanted,
-    )
+    # One statement of its own: one round trip on PostgreSQL (Database.read_once).
+    rows = await keyed_entries(db, viewer, set(senders), wanted)
     # One sender's lists serve every email of that sender: the rows of the other emails'
     # recipients are never looked at (policy.Lists). A row's entry is built once, however
     # many senders' lists it is on (the rows live until the end, so their ids stay theirs).
@@ -342,22 +335,18 @@ async def _evaluate_all(
         if sender_lists is None:
             sender_lists = lists[sender] = lists_for(rows, viewer.account_id, sender, entry)
         decided.append(Decided(decide_by(one, sender_lists), sender))
-    _observed([d.decision for d in decided])
     return decided
 
 
-def _check_sender(user: User | None, at: list[str], index: int) -> None:
+def _check_sender(user: User | None, at: list[str]) -> None:
     """A sender named by a super admin must be an active user of the account."""
     if user is None:
-        raise InEmail(index, not_found("user", at))
+        raise not_found("user", at)
     if not user.active:
-        raise InEmail(
-            index,
-            Refusal.one(
-                ErrorCode.INVALID_INPUT,
-                f"{user.email} is deactivated: decide for an active user.",
-                at,
-            ),
+        raise Refusal.one(
+            ErrorCode.INVALID_INPUT,
+            f"{user.email} is deactivated: decide for an active user.",
+            at,
         )
 
 
@@ -412,9 +401,8 @@ async def run_simulation(
         await actor_now(
             session, viewer, super_admin_to="decide for another sender" if other else None
         )
-        rows = await matching_entries(session, viewer.account_id, [sender], read.keys)
+        rows = await keyed_entries(db, viewer, [sender], read.keys, session=session)
         decision = decide_with(read, sender, viewer.account_id, rows)
-        _observed((decision,))
         return await simulations.insert_simulation(
             session=session,
             account_id=viewer.account_id,
@@ -437,32 +425,6 @@ async def delete_simulation(db: Database, viewer: Viewer, *, simulation_id: uuid
             session=session, account_id=viewer.account_id, simulation_id=simulation_id
         )
         return simulation_id
-
-
-def changed(recorded: Decision, current: Decision) -> bool:
-    """Whether any recipient's decision differs (its wording aside): its outcome, what is
-    recorded, the entry that decided or limited it, its capture."""
-
-    def essence(decision: Decision) -> list[tuple[Any, ...]]:
-        return [
-            (
-                r.address,
-                r.field,
-                r.outcome,
-                r.logged_to_contact,
-                r.contact_created,
-                r.timeline_tracking,
-                r.associated_records_logged,
-                r.activity_feed_tracking,
-                r.matched_pattern,
-                r.matched_scope,
-                r.matched_action,
-                r.capture,
-            )
-            for r in decision.recipients
-        ]
-
-    return essence(recorded) != essence(current)
 
 
 def email_to_dict(email: Email) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """An account's lists held in memory by each process, so that a decision reads no database
 for them, kept true by the account's list version and, on PostgreSQL, by notices.
 
-What a decision reads of an account (``persistence.entries.read_keyed_entries``: the
+What a decision reads of an account (``persistence.entries.keyed_entries``: the
 entries of the account-wide list and of the senders' personal lists whose match key is
 one of the email's keys, the internal domains that answer a key, the settings of the
 account and of the senders) is, for an account asked often, the same few thousand rows
@@ -208,13 +208,13 @@ class HeldLists:
     async def keyed_entries(
         self, account_id: uuid.UUID, owner_ids: Collection[uuid.UUID], keys: Collection[str]
     ) -> list[KeyedEntry]:
-        """The look-up's rows (``persistence.entries.read_keyed_entries``), from the held
+        """The look-up's rows (``persistence.entries.keyed_entries``), from the held
         account where it is current, else read (and the account held where it fits)."""
         if not owner_ids:
             return []
         held = await self._current(account_id)
         if held is None:
-            return await entry_rows.read_keyed_entries(
+            return await entry_rows.keyed_entries(
                 db=self.db, account_id=account_id, owner_ids=owner_ids, keys=keys
             )
         return held.keyed_entries(owner_ids, keys)
@@ -348,10 +348,10 @@ async def keyed_entries(
     keys: Collection[str],
 ) -> list[KeyedEntry]:
     """A decision's look-up: from the lists this process holds for ``db`` where it holds
-    them, else ``persistence.entries.read_keyed_entries``."""
+    them, else ``persistence.entries.keyed_entries``."""
     holder = _HOLDERS.get(db)
     if holder is None:
-        return await entry_rows.read_keyed_entries(
+        return await entry_rows.keyed_entries(
             db=db, account_id=account_id, owner_ids=owner_ids, keys=keys
         )
     return await holder.keyed_entries(account_id, owner_ids, keys)

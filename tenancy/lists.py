@@ -27,6 +27,7 @@ from tenancy.audit import AuditAction
 from tenancy.csvfiles import details_of, read_rows
 from tenancy.entry_details import EntryDetails
 from tenancy.errors import ErrorCode, Problem, Refusal
+from tenancy.list_ref import ListRef
 from tenancy.roles import Viewer, actor_now, require_super_admin
 from tenancy.webhooks import WebhookEventType, record_entries_event
 
@@ -34,20 +35,6 @@ from tenancy.webhooks import WebhookEventType, record_entries_event
 class ImportMode(enum.Enum):
     MERGE = "MERGE"  # add the file's patterns to the list
     REPLACE = "REPLACE"  # make the list hold exactly the file's patterns
-
-
-@dataclass(frozen=True, slots=True)
-class ListRef:
-    """One list of one account: the account-wide list or one user's personal list."""
-
-    account_id: uuid.UUID
-    scope: Scope
-    owner_id: uuid.UUID
-    limit: int
-
-    @property
-    def name(self) -> str:
-        return "account-wide list" if self.scope is Scope.ACCOUNT else "personal list"
 
 
 def list_for(viewer: Viewer, scope: Scope, limits: AccountLimits) -> ListRef:
@@ -175,7 +162,7 @@ async def _apply(
         change.count_before = len(current)
         count = len(current) - len(change.removed)
     else:
-        found = await entries.entries_with_keys(
+        found = await entries.get_entries_by_key(
             session=session,
             account_id=ref.account_id,
             owner_ids=[ref.owner_id],
@@ -278,7 +265,7 @@ async def remove_entries(
         }
         by_key = {
             e.match_key: e
-            for e in await entries.entries_with_keys(
+            for e in await entries.get_entries_by_key(
                 session=session,
                 account_id=ref.account_id,
                 owner_ids=[ref.owner_id],

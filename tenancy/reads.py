@@ -10,21 +10,20 @@ personal list."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import accounts, entries, simulations, tokens
 from persistence.database import Database
-from persistence.entries import KeyedEntry
 from persistence.pages import Page
 from persistence.tables import ApiToken, EmailSimulation, User
 from policy import Scope
 from tenancy import audit as tenancy_audit
 from tenancy import touches, webhooks
 from tenancy.errors import ErrorCode, Refusal
-from tenancy.lists import ListRef
+from tenancy.list_ref import ListRef
 from tenancy.roles import Role, Viewer
 
 
@@ -128,24 +127,6 @@ async def refuse_large_simulations(
             f"at most {simulations.PAGE_ADDRESSES}: ask for fewer at a time, or page through "
             "emailLoggingSimulations.",
             [argument],
-        )
-
-
-async def entries_for_senders(
-    db: Database, viewer: Viewer, sender_ids: Collection[uuid.UUID], keys: Collection[str]
-) -> list[KeyedEntry]:
-    """The entries that could match ``keys`` on the account-wide list and on these
-    senders' personal lists (a page of simulations decided again at once). The senders are
-    those of simulations that the viewer may see; decisions made from them leave tenancy
-    through ``decisions``, which decides what of another user's list the viewer is shown.
-    The settings of the account and of these senders come with them (even without keys).
-    """
-    async with db.transaction(viewer.account_id) as session:
-        return await entries.keyed_entries(
-            session=session,
-            account_id=viewer.account_id,
-            owner_ids=[viewer.account_id, *sender_ids],
-            keys=keys,
         )
 
 

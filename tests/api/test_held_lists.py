@@ -14,7 +14,7 @@ import pytest
 
 from persistence import held as held_rows
 from persistence.database import Database
-from persistence.entries import read_keyed_entries
+from persistence.entries import keyed_entries
 from persistence.held import HeldRow
 from policy import read_email
 from tenancy import held_lists
@@ -98,7 +98,7 @@ async def test_held_lists_answer_with_the_rows_of_the_look_up(api: Api, db: Data
     # then for any owners and any keys they answer as the look-up does
     for owners in owners_of.values():
         for wanted in (keys, frozenset(list(keys)[:3]), frozenset()):
-            looked_up = await read_keyed_entries(
+            looked_up = await keyed_entries(
                 db=db, account_id=account, owner_ids=owners, keys=wanted
             )
             assert Counter(held.keyed_entries(owners, wanted)) == Counter(looked_up)

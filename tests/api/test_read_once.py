@@ -46,7 +46,7 @@ async def test_a_read_leaves_no_account_set_on_its_connection(api: Api, db: Data
     # given: a read for an account
     admin = await api.new_account()
     await add_patterns(api, admin, ["*@lawfirm.com"], scope="ACCOUNT")
-    found = await entries.read_keyed_entries(
+    found = await entries.keyed_entries(
         db=db, account_id=_account(admin), owner_ids=[_account(admin)], keys=["@lawfirm.com"]
     )
     assert [row.pattern for row in found if row.scope not in SETTINGS_SCOPES] == ["*@lawfirm.com"]
@@ -75,7 +75,7 @@ async def test_behind_pgbouncer_the_reads_run_in_a_transaction_and_decide_alike(
     try:
         # when
         viewer = await authenticate(bouncer, admin.token)
-        found = await entries.read_keyed_entries(
+        found = await entries.keyed_entries(
             db=bouncer,
             account_id=_account(admin),
             owner_ids=[_account(admin)],

@@ -19,9 +19,9 @@ import pytest
 import redis
 import redis.asyncio
 
+from api.metrics import Metrics
 from api.ratelimit import (
     RETRY_REDIS_AFTER_SECONDS,
-    STORE_ERRORS,
     CostBuckets,
     RedisCostBuckets,
 )
@@ -30,6 +30,12 @@ from tests.live_server import free_port, serving
 
 REDIS_URL = os.environ.get("NEVERLOG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PREFIX = f"neverlog-test:{uuid.uuid4().hex}:"
+
+
+def _store_errors(metrics: Metrics) -> float:
+    """The metric of requests served without Redis, as /metrics reports it."""
+    value = metrics.registry.get_sample_value("neverlog_rate_limit_store_errors_total")
+    return value or 0.0
 
 
 def _redis_answers() -> bool:
@@ -86,8 +92,15 @@ async def test_when_redis_does_not_answer_requests_are_served_and_it_is_said_onc
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # given buckets in a Redis where nothing listens
-    buckets = RedisCostBuckets(f"redis://127.0.0.1:{free_port()}/0", 10, 0.001, prefix="x:")
-    before = STORE_ERRORS._value.get()
+    metrics = Metrics()
+    buckets = RedisCostBuckets(
+        f"redis://127.0.0.1:{free_port()}/0",
+        10,
+        0.001,
+        prefix="x:",
+        on_store_error=metrics.rate_limit_store_errors.inc,
+    )
+    before = _store_errors(metrics)
     try:
         # when three requests come
         with caplog.at_level(logging.WARNING, logger="neverlog.ratelimit"):
@@ -102,7 +115,7 @@ async def test_when_redis_does_not_answer_requests_are_served_and_it_is_said_onc
     warnings = [r for r in caplog.records if r.name == "neverlog.ratelimit"]
     assert len(warnings) == 1
     assert "Redis does not answer" in warnings[0].getMessage()
-    assert STORE_ERRORS._value.get() - before == 3
+    assert _store_errors(metrics) - before == 3
 
 
 async def test_the_api_answers_when_its_redis_is_down(make_api: Callable[..., Api]) -> None:

@@ -47,7 +47,7 @@ from schema.compiled_operations import (
     execute_stock,
     run_plan,
 )
-from schema.context import Context
+from schema.context import SIGNED_IN, Context
 from tenancy.account_limits import AccountLimits
 from tenancy.tokens import authenticate
 from tests.api.decision_helpers import EVALUATE, RUN_SIMULATION, email
@@ -289,7 +289,8 @@ async def seeded(api: Api) -> Seeded:
 
 
 def _context(api: Api, seeded: Seeded, viewer: str) -> Context:
-    return Context(db=api.db, limits=AccountLimits(), viewer=seeded.viewers[viewer])
+    signed_in = {SIGNED_IN: seeded.viewers[viewer]}
+    return Context(db=api.db, limits=AccountLimits(), scope=signed_in)
 
 
 async def _stock(api: Api, seeded: Seeded, viewer: str, document: Any, variables: Any) -> Any:
