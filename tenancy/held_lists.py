@@ -77,6 +77,7 @@ log = logging.getLogger("neverlog.held_lists")
 CHANNEL = "neverlog_lists"  # migration 0011's triggers send on it
 CHECK_EVERY = 0.5  # PostgreSQL: a held account's version is read again once this old
 IDLE = 5.0  # an account is evicted for another only once unused this long
+RETRY = 60.0  # an account too large to hold is read whole again at most this often
 MAX_BYTES = 64 * 1024 * 1024
 # A rough cost of a row held, beside its text: its tuples, its place in the index.
 ROW_BYTES = 360
@@ -196,8 +197,10 @@ class HeldLists:
         self._drops: dict[uuid.UUID, int] = {}
         # Accounts whose version or rows are being read: others meanwhile use the look-up.
         self._busy: set[uuid.UUID] = set()
-        # Accounts that did not fit, and when: the look-up answers them for ``idle``.
-        self._refused: dict[uuid.UUID, float] = {}
+        # Accounts that did not fit: when, and their size. The look-up answers them until
+        # there is room for that size (or, for one too large, RETRY seconds later), so that
+        # a build is not paid again and again for nothing.
+        self._refused: dict[uuid.UUID, tuple[float, int]] = {}
 
     def __len__(self) -> int:
         return len(self._held)
@@ -249,8 +252,8 @@ class HeldLists:
                 held = None
         if held is None:
             refused = self._refused.get(account_id)
-            if refused is not None and now - refused < self.idle:
-                return None  # did not fit a moment ago: the look-up answers
+            if refused is not None and not self._worth_building(refused, now):
+                return None  # did not fit, and still would not: the look-up answers
             held = await self._build(account_id, now)
             if held is None:
                 return None
@@ -275,8 +278,18 @@ class HeldLists:
             # the look-up the account's next ones for a while.
             if len(self._refused) >= 10_000:
                 self._refused.clear()
-            self._refused[account_id] = began
+            self._refused[account_id] = (began, built.size)
         return built
+
+    def _worth_building(self, refused: tuple[float, int], now: float) -> bool:
+        """Whether an account that did not fit (when, its size) might fit now."""
+        when, size = refused
+        if size > self.max_bytes // 4:
+            return now - when >= RETRY
+        if self.size + size <= self.max_bytes:
+            return True
+        oldest = next(iter(self._held.values()), None)
+        return oldest is not None and now - oldest.used >= self.idle
 
     def _admit(self, account_id: uuid.UUID, built: HeldAccount, now: float) -> bool:
         if built.size > self.max_bytes // 4:
