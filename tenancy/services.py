@@ -45,6 +45,7 @@ class ServiceOptions:
     listen_url: str | None = None
     live_recheck_seconds: float = 2.0
     held_lists_bytes: int = 0
+    held_lists_after: int = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,10 @@ async def running(
         if signins is not None:
             stopping.push_async_callback(signins.stop)
         holding = held_lists.start_holding(
-            db, max_bytes=options.held_lists_bytes, listen_url=options.listen_url
+            db,
+            max_bytes=options.held_lists_bytes,
+            listen_url=options.listen_url,
+            build_after=options.held_lists_after,
         )
         if holding is not None:
             stopping.push_async_callback(holding.stop)

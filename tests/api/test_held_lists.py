@@ -226,7 +226,9 @@ async def test_held_lists_stay_within_their_bound_in_bytes(api: Api, db: Databas
         await add_patterns(api, member, [f"u{i}@bound{n}.example" for i in range(20)])
     now = [100.0]
     one = HeldAccount.of(0, (await held_rows.held_rows(db, _account(members[0])))[1], 0.0).size
-    held = HeldLists(db, max_bytes=one * 4 + one // 2, idle=5.0, clock=lambda: now[0])
+    held = HeldLists(
+        db, max_bytes=one * 4 + one // 2, idle=5.0, build_after=1, clock=lambda: now[0]
+    )
 
     async def decide(member: Member) -> list[str]:
         owners = [_account(member), _uuid(member.user_id)]
@@ -259,3 +261,19 @@ async def test_a_decision_on_held_lists_runs_no_statement_of_look_up(api: Api) -
     # then nothing read the entries or their version
     assert not [s for s in statements if "never_log_entries" in s or "list_versions" in s]
     assert outcomes(decided["evaluateEmailLogging"]) == {"bob@initech.de": "NEVER_LOG"}
+
+
+async def test_an_account_is_held_once_it_has_been_looked_up_often(api: Api, db: Database) -> None:
+    # given held lists that build after three look-ups
+    admin = await api.new_account()
+    await add_patterns(api, admin, ["bob@initech.de"], scope="ACCOUNT")
+    held = HeldLists(db, build_after=3)
+    owners = [_account(admin)]
+    # when the account is looked up three times
+    found = []
+    for _ in range(3):
+        found.append(_account(admin) in held)
+        rows = await held.keyed_entries(_account(admin), owners, {"bob@initech.de"})
+        assert [row.pattern for row in rows if row.scope == "ACCOUNT"] == ["bob@initech.de"]
+    # then the first two were read, and the third built the held lists
+    assert found == [False, False, False] and _account(admin) in held

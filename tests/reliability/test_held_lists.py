@@ -61,6 +61,7 @@ async def _two_processes(
 ) -> None:
     # given two processes on one database, each having decided for the account (its lists
     # held)
+    settings = {**settings, "HELD_LISTS_AFTER": "1"}  # held from the first decision on
     (first,) = await serve(url, **settings)  # the first migrates an SQLite file
     (second,) = await serve(url, **settings)
     created = await run_cli(
