@@ -5,11 +5,11 @@ What a decision reads of an account (``persistence.entries.keyed_entries``: the
 entries of the account-wide list and of the senders' personal lists whose match key is
 one of the email's keys, the internal domains that answer a key, the settings of the
 account and of the senders) is, for an account asked often, the same few thousand rows
-again and again. This module keeps them per account, built by one statement once the
-account has been looked up ``build_after`` times (16: a build reads every row, so only an
-account asked again and again pays it back)
-(``persistence.held.held_rows``), and answers the look-up from them with exactly the rows
-that the statement would return (``HeldAccount.keyed_entries``).
+again and again. This module keeps them per account, read whole by one statement
+(``persistence.held.held_rows``) once the account has been looked up ``build_after``
+times (16: reading every row costs about as much as 15 look-ups, so only an account asked
+again and again pays it back) and there is room, and answers the look-up from them with
+exactly the rows that the statement would return (``HeldAccount.keyed_entries``).
 
 How a held account stays true:
 
