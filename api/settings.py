@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     # and every entry dropped when a notice of a change arrives. 0 turns it off; it is off
     # on SQLite and behind PgBouncer whatever this says.
     signin_cache_seconds: float = Field(30.0, ge=0, le=300)
+    # Each process's lists held in memory (tenancy/held_lists.py), at most this many MiB
+    # (an estimate); 0 turns holding off: every decision reads its entries.
+    held_lists_mb: float = Field(64.0, ge=0, le=65_536)
+    # An account's lists are read whole once it has been looked up this many times.
+    held_lists_after: int = Field(16, ge=1, le=1_000_000)
     log_level: str = "INFO"
     # Live list changes (api/live.py, docs/live.md): a direct connection to PostgreSQL for
     # LISTEN where NEVERLOG_DATABASE_URL goes through PgBouncer in transaction mode (none:
@@ -236,6 +241,8 @@ class Settings(BaseSettings):
             signin_cache_seconds=self.signin_cache_seconds,
             listen_url=self.listen_database_url,
             live_recheck_seconds=self.live_recheck_seconds,
+            held_lists_bytes=int(self.held_lists_mb * 1024 * 1024),
+            held_lists_after=self.held_lists_after,
         )
 
     @property

@@ -11,10 +11,13 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import sqlite3
+import urllib.parse
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -106,11 +109,20 @@ class Database:
             self._write_engine = self._read_engine = self.engine
         # read_once's statements, compiled for asyncpg (a few, each built once).
         self._compiled_statements: dict[Any, tuple[str, list[str], dict[str, Any]]] = {}
+        # read_once's statements on SQLite, compiled with their parameters' and columns'
+        # processors (see _sqlite_read), and its connection, opened at the first read.
+        self._sqlite_statements: dict[Any, _SqliteRead] = {}
+        self._sqlite_file = _sqlite_file(self.url) if self.dialect == "sqlite" else None
+        self._sqlite_reads: sqlite3.Connection | None = None
         # read_once's connections on PostgreSQL: asyncpg's own pool, opened at the first
         # read (see _reads).
         self._pool_size = pool_size
         self._reads: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        # Called with the account (None: any) after each write transaction of
+        # ``transaction`` commits: what this process holds of the account's state drops it
+        # at once (tenancy/held_lists.py).
+        self.after_write: list[Callable[[uuid.UUID | None], None]] = []
         # The transactions (and pings) under way on the engine, each holding a connection
         # or about to: dispose waits for them.
         self._in_use = 0
@@ -152,6 +164,9 @@ class Database:
                     raise
                 else:
                     await session.commit()
+                    if write:
+                        for written in self.after_write:
+                            written(account_id)
                 finally:
                     await session.close()
 
@@ -242,8 +257,11 @@ class Database:
         transaction does. Rows are asyncpg's records, whose values are the driver's own
         (no result processing: fit for plain columns). A connection found dead has the
         pool's connections replaced and the read runs once more on a new one, as in _begin.
-        On SQLite, a
-        reader of ``transaction``. Behind PgBouncer in transaction mode a statement outside a
+        On SQLite (a database file), the statement runs at once, synchronously, on a
+        connection of the standard ``sqlite3`` module kept for these reads (_sqlite_read):
+        no thread hop, no SQLAlchemy execution; the rows are SQLAlchemy's values (its
+        processors applied), as a reader of ``transaction`` would return them. Behind
+        PgBouncer in transaction mode a statement outside a
         transaction could be prepared on one server connection and run on another: there it
         runs in a transaction of ``transaction`` (its gate sets the same account again)."""
         return await self._once(account_id, statement, params, write=False)
@@ -256,6 +274,8 @@ class Database:
         *,
         write: bool,
     ) -> list[Any]:
+        if not write and self._sqlite_file is not None:
+            return self._sqlite_read(statement, params)
         if not self.is_postgresql or self.pgbouncer:
             bound = {**params, "gate_account_id": str(account_id)} if self.pgbouncer else params
             async with self.transaction(account_id, write=write) as session:
@@ -308,6 +328,67 @@ class Database:
                 )
             return self._reads
 
+    def _sqlite_read(self, statement: sa.Executable, params: dict[str, Any]) -> list[Any]:
+        """read_once on SQLite: the statement on this process's read connection, run
+        synchronously in the event loop's thread.
+
+        Why not through aiosqlite: each of its statements is handed to a thread of its own
+        and its answer handed back to the event loop, and that round trip (two thread
+        switches, a future, the GIL taken back) costs more than a point read, which SQLite
+        answers in microseconds from its page cache. In WAL mode a reader never waits for
+        a writer: the statement reads the last committed state (a change committed by this
+        process a moment ago included) and blocks the loop only for as long as SQLite
+        reads. The connection only reads (``PRAGMA query_only``), in autocommit: each
+        statement is a transaction of its own, as under READ COMMITTED. Writes keep to
+        aiosqlite and ``transaction``."""
+        read = self._sqlite_statements.get(statement)
+        if read is None:
+            read = self._sqlite_statements[statement] = _SqliteRead.of(
+                statement, self.engine.dialect
+            )
+        bound = {**read.defaults, **params}
+        arguments = [
+            value if convert is None or value is None else convert(value)
+            for value, convert in zip(
+                [bound[name] for name in read.names], read.binders, strict=True
+            )
+        ]
+        self._announce(read.sql, arguments)
+        connection = self._sqlite_reads or self._open_sqlite_reads()
+        rows = connection.execute(read.sql, arguments).fetchall()
+        if not read.processors or not rows:
+            return rows
+        processors = read.processors
+        processed = []
+        for row in rows:
+            values = list(row)
+            for at, process in processors:
+                values[at] = process(values[at])
+            processed.append(tuple(values))
+        return processed
+
+    def sqlite_data_version(self) -> int | None:
+        """SQLite's ``PRAGMA data_version`` on the read connection of read_once: a number
+        that moves on whenever any other connection (another process, or this process's
+        writers) commits to the database file, and only then; None where there is no such
+        connection (PostgreSQL, a database in memory). Costs microseconds: what a process
+        holds of the database is known unchanged, without reading it, while it stays."""
+        if self._sqlite_file is None:
+            return None
+        connection = self._sqlite_reads or self._open_sqlite_reads()
+        version: int = connection.execute("PRAGMA data_version").fetchone()[0]
+        return version
+
+    def _open_sqlite_reads(self) -> sqlite3.Connection:
+        assert self._sqlite_file is not None
+        connection = sqlite3.connect(
+            self._sqlite_file, isolation_level=None, check_same_thread=False, uri=True
+        )
+        connection.execute("PRAGMA busy_timeout=10000")
+        connection.execute("PRAGMA query_only=ON")
+        self._sqlite_reads = connection
+        return connection
+
     def _compiled(self, statement: sa.Executable) -> tuple[str, list[str], dict[str, Any]]:
         """The statement's SQL for asyncpg, the names of its parameters in order, and the
         values of those that it binds itself; by statement, once per process."""
@@ -339,6 +420,9 @@ class Database:
         (or being opened) goes back, once done, to the pool discarded, unclosed, for the
         garbage collector to drop (aiosqlite's and asyncpg's ResourceWarning). asyncpg's
         pool of read_once waits for its own."""
+        if self._sqlite_reads is not None:
+            sqlite_reads, self._sqlite_reads = self._sqlite_reads, None
+            sqlite_reads.close()
         if self._reads is not None:
             reads, self._reads = self._reads, None
             await reads.close()
@@ -359,6 +443,61 @@ async def _nothing_to_reset(connection: Any) -> None:
     at every release, a round trip as long as the read; a read leaves none of that behind
     (its account is set for its own statement's transaction). asyncpg still rolls back a
     transaction left open, which none is."""
+
+
+class _SqliteRead:
+    """A read statement of read_once compiled for SQLite: its SQL (qmark parameters), the
+    names of its parameters in order, each one's bind processor (None where the value
+    goes as it is), the values of those it binds itself, and the result processors of its
+    columns (position, processor) where a column has one."""
+
+    __slots__ = ("binders", "defaults", "names", "processors", "sql")
+
+    def __init__(
+        self,
+        sql: str,
+        names: list[str],
+        binders: list[Callable[[Any], Any] | None],
+        defaults: dict[str, Any],
+        processors: list[tuple[int, Callable[[Any], Any]]],
+    ) -> None:
+        self.sql = sql
+        self.names = names
+        self.binders = binders
+        self.defaults = defaults
+        self.processors = processors
+
+    @classmethod
+    def of(cls, statement: sa.Executable, dialect: sa.Dialect) -> _SqliteRead:
+        compiled = statement.compile(dialect=dialect)
+        names = list(compiled.positiontup or ())
+        for name in names:
+            if compiled.binds[name].expanding:
+                raise ValueError(
+                    f"read_once on SQLite takes no expanding parameter ({name}): bind a list "
+                    "as one JSON value (json_each), so that the statement's text stays one"
+                )
+        binders = [
+            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in names
+        ]
+        processors = []
+        for at, column in enumerate(statement.selected_columns):  # type: ignore[attr-defined]
+            process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if process is not None:
+                processors.append((at, process))
+        return cls(compiled.string, names, binders, dict(compiled.params), processors)
+
+
+def _sqlite_file(url: sa.URL) -> str | None:
+    """The file of an SQLite URL, as a URI for sqlite3.connect; None for a database in
+    memory, which another connection could not see."""
+    name = url.database
+    if not name or name == ":memory:" or "mode=memory" in name:
+        return None
+    if name.startswith("file:"):
+        return name
+    return "file:" + urllib.parse.quote(str(Path(name).absolute()))
 
 
 class _Bypassing:

@@ -366,3 +366,15 @@ class ListChange(SQLModel, table=True):
     list_count: int
     actor_id: uuid.UUID | None = None
     created_at: dt.datetime = _created_at()
+
+
+class ListVersion(SQLModel, table=True):
+    """A number that moves on with every change to what a decision of the account reads
+    (its entries, internal domains, the account's and its users' settings), in the change's
+    own transaction: kept by database triggers (migration 0011), so that no way of writing
+    can miss it. tenancy/held_lists.py checks an account's lists held in memory against it."""
+
+    __tablename__ = "list_versions"
+
+    account_id: uuid.UUID = Field(primary_key=True)
+    version: int = Field(sa_type=sa.BigInteger)

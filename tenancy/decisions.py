@@ -45,6 +45,7 @@ from policy import (
 from policy.errors import ErrorCode, Refusal, not_found
 from policy.inbound import sender_names
 from policy.syntax import LONGEST
+from tenancy import held_lists
 from tenancy.account_limits import DEFAULT_SIMULATION_LIMIT
 from tenancy.roles import Action, Viewer, actor_now, may_act_as
 from tenancy.text import checked_name, refuse_nul
@@ -88,12 +89,14 @@ async def keyed_entries(
     own. The senders are those the viewer may decide for or see the simulations of;
     decisions made from these rows leave tenancy through this module and
     ``tenancy.privacy``, which decides what of another user's list the viewer is shown."""
+    owner_ids = [viewer.account_id, *sender_ids]
+    if session is None:
+        # From the lists this process holds in memory (tenancy/held_lists.py), where it does.
+        return await held_lists.keyed_entries(
+            db=db, account_id=viewer.account_id, owner_ids=owner_ids, keys=keys
+        )
     return await entries.keyed_entries(
-        db=db,
-        account_id=viewer.account_id,
-        owner_ids=[viewer.account_id, *sender_ids],
-        keys=keys,
-        session=session,
+        db=db, account_id=viewer.account_id, owner_ids=owner_ids, keys=keys, session=session
     )
 
 

@@ -1,6 +1,6 @@
 """What an app runs of tenancy: the database it opens, the migrations, and the background
 services that its lifespan starts and stops (the expiry sweeps, webhook delivery, the
-sign-in cache, the live hub, the tokens' last uses). The floors above reach persistence
+sign-in cache, the lists held in memory, the live hub, the tokens' last uses). The floors above reach persistence
 only through here (schema/services.py hands these to the API): none opens it itself."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from persistence.database import Database
 from persistence.migrate import grant_app_role, upgrade
-from tenancy import expiry, signin, touches
+from tenancy import expiry, held_lists, signin, touches
 from tenancy.delivery import DeliveryWorker, Schedule
 from tenancy.live import Hub
 
@@ -44,6 +44,8 @@ class ServiceOptions:
     signin_cache_seconds: float = 0.0
     listen_url: str | None = None
     live_recheck_seconds: float = 2.0
+    held_lists_bytes: int = 0
+    held_lists_after: int = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,7 @@ class Services:
     hub: Hub
     webhook_worker: DeliveryWorker
     signins: signin.SigninCaching | None
+    holding: held_lists.Holding | None = None
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:
@@ -94,7 +97,15 @@ async def running(
         signins = signin.start_caching(db, max_age=options.signin_cache_seconds)
         if signins is not None:
             stopping.push_async_callback(signins.stop)
+        holding = held_lists.start_holding(
+            db,
+            max_bytes=options.held_lists_bytes,
+            listen_url=options.listen_url,
+            build_after=options.held_lists_after,
+        )
+        if holding is not None:
+            stopping.push_async_callback(holding.stop)
         hub = Hub(db, listen_url=options.listen_url, recheck_seconds=options.live_recheck_seconds)
         stopping.push_async_callback(hub.stop)
         hub.start()
-        yield Services(db=db, hub=hub, webhook_worker=worker, signins=signins)
+        yield Services(db=db, hub=hub, webhook_worker=worker, signins=signins, holding=holding)

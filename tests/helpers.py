@@ -12,6 +12,7 @@ from api.app import create_app
 from api.settings import Settings
 from persistence.database import Database
 from schema.ids import to_global_id
+from tenancy import held_lists
 from tenancy.users import create_account
 
 
@@ -32,9 +33,21 @@ class Api:
         self.client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app), base_url="http://neverlog.local"
         )
+        # Decisions read the lists held in memory, as the served app's lifespan has them
+        # (tenancy/held_lists.py), from an account's first decision on (served, from its
+        # 16th): the suite runs the read path that serves (None where another client of
+        # this database holds them already, or they are off).
+        self.holding = held_lists.start_holding(
+            db,
+            max_bytes=int(settings.held_lists_mb * 1024 * 1024),
+            listen_url=settings.listen_database_url,
+            build_after=1,
+        )
 
     async def close(self) -> None:
         await self.client.aclose()
+        if self.holding is not None:
+            await self.holding.stop()
 
     async def post(
         self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None

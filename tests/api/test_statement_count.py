@@ -7,6 +7,10 @@ that the write never falls into the measurement."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
 from tests.api.decision_helpers import (
     ADD,
     EVALUATE,
@@ -23,6 +27,16 @@ COMPANIES = [
     "initech.de",
     "umbrella-health.co.uk",
 ]
+
+
+@pytest.fixture
+async def api(make_api: Callable[..., Api]) -> AsyncIterator[Api]:
+    """Lists not held in memory: these count the statements of the look-up, which a
+    decision runs where its account's lists are not held (a decision on held lists runs
+    none or one, tests/api/test_held_lists.py)."""
+    client = make_api(held_lists_mb=0)
+    yield client
+    await client.close()
 
 
 def _recipients(count: int, *, tag: str = "") -> list[str]:

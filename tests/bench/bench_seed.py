@@ -44,7 +44,9 @@ class ThrowawayPostgres:
 
     def __init__(self, server: str, label: str) -> None:
         self.server = make_url(server)
-        self.name = f"neverlog_bench_{os.getpid()}_{label}"
+        # NEVERLOG_BENCH_DATABASE_PREFIX names them where a server is shared with others.
+        prefix = os.environ.get("NEVERLOG_BENCH_DATABASE_PREFIX", "neverlog_bench")
+        self.name = f"{prefix}_{os.getpid()}_{label}"
         self.role = f"{self.name}_app"
         self.owner_url: URL = self.server.set(database=self.name)
         self.app_url: URL | None = None

@@ -1,0 +1,147 @@
+"""The reads of tenancy/held_lists.py: everything that a decision of one account reads
+(its live entries, its internal domains, the settings of the account and of its users)
+with the account's list version, in one statement; and that version alone.
+
+Each runs as a statement of its own (``Database.read_once``): on PostgreSQL one round trip,
+row-level security binding it; on SQLite a synchronous read. One statement reads one
+consistent state, so the version it returns is the version of the rows it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import uuid
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+
+from persistence.database import Database, account_gate
+from persistence.entries import ACCOUNT_SETTINGS_SCOPE, USER_SETTINGS_SCOPE
+from persistence.internal_domains import INTERNAL_SCOPE
+from persistence.tables import (
+    Account,
+    InternalDomain,
+    ListVersion,
+    NeverLogEntry,
+    User,
+    UTCDateTime,
+    utcnow,
+)
+
+# The row of the account's list version among the rows of held_rows: ``kind`` its number.
+VERSION_SCOPE = "VERSION"
+
+_ENTRIES: sa.Table = NeverLogEntry.__table__  # type: ignore[attr-defined]
+_DOMAINS: sa.Table = InternalDomain.__table__  # type: ignore[attr-defined]
+_ACCOUNTS: sa.Table = Account.__table__  # type: ignore[attr-defined]
+_USERS: sa.Table = User.__table__  # type: ignore[attr-defined]
+_VERSIONS: sa.Table = ListVersion.__table__  # type: ignore[attr-defined]
+
+
+class HeldRow(NamedTuple):
+    """A row of held_rows, shaped as ``persistence.entries.KeyedEntry`` and its expiry:
+    an entry; an internal domain (scope INTERNAL, ``match_key`` its domain_key, without
+    the ``@`` or ``*.`` that the look-up's keys carry); the account's settings
+    (ACCOUNT_SETTINGS) and each user's (USER_SETTINGS), as the look-up returns them; the
+    version (VERSION, ``kind`` its number)."""
+
+    owner_id: uuid.UUID
+    scope: str
+    kind: str
+    pattern: str
+    match_key: str
+    action: str
+    expires_at: dt.datetime | None
+
+
+@functools.cache
+def _held_statement(gated: bool) -> sa.Select[Any]:
+    text = sa.literal("", sa.String)
+    never = sa.cast(sa.null(), UTCDateTime())
+    account = sa.bindparam("account_id", type_=sa.Uuid)
+    entries = sa.select(
+        _ENTRIES.c.owner_id,
+        _ENTRIES.c.scope,
+        _ENTRIES.c.kind,
+        _ENTRIES.c.pattern,
+        _ENTRIES.c.match_key,
+        _ENTRIES.c.action,
+        _ENTRIES.c.expires_at,
+    ).where(
+        _ENTRIES.c.account_id == account,
+        sa.or_(_ENTRIES.c.expires_at.is_(None), _ENTRIES.c.expires_at > sa.bindparam("now")),
+    )
+    domains = sa.select(
+        _DOMAINS.c.account_id,
+        sa.literal(INTERNAL_SCOPE, sa.String),
+        _DOMAINS.c.source,
+        _DOMAINS.c.domain,
+        _DOMAINS.c.domain_key,
+        text,
+        never,
+    ).where(_DOMAINS.c.account_id == account)
+    settings = sa.select(
+        _ACCOUNTS.c.id,
+        sa.literal(ACCOUNT_SETTINGS_SCOPE, sa.String),
+        _ACCOUNTS.c.default_capture,
+        sa.case((_ACCOUNTS.c.skip_automated_emails, "true"), else_="false"),
+        sa.func.coalesce(sa.cast(_ACCOUNTS.c.automated_sender_names, sa.Text), ""),
+        text,
+        never,
+    ).where(_ACCOUNTS.c.id == account)
+    users = sa.select(
+        _USERS.c.id,
+        sa.literal(USER_SETTINGS_SCOPE, sa.String),
+        sa.func.coalesce(_USERS.c.default_capture, ""),
+        text,
+        text,
+        text,
+        never,
+    ).where(_USERS.c.account_id == account)
+    version = sa.select(
+        _VERSIONS.c.account_id,
+        sa.literal(VERSION_SCOPE, sa.String),
+        sa.cast(_VERSIONS.c.version, sa.String),
+        text,
+        text,
+        text,
+        never,
+    ).where(_VERSIONS.c.account_id == account)
+    found = sa.union_all(entries, domains, settings, users, version).subquery()
+    statement = sa.select(*found.c)
+    return statement.where(account_gate()) if gated else statement
+
+
+@functools.cache
+def _version_statement(gated: bool) -> sa.Select[Any]:
+    statement = sa.select(_VERSIONS.c.version).where(
+        _VERSIONS.c.account_id == sa.bindparam("account_id", type_=sa.Uuid)
+    )
+    return statement.where(account_gate()) if gated else statement
+
+
+async def held_rows(db: Database, account_id: uuid.UUID) -> tuple[int, list[HeldRow]]:
+    """The account's list version and, as of that version, every row that a decision of
+    the account could read (HeldRow), in one statement."""
+    rows = await db.read_once(
+        account_id,
+        _held_statement(db.is_postgresql),
+        {"account_id": account_id, "now": utcnow()},
+    )
+    version = 0
+    held: list[HeldRow] = []
+    for row in rows:
+        if row[1] == VERSION_SCOPE:
+            version = int(row[2])
+        else:
+            held.append(HeldRow(*row))
+    return version, held
+
+
+async def list_version(db: Database, account_id: uuid.UUID) -> int:
+    """The account's list version (0 before its first change): one point read."""
+    rows = await db.read_once(
+        account_id, _version_statement(db.is_postgresql), {"account_id": account_id}
+    )
+    return int(rows[0][0]) if rows else 0

@@ -1,0 +1,446 @@
+"""An account's lists held in memory by each process, so that a decision reads no database
+for them, kept true by the account's list version and, on PostgreSQL, by notices.
+
+What a decision reads of an account (``persistence.entries.keyed_entries``: the
+entries of the account-wide list and of the senders' personal lists whose match key is
+one of the email's keys, the internal domains that answer a key, the settings of the
+account and of the senders) is, for an account asked often, the same few thousand rows
+again and again. This module keeps them per account, read whole by one statement
+(``persistence.held.held_rows``) once the account has been looked up ``build_after``
+times (16: reading every row costs about as much as 15 look-ups, so only an account asked
+again and again pays it back) and there is room, and answers the look-up from them with
+exactly the rows that the statement would return (``HeldAccount.keyed_entries``).
+
+How a held account stays true:
+
+- **The list version.** ``list_versions`` holds a number per account that database
+  triggers move on in the transaction of every change to an entry, an internal domain, the
+  account's settings or a user's (migration 0011): no way of writing can miss it. A held
+  account remembers the version that it was read at, in the same statement as its rows.
+- **On SQLite** every decision first asks the file's ``PRAGMA data_version``
+  (``Database.sqlite_data_version``: it moves on with every commit of any other connection,
+  another process's or this one's writers), and where anything was committed since the
+  account's version was read, reads the version again (a point read of microseconds): a
+  held account is used only while its version is the current one. So every process on the
+  file sees a change on its first decision after the commit.
+- **On PostgreSQL** (a version read is a round trip, as long as the look-up it saves) a
+  held account is used for at most ``check_every`` seconds (0.5) after the read of its
+  version began; the first decision after that reads the version again (one decision per
+  account and half-second pays for it), and rebuilds the account if it moved. Besides,
+  the same triggers send the account's id on ``neverlog_lists`` (pg_notify, delivered at
+  commit): each process's listener drops the account as soon as the notice arrives
+  (milliseconds). Behind PgBouncer in transaction mode, where a LISTEN does not stay on one
+  server connection, the version alone bounds it (or the listener on
+  ``NEVERLOG_LISTEN_DATABASE_URL`` where one is given).
+- **The process that made a change** drops the account right after the change's
+  transaction commits (``Database.after_write``), before the mutation answers.
+- A build that a drop overtakes (it began before the drop) is not kept: each build takes
+  a ticket first, which every drop of its account, and every clearing, moves on.
+
+What that guarantees: a change is seen by the next decision of the process that made it,
+and by every decision that begins in any other process 0.5 s after the commit
+(``check_every``), on SQLite by the next one. Entries with an expiry stop applying at
+their expiresAt exactly, as in the look-up (the held rows keep it and are filtered at
+each decision).
+
+What it holds and for whom: everything is keyed by account id, every row read with the
+account's own filter (and row-level security on PostgreSQL); the rows of one account never
+answer another. Memory is bounded by an estimate in bytes (``max_bytes``, by default
+NEVERLOG_HELD_LISTS_MB = 64 MiB; 0 turns holding off): the least recently used accounts
+go first, but only those unused for ``IDLE`` seconds, so that more busy accounts than fit
+do not evict each other on every request (an account that does not fit is answered by
+the look-up, as without this module). An account whose lists take over a quarter of the
+bound is never held.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import time
+import uuid
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from persistence import entries as entry_rows
+from persistence import held as held_rows
+from persistence import notifications
+from persistence.database import Database
+from persistence.entries import ACCOUNT_SETTINGS_SCOPE, USER_SETTINGS_SCOPE, KeyedEntry
+from persistence.held import HeldRow
+from persistence.internal_domains import INTERNAL_SCOPE
+from persistence.tables import utcnow
+
+log = logging.getLogger("neverlog.held_lists")
+
+CHANNEL = "neverlog_lists"  # migration 0011's triggers send on it
+CHECK_EVERY = 0.5  # PostgreSQL: a held account's version is read again once this old
+IDLE = 5.0  # an account is evicted for another only once unused this long
+RETRY = 60.0  # an account too large to hold is read whole again at most this often
+# Look-ups of an account before its lists are read whole: a build reads every row (for
+# the benchmark's 1,500 entries about 15 look-ups' worth), so only an account asked
+# again and again pays it back.
+BUILD_AFTER = 16
+MAX_BYTES = 64 * 1024 * 1024
+# A rough cost of a row held, beside its text: its tuples, its place in the index.
+ROW_BYTES = 360
+Clock = Callable[[], float]
+
+
+@dataclass(slots=True)
+class HeldAccount:
+    """What a decision reads of one account, as of ``version``."""
+
+    version: int
+    # Entries by match key, each with its expiry; internal domains under the keys that
+    # they answer (``@domain`` and ``*.domain``), without expiry.
+    by_key: dict[str, tuple[tuple[KeyedEntry, dt.datetime | None], ...]]
+    account: KeyedEntry | None
+    users: dict[uuid.UUID, KeyedEntry]
+    size: int
+    checked: float  # the clock's time when the read of its version began
+    used: float = 0.0
+    # SQLite: the file's data_version when its version was last read (None: unknown)
+    data_version: int | None = None
+
+    @classmethod
+    def of(cls, version: int, rows: list[HeldRow], began: float) -> HeldAccount:
+        by_key: dict[str, list[tuple[KeyedEntry, dt.datetime | None]]] = {}
+        account: KeyedEntry | None = None
+        users: dict[uuid.UUID, KeyedEntry] = {}
+        owners: dict[uuid.UUID, uuid.UUID] = {}  # one object per owner
+        size = 0
+        for row in rows:
+            owner = owners.setdefault(row.owner_id, row.owner_id)
+            scope = sys.intern(row.scope)
+            size += ROW_BYTES + len(row.pattern) + len(row.match_key)
+            if scope == ACCOUNT_SETTINGS_SCOPE:
+                account = KeyedEntry(owner, scope, row.kind, row.pattern, row.match_key, "")
+            elif scope == USER_SETTINGS_SCOPE:
+                users[owner] = KeyedEntry(owner, scope, row.kind, "", "", "")
+            elif scope == INTERNAL_SCOPE:
+                for prefix in ("@", "*."):
+                    key = prefix + row.match_key
+                    keyed = KeyedEntry(owner, scope, sys.intern(row.kind), row.pattern, key, "")
+                    by_key.setdefault(key, []).append((keyed, None))
+            else:
+                keyed = KeyedEntry(
+                    owner,
+                    scope,
+                    sys.intern(row.kind),
+                    row.pattern,
+                    row.match_key,
+                    sys.intern(row.action),
+                )
+                by_key.setdefault(row.match_key, []).append((keyed, row.expires_at))
+        return cls(
+            version=version,
+            by_key={key: tuple(found) for key, found in by_key.items()},
+            account=account,
+            users=users,
+            size=size,
+            checked=began,
+        )
+
+    def keyed_entries(
+        self, owner_ids: Collection[uuid.UUID], keys: Collection[str]
+    ) -> list[KeyedEntry]:
+        """The rows that ``persistence.entries.keyed_entries`` returns for these owners and
+        keys: the entries of the owners' lists whose match key is a key and that have not
+        expired, the internal domains that answer a key, the account's settings, and the
+        settings of the owners that are users of the account."""
+        owners = set(owner_ids)
+        now: dt.datetime | None = None
+        found: list[KeyedEntry] = []
+        by_key = self.by_key
+        for key in keys if isinstance(keys, set | frozenset) else set(keys):
+            for keyed, expires_at in by_key.get(key, ()):
+                if keyed.scope == INTERNAL_SCOPE:
+                    found.append(keyed)
+                elif keyed.owner_id in owners:
+                    if expires_at is not None:
+                        now = now or utcnow()
+                        if expires_at <= now:
+                            continue
+                    found.append(keyed)
+        if self.account is not None:
+            found.append(self.account)
+        for owner in owners:
+            user = self.users.get(owner)
+            if user is not None:
+                found.append(user)
+        return found
+
+
+class HeldLists:
+    """The held accounts of one process for one database (see the module's docstring).
+    ``check_every`` 0 reads the version at every decision (SQLite); ``clock`` is monotonic
+    seconds (a test seam)."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_bytes: int = MAX_BYTES,
+        check_every: float | None = None,
+        idle: float = IDLE,
+        build_after: int = BUILD_AFTER,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.db = db
+        self.build_after = build_after
+        self.max_bytes = max_bytes
+        self.check_every = (
+            (CHECK_EVERY if db.is_postgresql else 0.0) if check_every is None else check_every
+        )
+        self.idle = idle
+        self._clock = clock
+        self._held: OrderedDict[uuid.UUID, HeldAccount] = OrderedDict()
+        self.size = 0
+        # Tickets: moved on by every drop of an account (_drops) and every clearing (_epoch).
+        self._epoch = 0
+        self._drops: dict[uuid.UUID, int] = {}
+        # Accounts whose version or rows are being read: others meanwhile use the look-up.
+        self._busy: set[uuid.UUID] = set()
+        # Accounts that did not fit: when, and their size. The look-up answers them until
+        # there is room for that size (or, for one too large, RETRY seconds later), so that
+        # a build is not paid again and again for nothing.
+        self._refused: dict[uuid.UUID, tuple[float, int]] = {}
+        # Look-ups of accounts not held, each counted until it reaches build_after.
+        self._asked: dict[uuid.UUID, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def __contains__(self, account_id: object) -> bool:
+        return account_id in self._held
+
+    async def keyed_entries(
+        self, account_id: uuid.UUID, owner_ids: Collection[uuid.UUID], keys: Collection[str]
+    ) -> list[KeyedEntry]:
+        """The look-up's rows (``persistence.entries.keyed_entries``), from the held
+        account where it is current, else read (and the account held where it fits)."""
+        if not owner_ids:
+            return []
+        held = await self._current(account_id)
+        if held is None:
+            return await entry_rows.keyed_entries(
+                db=self.db, account_id=account_id, owner_ids=owner_ids, keys=keys
+            )
+        return held.keyed_entries(owner_ids, keys)
+
+    async def _current(self, account_id: uuid.UUID) -> HeldAccount | None:
+        """The account's held lists, checked or built as its freshness asks; None where
+        they are not to be used (a read of them under way, or they did not fit)."""
+        if account_id in self._busy:
+            return None
+        now = self._clock()
+        held = self._held.get(account_id)
+        data_version = self.db.sqlite_data_version()
+        if held is not None and data_version is not None and data_version == held.data_version:
+            # SQLite: nothing at all committed to the file since its version was read.
+            held.used = now
+            self._held.move_to_end(account_id)
+            return held
+        if held is not None and now - held.checked >= self.check_every:
+            ticket = self._ticket(account_id)
+            self._busy.add(account_id)
+            try:
+                version = await held_rows.list_version(self.db, account_id)
+            finally:
+                self._busy.discard(account_id)
+            if self._held.get(account_id) is not held or ticket != self._ticket(account_id):
+                return None  # dropped meanwhile
+            if version == held.version:
+                held.checked = now
+                held.data_version = data_version
+            else:
+                self._drop(account_id)
+                held = None
+        if held is None:
+            refused = self._refused.get(account_id)
+            if refused is not None and not self._worth_building(refused, now):
+                return None  # did not fit, and still would not: the look-up answers
+            asked = self._asked.get(account_id, 0) + 1
+            if asked < self.build_after or not self._room(now):
+                if len(self._asked) >= 10_000:
+                    self._asked.clear()
+                self._asked[account_id] = min(asked, self.build_after)
+                return None  # not asked often enough yet, or no room: the look-up answers
+            self._asked.pop(account_id, None)
+            held = await self._build(account_id, now)
+            if held is None:
+                return None
+            held.data_version = data_version
+        held.used = now
+        if account_id in self._held:
+            self._held.move_to_end(account_id)
+        return held
+
+    async def _build(self, account_id: uuid.UUID, began: float) -> HeldAccount | None:
+        ticket = self._ticket(account_id)
+        self._busy.add(account_id)
+        try:
+            version, rows = await held_rows.held_rows(self.db, account_id)
+        finally:
+            self._busy.discard(account_id)
+        built = HeldAccount.of(version, rows, began)
+        if ticket != self._ticket(account_id):
+            return None  # a change committed while it was read: the look-up answers
+        if not self._admit(account_id, built, began):
+            # Too large to hold, or no room: it answers this decision (read just now), and
+            # the look-up the account's next ones for a while.
+            if len(self._refused) >= 10_000:
+                self._refused.clear()
+            self._refused[account_id] = (began, built.size)
+        return built
+
+    def _worth_building(self, refused: tuple[float, int], now: float) -> bool:
+        """Whether an account that did not fit (when, its size) might fit now."""
+        when, size = refused
+        if size > self.max_bytes // 4:
+            return now - when >= RETRY
+        return self._room(now, size)
+
+    def _room(self, now: float, size: int = 0) -> bool:
+        """Whether ``size`` more bytes could be held: free, or held by an idle account."""
+        if self.size + size < self.max_bytes:
+            return True
+        oldest = next(iter(self._held.values()), None)
+        return oldest is not None and now - oldest.used >= self.idle
+
+    def _admit(self, account_id: uuid.UUID, built: HeldAccount, now: float) -> bool:
+        if built.size > self.max_bytes // 4:
+            return False
+        while self.size + built.size > self.max_bytes and self._held:
+            oldest_id, oldest = next(iter(self._held.items()))
+            if now - oldest.used < self.idle:
+                return False  # every held account is in use: no thrashing
+            self._drop(oldest_id, moved=False)
+        self._held[account_id] = built
+        self.size += built.size
+        self._refused.pop(account_id, None)
+        return True
+
+    def _ticket(self, account_id: uuid.UUID) -> tuple[int, int]:
+        return (self._epoch, self._drops.get(account_id, 0))
+
+    def _drop(self, account_id: uuid.UUID, *, moved: bool = True) -> None:
+        found = self._held.pop(account_id, None)
+        if found is not None:
+            self.size -= found.size
+        if moved:
+            if len(self._drops) >= 100_000:
+                self.clear()
+            self._drops[account_id] = self._drops.get(account_id, 0) + 1
+
+    def forget(self, account_id: uuid.UUID) -> None:
+        """Drop the account's held lists; reads of them under way keep nothing."""
+        self._drop(account_id)
+
+    def written(self, account_id: uuid.UUID | None) -> None:
+        """A write transaction of this process committed (``Database.after_write``): its
+        account's held lists go. One of no account (a token's lastUsedAt, the webhook
+        outbox) changes no list: on PostgreSQL row-level security shows it no account's
+        rows, and on SQLite every decision checks the version anyway."""
+        if account_id is not None:
+            self._drop(account_id)
+
+    def clear(self) -> None:
+        self._epoch += 1
+        self._held.clear()
+        self._drops.clear()
+        self.size = 0
+
+    def notice(self, payload: str) -> None:
+        """A notice on CHANNEL: the id of an account whose lists changed."""
+        try:
+            account_id = uuid.UUID(payload)
+        except ValueError:
+            log.warning("an unreadable notice on %s: every held list dropped", CHANNEL)
+            self.clear()
+            return
+        self._drop(account_id)
+
+
+# The held lists of this process for each Database (the app's lifespan attaches them).
+_HOLDERS: weakref.WeakKeyDictionary[Database, HeldLists] = weakref.WeakKeyDictionary()
+
+
+def holder_of(db: Database) -> HeldLists | None:
+    return _HOLDERS.get(db)
+
+
+async def keyed_entries(
+    *,
+    db: Database,
+    account_id: uuid.UUID,
+    owner_ids: Collection[uuid.UUID],
+    keys: Collection[str],
+) -> list[KeyedEntry]:
+    """A decision's look-up: from the lists this process holds for ``db`` where it holds
+    them, else ``persistence.entries.keyed_entries``."""
+    holder = _HOLDERS.get(db)
+    if holder is None:
+        return await entry_rows.keyed_entries(
+            db=db, account_id=account_id, owner_ids=owner_ids, keys=keys
+        )
+    return await holder.keyed_entries(account_id, owner_ids, keys)
+
+
+class Holding:
+    """Held lists for ``db`` and what keeps them true: the after-commit drop of this
+    process's own writes and, on PostgreSQL, the listener of CHANNEL. Started and stopped
+    by the app's lifespan."""
+
+    def __init__(self, db: Database, held: HeldLists, *, listen_url: str | None = None) -> None:
+        self.db = db
+        self.held = held
+        self.listener: notifications.Listener | None = None
+        if db.is_postgresql and (listen_url or not db.pgbouncer):
+            self.listener = notifications.Listener(
+                db,
+                CHANNEL,
+                on_message=held.notice,
+                on_up=held.clear,
+                on_down=held.clear,
+                url=listen_url,
+            )
+
+    def start(self) -> None:
+        if self.db in _HOLDERS:
+            raise ValueError("this database already has held lists in this process")
+        _HOLDERS[self.db] = self.held
+        self.db.after_write.append(self.held.written)
+        if self.listener is not None:
+            self.listener.start()
+
+    async def stop(self) -> None:
+        if self.listener is not None:
+            await self.listener.stop()
+        if self.held.written in self.db.after_write:
+            self.db.after_write.remove(self.held.written)
+        if _HOLDERS.get(self.db) is self.held:
+            del _HOLDERS[self.db]
+
+
+def start_holding(
+    db: Database,
+    *,
+    max_bytes: int,
+    listen_url: str | None = None,
+    build_after: int = BUILD_AFTER,
+) -> Holding | None:
+    """This process's held lists for ``db``, started; None where holding is off."""
+    if max_bytes <= 0:
+        log.info("lists are not held in memory: NEVERLOG_HELD_LISTS_MB is 0")
+        return None
+    if db in _HOLDERS:
+        return None
+    held = HeldLists(db, max_bytes=max_bytes, build_after=build_after)
+    holding = Holding(db, held, listen_url=listen_url)
+    holding.start()
+    return holding
