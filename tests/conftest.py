@@ -1,14 +1,22 @@
 """One suite for every database: tests that take ``api`` (or ``db``) run on SQLite and,
 where ``NEVERLOG_TEST_DATABASE_URL`` names a PostgreSQL database, on PostgreSQL too.
-``NEVERLOG_TEST_BACKENDS`` (e.g. ``postgresql``) narrows the run to some backends."""
+``NEVERLOG_TEST_BACKENDS`` (e.g. ``postgresql``) narrows the run to some backends.
+
+Under pytest-xdist (``make test`` runs a worker per core) each worker has databases of its
+own: its SQLite files are in its own temporary directory, and on PostgreSQL it makes
+``<database>_<worker>`` (``neverlog_test_gw0``) on the server of the URL when it starts
+and drops it, with its role, when it ends. Tests that share a server or a browser per
+module (``SHARED``) run on one worker, all of them."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import hypothesis
 import pytest
 import sqlalchemy as sa
@@ -51,7 +59,30 @@ def _needs_postgresql(item: pytest.Item) -> bool:
     return item.get_closest_marker("reliability") is not None and "sqlite" not in str(backend)
 
 
+# Modules (or folders) whose tests share a server, a browser or a process per module or
+# session, and the xdist group each is in: a group goes to one worker whole (--dist
+# loadgroup), so that what its tests share starts once.
+SHARED = {
+    "tests/browser/": "browser",
+    "tests/test_client_example.py": "client-example",
+    "tests/api/test_isolation.py": "isolation",
+    "tests/api/test_slow_clients.py": "slow-clients",
+    "tests/test_contract.py": "export-schema",
+    "tests/test_schema_file.py": "export-schema",
+}
+
+
+def _shared_group(item: pytest.Item) -> str | None:
+    path = item.nodeid.split("::", 1)[0]
+    return next((group for prefix, group in SHARED.items() if path.startswith(prefix)), None)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        group = _shared_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
     run_postgresql = bool(PG_URL) and "postgresql" in WANTED
     dropped = [
         item
@@ -68,6 +99,51 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in set(dropped)]
+
+
+def _worker_database(url: str) -> str:
+    """This xdist worker's PostgreSQL database: the URL's, with the worker's id after it."""
+    parsed = make_url(url)
+    name = f"{parsed.database}_{os.environ['PYTEST_XDIST_WORKER']}"[:63]
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+async def _remake_database(url: str, *, make: bool) -> None:
+    """Drop the database of ``url`` and its app role where they exist; then, with
+    ``make``, create the database anew (empty), through a connection to ``postgres``."""
+    parsed = make_url(Settings(database_url=url).database_url)
+    connection = await asyncpg.connect(
+        host=parsed.host or "127.0.0.1", port=parsed.port or 5432, user=parsed.username,
+        password=parsed.password, database="postgres",
+    )  # fmt: skip
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+        await connection.execute(f'DROP ROLE IF EXISTS "{app_role_name(url)}"')
+        if make:
+            await connection.execute(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        await connection.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """An xdist worker that runs PostgreSQL tests makes its own database and points
+    ``NEVERLOG_TEST_DATABASE_URL`` (this module's, tests/reliability's and the servers'
+    the tests start) at it."""
+    global PG_URL
+    if PG_URL and "postgresql" in WANTED and os.environ.get("PYTEST_XDIST_WORKER"):
+        PG_URL = _worker_database(PG_URL)
+        asyncio.run(_remake_database(PG_URL, make=True))
+        os.environ["NEVERLOG_TEST_DATABASE_URL"] = PG_URL
+        config.stash[_WORKER_DATABASE] = PG_URL
+
+
+_WORKER_DATABASE = pytest.StashKey[str]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    url = config.stash.get(_WORKER_DATABASE, None)
+    if url is not None:
+        asyncio.run(_remake_database(url, make=False))
 
 
 def pytest_report_header() -> str:
