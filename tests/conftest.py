@@ -60,8 +60,8 @@ def _needs_postgresql(item: pytest.Item) -> bool:
 
 
 # Modules (or folders) whose tests share a server, a browser or a process per module or
-# session, and the xdist group each is in: a group goes to one worker whole (--dist
-# loadgroup), so that what its tests share starts once.
+# session, and the group each is in: under pytest-xdist a group goes to one worker whole,
+# so that what its tests share starts once.
 SHARED = {
     "tests/browser/": "browser",
     "tests/test_client_example.py": "client-example",
@@ -72,17 +72,31 @@ SHARED = {
 }
 
 
-def _shared_group(item: pytest.Item) -> str | None:
-    path = item.nodeid.split("::", 1)[0]
-    return next((group for prefix, group in SHARED.items() if path.startswith(prefix)), None)
+def _shared_group(nodeid: str) -> str | None:
+    return next((group for prefix, group in SHARED.items() if nodeid.startswith(prefix)), None)
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` (make test) with the groups of ``SHARED``, every other test on
+    its own. pytest-xdist's own loadgroup marks a group in the test's node id, which
+    pytest 9.2's node ids no longer take: this scheduler finds the group by the path."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedGroups(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return _shared_group(nodeid) or nodeid
+
+    return SharedGroups(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        group = _shared_group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # The groups first (each worker collects in the same order): the longest units of
+        # work start while the others share the rest, not last, alone on one worker.
+        items.sort(key=lambda item: _shared_group(item.nodeid) is None)
     run_postgresql = bool(PG_URL) and "postgresql" in WANTED
     dropped = [
         item
@@ -101,6 +115,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item not in set(dropped)]
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto`` (make test): a worker per core and one more. About a third of the
     suite's time is spent waiting, not computing (for the servers and browsers it starts,
