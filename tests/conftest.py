@@ -72,6 +72,22 @@ SHARED = {
 }
 
 
+# Tests whose own processes must start or be served while the machine has time for them
+# (uvicorn kills a worker process that has not answered its health check within 5 s; a
+# subscriber's queue must fill faster than the server drains it): under xdist they are
+# handed out last, when the other workers are finishing.
+LAST = (
+    "tests/api/test_observability.py::test_metrics_add_up_across_worker_processes",
+    "tests/api/test_live.py::test_a_subscriber_that_does_not_read_is_dropped_with_4408",
+)
+
+
+def _order(item: pytest.Item) -> int:
+    if _shared_group(item.nodeid) is not None:
+        return 0
+    return 2 if item.nodeid.startswith(LAST) else 1
+
+
 def _shared_group(nodeid: str) -> str | None:
     return next((group for prefix, group in SHARED.items() if nodeid.startswith(prefix)), None)
 
@@ -96,7 +112,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if os.environ.get("PYTEST_XDIST_WORKER"):
         # The groups first (each worker collects in the same order): the longest units of
         # work start while the others share the rest, not last, alone on one worker.
-        items.sort(key=lambda item: _shared_group(item.nodeid) is None)
+        items.sort(key=_order)
     run_postgresql = bool(PG_URL) and "postgresql" in WANTED
     dropped = [
         item
