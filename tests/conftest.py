@@ -76,11 +76,13 @@ SHARED = {
 # load averages of 10 and more, in one process too): uvicorn kills a worker process that
 # has not answered its health check within 5 s; a subscriber's queue must fill faster
 # than the server drains it; four writers' changes must reach a subscriber in commit
-# order. Under xdist they are handed out last, when the other workers are finishing.
+# order; two processes' webhook attempts must end within their timeout. Under xdist they
+# are handed out last, when the other workers are finishing.
 LAST = (
     "tests/api/test_observability.py::test_metrics_add_up_across_worker_processes",
     "tests/api/test_live.py::test_a_subscriber_that_does_not_read_is_dropped_with_4408",
     "tests/api/test_live.py::test_changes_arrive_in_commit_order_under_concurrent_writers",
+    "tests/reliability/test_webhook_delivery.py::test_two_processes_never_send_the_same_attempt",
 )
 
 
