@@ -37,15 +37,21 @@ token: $(STAMP)
 	echo "make token: made the account \"$$name\" and its super admin; each make token makes a new account (ACCOUNT=\"Name\" names it)" >&2
 
 # make test: every test, with a modest number of examples in the property tests and the
-# fuzzing (the short profile of tests/profiles.py), in about two minutes on SQLite.
-# make test-all: the same tests with each one's full number of examples (the long
-# profile), what .ci/run runs on both databases. NEVERLOG_TEST_BACKENDS and
-# NEVERLOG_TEST_DATABASE_URL choose the databases for both (docs/testing.md).
+# fuzzing (the short profile of tests/profiles.py), on every core (pytest-xdist: a worker
+# per core, each with databases of its own; tests/conftest.py), in about two minutes on
+# SQLite. make test-all: the same tests with each one's full number of examples (the long
+# profile), what .ci/run runs on both databases, in one process as CI always has (the
+# PostgreSQL pass then holds one pool). NEVERLOG_TEST_BACKENDS and NEVERLOG_TEST_DATABASE_URL
+# choose the databases for both (docs/testing.md). TEST_WORKERS and TEST_ALL_WORKERS set
+# their workers (make test TEST_WORKERS=0 runs in one process, as --pdb needs).
+TEST_WORKERS ?= auto
+TEST_ALL_WORKERS ?= 0
+
 test: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test-all: $(STAMP)
-	NEVERLOG_TEST_PROFILE=long $(BIN)/pytest $(PYTEST_ARGS)
+	NEVERLOG_TEST_PROFILE=long $(BIN)/pytest -n $(TEST_ALL_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,14 +1,22 @@
 """One suite for every database: tests that take ``api`` (or ``db``) run on SQLite and,
 where ``NEVERLOG_TEST_DATABASE_URL`` names a PostgreSQL database, on PostgreSQL too.
-``NEVERLOG_TEST_BACKENDS`` (e.g. ``postgresql``) narrows the run to some backends."""
+``NEVERLOG_TEST_BACKENDS`` (e.g. ``postgresql``) narrows the run to some backends.
+
+Under pytest-xdist (``make test`` runs a worker per core) each worker has databases of its
+own: its SQLite files are in its own temporary directory, and on PostgreSQL it makes
+``<database>_<worker>`` (``neverlog_test_gw0``) on the server of the URL when it starts
+and drops it, with its role, when it ends. Tests that share a server or a browser per
+module (``SHARED``) run on one worker, all of them."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import hypothesis
 import pytest
 import sqlalchemy as sa
@@ -51,7 +59,68 @@ def _needs_postgresql(item: pytest.Item) -> bool:
     return item.get_closest_marker("reliability") is not None and "sqlite" not in str(backend)
 
 
+# Modules (or folders) whose tests share a server, a browser or a process per module or
+# session, and the group each is in: under pytest-xdist a group goes to one worker whole,
+# so that what its tests share starts once.
+SHARED = {
+    "tests/browser/": "browser",
+    "tests/test_client_example.py": "client-example",
+    "tests/api/test_isolation.py": "isolation",
+    "tests/api/test_slow_clients.py": "slow-clients",
+    # not a shared server, but its order: the commit-order test failed in three of seven
+    # runs where its module's tests were spread over the workers (never in twelve runs
+    # alone, nor in the runs in one process)
+    "tests/api/test_live.py": "live",
+    "tests/test_contract.py": "export-schema",
+    "tests/test_schema_file.py": "export-schema",
+}
+
+
+# Tests that fail when the machine is too busy to give their processes time (seen under
+# load averages of 10 and more, in one process too): uvicorn kills a worker process that
+# has not answered its health check within 5 s; a subscriber's queue must fill faster
+# than the server drains it; four writers' changes must reach a subscriber in commit
+# order; two processes' webhook attempts must end within their timeout. Under xdist they
+# are handed out last, when the other workers are finishing.
+LAST = (
+    "tests/api/test_observability.py::test_metrics_add_up_across_worker_processes",
+    "tests/api/test_live.py::test_a_subscriber_that_does_not_read_is_dropped_with_4408",
+    "tests/api/test_live.py::test_changes_arrive_in_commit_order_under_concurrent_writers",
+    "tests/reliability/test_webhook_delivery.py::test_two_processes_never_send_the_same_attempt",
+)
+
+
+def _order(item: pytest.Item) -> int:
+    if item.nodeid.startswith(LAST):
+        return 2
+    return 0 if _shared_group(item.nodeid) is not None else 1
+
+
+def _shared_group(nodeid: str) -> str | None:
+    return next((group for prefix, group in SHARED.items() if nodeid.startswith(prefix)), None)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` (make test) with the groups of ``SHARED``, every other test on
+    its own. pytest-xdist's own loadgroup marks a group in the test's node id, which
+    pytest 9.2's node ids no longer take: this scheduler finds the group by the path."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedGroups(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return _shared_group(nodeid) or nodeid
+
+    return SharedGroups(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # The groups first (each worker collects in the same order): the longest units of
+        # work start while the others share the rest, not last, alone on one worker.
+        items.sort(key=_order)
     run_postgresql = bool(PG_URL) and "postgresql" in WANTED
     dropped = [
         item
@@ -68,6 +137,60 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in set(dropped)]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (make test): a worker per core and one more. About a third of the
+    suite's time is spent waiting, not computing (for the servers and browsers it starts,
+    for timeouts that are the behaviour under test): the third worker computes then."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) + 1
+
+
+def _worker_database(url: str) -> str:
+    """This xdist worker's PostgreSQL database: the URL's, with the worker's id after it."""
+    parsed = make_url(url)
+    name = f"{parsed.database}_{os.environ['PYTEST_XDIST_WORKER']}"[:63]
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+async def _remake_database(url: str, *, make: bool) -> None:
+    """Drop the database of ``url`` and its app role where they exist; then, with
+    ``make``, create the database anew (empty), through a connection to ``postgres``."""
+    parsed = make_url(Settings(database_url=url).database_url)
+    connection = await asyncpg.connect(
+        host=parsed.host or "127.0.0.1", port=parsed.port or 5432, user=parsed.username,
+        password=parsed.password, database="postgres",
+    )  # fmt: skip
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+        await connection.execute(f'DROP ROLE IF EXISTS "{app_role_name(url)}"')
+        if make:
+            await connection.execute(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        await connection.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """An xdist worker that runs PostgreSQL tests makes its own database and points
+    ``NEVERLOG_TEST_DATABASE_URL`` (this module's, tests/reliability's and the servers'
+    the tests start) at it."""
+    global PG_URL
+    if PG_URL and "postgresql" in WANTED and os.environ.get("PYTEST_XDIST_WORKER"):
+        PG_URL = _worker_database(PG_URL)
+        asyncio.run(_remake_database(PG_URL, make=True))
+        os.environ["NEVERLOG_TEST_DATABASE_URL"] = PG_URL
+        config.stash[_WORKER_DATABASE] = PG_URL
+
+
+_WORKER_DATABASE = pytest.StashKey[str]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    url = config.stash.get(_WORKER_DATABASE, None)
+    if url is not None:
+        asyncio.run(_remake_database(url, make=False))
 
 
 def pytest_report_header() -> str:
