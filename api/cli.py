@@ -110,6 +110,10 @@ def serve_app(
         log_config=None,
         access_log=False,
         workers=workers,
+        # A worker answers its first health check once it has imported the app (about 1.5 s
+        # of CPU): uvicorn's 5 s killed and restarted workers in a loop on a busy machine,
+        # and the server never came up. A hung worker is still replaced, after 30 s.
+        timeout_worker_healthcheck=30,
         factory=isinstance(app, str),
     )
 
