@@ -444,3 +444,11 @@ def start_holding(
     holding = Holding(db, held, listen_url=listen_url)
     holding.start()
     return holding
+
+
+def forget_everywhere(account_id: uuid.UUID) -> None:
+    """Drop the account's held lists in every holder of this process: for a write that
+    reaches the database past the application and must be seen at once (a test that moves
+    its clock by rewriting expiries), rather than on its notice or version."""
+    for held in list(_HOLDERS.values()):
+        held.forget(account_id)
