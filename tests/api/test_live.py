@@ -266,7 +266,10 @@ async def test_a_socket_without_a_valid_token_is_closed_4401_with_nothing_sent(
 
 async def test_a_client_that_does_not_answer_pings_is_closed_4408(serve: Any, db: Database) -> None:
     admin = await new_admin(db)
-    async with serve(live_ping_seconds=0.3) as served:
+    # the client that answers must have its pong read before the next ping: a second
+    # (not a fraction of one) leaves room for a loaded machine, where the server and both
+    # clients share this one event loop
+    async with serve(live_ping_seconds=1.0) as served:
         answering = await signed_in(served.ws_url, admin.token)
         silent = await signed_in(served.ws_url, admin.token)
         await subscribe(answering, "a", "ACCOUNT")
