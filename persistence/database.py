@@ -58,6 +58,17 @@ def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     event.listen(session.sync_session, "after_commit", committed, once=True)
 
 
+def after_transaction(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once the session's transaction has ended, committed or rolled back
+    (after ``after_commit``'s callbacks)."""
+
+    def ended(_session: Any, transaction: Any) -> None:
+        if transaction.parent is None:  # the session's own transaction, not a savepoint
+            callback()
+
+    event.listen(session.sync_session, "after_transaction_end", ended)
+
+
 def lazy_commit() -> Any:
     """A condition for a write that ``Database.write_once`` runs on its own and that may be
     lost in a crash of the database server (a token's lastUsedAt, kept to the minute): its

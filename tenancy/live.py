@@ -18,7 +18,11 @@ order, to the subscriptions of every server process (PRODUCT.md "Live list chang
   order. The process that made the change learns of it the same way, so that order holds
   across processes.
 - On SQLite (one process) a change is handed to the subscriptions of this process once
-  its transaction has committed (writers are serialized by ``BEGIN IMMEDIATE``).
+  its transaction has committed, in commit order: writers are serialized by ``BEGIN
+  IMMEDIATE``, and a change takes its place in that order while its transaction holds the
+  write lock; the callbacks after the commits can come back in another order (a
+  committing thread may be descheduled once the lock is released, while the next writer
+  commits), so each change waits for those before it (``_Sequencer``).
 - Revocations and deactivations: every such change already sends the account's id on
   ``neverlog_signins`` (tenancy/signin.py); the hub listens to it on the same connection
   and checks the tokens of that account's open connections again at once. Every
@@ -50,7 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import entries as entry_rows
 from persistence import live as rows
 from persistence import notifications
-from persistence.database import Database, after_commit
+from persistence.database import Database, after_commit, after_transaction
 from persistence.tables import ListChange as ListChangeRow
 from persistence.tables import utcnow
 from policy import Scope
@@ -161,7 +165,26 @@ async def record(
                 actor_id=actor,
                 at=at,
             )
-            after_commit(session, lambda: _publish(hubs, change))
+            # The change's place in commit order, taken now, while the transaction holds the
+            # database's one write lock (BEGIN IMMEDIATE): the next writer takes its place
+            # only once this one has committed or rolled back. The callbacks that hand
+            # changes on after their commits need not run in that order (the next writer's
+            # commit can come back before this one's): the sequencer hands them on in it.
+            sequencer = _SEQUENCERS.setdefault(pool, _Sequencer())
+            place = sequencer.take()
+            committed = False
+
+            def on_commit() -> None:
+                nonlocal committed
+                committed = True
+                sequencer.done(place, lambda: _publish(hubs, change))
+
+            def on_end() -> None:
+                if not committed:  # rolled back: its place is skipped
+                    sequencer.done(place, None)
+
+            after_commit(session, on_commit)
+            after_transaction(session, on_end)
         return
     row = ListChangeRow(
         account_id=account_id,
@@ -187,6 +210,32 @@ async def record(
 def _publish(hubs: Iterable[Hub], change: ListChange) -> None:
     for hub in list(hubs):
         hub.publish(change)
+
+
+class _Sequencer:
+    """On SQLite, hands committed changes on in the order of their places (``take``, under
+    the database's write lock): one whose place comes after a place still open waits for
+    it to be done, committed (its change handed on) or rolled back (skipped)."""
+
+    def __init__(self) -> None:
+        self._next_place = 0  # the next place to take
+        self._next_done = 0  # the next place to hand on
+        self._waiting: dict[int, Callable[[], None] | None] = {}
+
+    def take(self) -> int:
+        place = self._next_place
+        self._next_place += 1
+        return place
+
+    def done(self, place: int, hand_on: Callable[[], None] | None) -> None:
+        if place < self._next_done or place in self._waiting:
+            return  # already done (a commit is followed by its transaction's end)
+        self._waiting[place] = hand_on
+        while self._next_done in self._waiting:
+            ready = self._waiting.pop(self._next_done)
+            self._next_done += 1
+            if ready is not None:
+                ready()
 
 
 class Sink(Protocol):
@@ -425,3 +474,5 @@ def _parse(notice: str) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID] | None:
 # The hubs of this process for each database's pool (record finds them from a session):
 # one per app, and an app per process but in tests.
 _HUBS: weakref.WeakKeyDictionary[Any, set[Hub]] = weakref.WeakKeyDictionary()
+# On SQLite, the places in commit order of each database's changes (see record).
+_SEQUENCERS: weakref.WeakKeyDictionary[Any, _Sequencer] = weakref.WeakKeyDictionary()

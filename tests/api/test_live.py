@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import socket
 import sys
 import time
 import uuid
@@ -100,32 +101,47 @@ class Served:
 
 @pytest.fixture
 def serve(db: Database) -> Callable[..., contextlib.AbstractAsyncContextManager[Served]]:
-    """``async with serve(**settings) as served``: the app served until the block ends."""
+    """``async with serve(**settings) as served``: the app served until the block ends, on a
+    port of its own (bound here, not probed and bound later, when another process may have
+    taken it). With ``send_buffer``, each connection's socket sends from a buffer of that
+    size rather than one that the kernel grows to megabytes."""
 
     @contextlib.asynccontextmanager
-    async def serving_app(**overrides: Any) -> AsyncIterator[Served]:
+    async def serving_app(
+        *, send_buffer: int | None = None, **overrides: Any
+    ) -> AsyncIterator[Served]:
         settings = Settings(database_url=db.url.render_as_string(hide_password=False), **overrides)
         app = create_app(settings, database=db)
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app, host="127.0.0.1", port=port, lifespan="on", log_level="warning", loop="none"
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listening:
+            if send_buffer is not None:
+                # (an accepted connection's socket takes the listening socket's buffer size)
+                listening.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+            listening.bind(("127.0.0.1", 0))
+            port = listening.getsockname()[1]
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    app,
+                    host="127.0.0.1",
+                    port=port,
+                    lifespan="on",
+                    log_level="warning",
+                    loop="none",
+                )
             )
-        )
-        task = asyncio.create_task(server.serve())
-        deadline = time.monotonic() + WAIT
-        while not server.started:
-            assert not task.done(), "the server did not start"
-            assert time.monotonic() < deadline, "the server did not start in time"
-            await asyncio.sleep(0.01)
-        hub = app.state.live.hub
-        assert await hub.wait_listening(WAIT), "the hub does not listen"
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=WAIT) as http:
-            try:
-                yield Served(app, port, http)
-            finally:
-                server.should_exit = True
-                await asyncio.wait_for(task, 30)
+            task = asyncio.create_task(server.serve(sockets=[listening]))
+            deadline = time.monotonic() + WAIT
+            while not server.started:
+                assert not task.done(), "the server did not start"
+                assert time.monotonic() < deadline, "the server did not start in time"
+                await asyncio.sleep(0.01)
+            hub = app.state.live.hub
+            assert await hub.wait_listening(WAIT), "the hub does not listen"
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=WAIT) as http:
+                try:
+                    yield Served(app, port, http)
+                finally:
+                    server.should_exit = True
+                    await asyncio.wait_for(task, 30)
 
     return serving_app
 
@@ -250,7 +266,10 @@ async def test_a_socket_without_a_valid_token_is_closed_4401_with_nothing_sent(
 
 async def test_a_client_that_does_not_answer_pings_is_closed_4408(serve: Any, db: Database) -> None:
     admin = await new_admin(db)
-    async with serve(live_ping_seconds=0.3) as served:
+    # the client that answers must have its pong read before the next ping: a second
+    # (not a fraction of one) leaves room for a loaded machine, where the server and both
+    # clients share this one event loop
+    async with serve(live_ping_seconds=1.0) as served:
         answering = await signed_in(served.ws_url, admin.token)
         silent = await signed_in(served.ws_url, admin.token)
         await subscribe(answering, "a", "ACCOUNT")
@@ -383,10 +402,10 @@ async def test_changes_arrive_in_commit_order_under_concurrent_writers(
                 live.add(pattern)
                 count += 1
             else:
-                assert pattern in live, f"{pattern} removed before it was added"
+                assert pattern in live, f"{pattern} removed before it was added: {counts}"
                 live.discard(pattern)
                 count -= 1
-            assert after == count
+            assert after == count, counts
         assert count == 0
         await ws.close()
 
@@ -575,12 +594,15 @@ async def test_a_subscription_is_charged_like_a_query_and_refused_what_a_query_w
         await ws.close()
     async with serve(rate_limit_capacity=10, rate_limit_restore_rate=0.001) as served:
         ws = await signed_in(served.ws_url, admin.token)
-        answers = []
         for n in range(5):
             await subscribe(ws, str(n), "ACCOUNT")
-        with contextlib.suppress(TimeoutError):
-            while True:
-                answers.append(json.loads(await asyncio.wait_for(ws.recv(), 1)))
+        # a subscription taken is not answered: a ping after the five is answered once the
+        # server has dealt with each of them (it reads a connection's messages in order),
+        # however long that takes
+        await ws.send(json.dumps({"type": "ping"}))
+        answers = []
+        while (answer := await receive(ws)) != {"type": "pong"}:
+            answers.append(answer)
         codes = [a["payload"][0]["extensions"]["code"] for a in answers if a["type"] == "error"]
         assert "RATE_LIMITED" in codes
         assert served.live.hub.subscriptions == 5 - len(codes)
@@ -591,12 +613,20 @@ async def test_a_subscriber_that_does_not_read_is_dropped_with_4408(
     serve: Any, db: Database
 ) -> None:
     admin = await new_admin(db)
-    async with serve(live_queue=2, account_list_limit=1_000) as served:
+    # the server's sockets and the slow client's hold little: left to itself, the kernel
+    # grows a loopback connection's buffers to megabytes, where every change of the test's
+    # minute could wait, none of them in the server's queue, until the pings end the
+    # connection instead (its pong never comes), all of them sent
+    async with serve(live_queue=2, account_list_limit=1_000, send_buffer=65_536) as served:
         reader = await signed_in(served.ws_url, admin.token)
         await subscribe(reader, "a", "ACCOUNT")
         # a client that reads nothing (its library stops reading the socket once it holds a
         # message; no compression, which would shrink these changes' repetitive patterns)
-        slow = await signed_in(served.ws_url, admin.token, max_queue=1, compression=None)
+        held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16_384)
+        held.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(held, ("127.0.0.1", served.port))
+        slow = await signed_in(served.ws_url, admin.token, max_queue=1, compression=None, sock=held)
         await subscribe(slow, "a", "ACCOUNT")
         await subscribed(served, 2)
         before = served.live.dropped_slow
@@ -659,18 +689,20 @@ async def test_two_serve_processes_on_one_postgresql(db: Database, tmp_path: Pat
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[1]}", timeout=WAIT) as http:
             other = Served(None, ports[1], http)
             # the subscription is in place once a change made after it arrives
-            first = f"*@{domain()}"
             deadline = time.monotonic() + WAIT
             while True:
                 await other.add(admin, [f"*@{domain()}"])
                 with contextlib.suppress(TimeoutError):
-                    json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+                    change(await asyncio.wait_for(receive(ws), 0.5), "a")
                     break
                 assert time.monotonic() < deadline
-            with contextlib.suppress(TimeoutError):
-                while True:
-                    await asyncio.wait_for(ws.recv(), 0.5)
-            patterns = [first] + [f"*@{domain()}" for _ in range(9)]
+            # the changes of those tries still on their way come before this one's, however
+            # late (commit order): none of them is taken for one of the patterns below
+            fence = f"*@{domain()}"
+            await other.add(admin, [fence])
+            while change(await receive(ws), "a")["patterns"] != [fence]:
+                pass
+            patterns = [f"*@{domain()}" for _ in range(10)]
             for pattern in patterns:
                 await other.add(admin, [pattern])
             got = [change(await receive(ws), "a")["patterns"][0] for _ in patterns]
