@@ -29,6 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 # How long a request waits for a pooled connection before it is answered 503.
 POOL_TIMEOUT = 5
+# The most writes of one account that hold connections of a process at once (the pool
+# holds twice NEVERLOG_DATABASE_POOL_SIZE, 20 by default).
+ACCOUNT_WRITES = 4
 # How long closing the engine waits for the transactions under way (see dispose).
 DISPOSE_WAIT = 10
 log = logging.getLogger("neverlog")
@@ -138,9 +141,9 @@ class Database:
         # or about to: dispose waits for them.
         self._in_use = 0
         self._all_done: asyncio.Event | None = None
-        # One lock per account with writes in this process (see _account_writes); an
-        # account's lock goes when no write holds or awaits it.
-        self._write_gates: weakref.WeakValueDictionary[uuid.UUID, asyncio.Lock] = (
+        # One semaphore per account with writes in this process (see _account_writes); an
+        # account's goes when no write holds or awaits it.
+        self._write_gates: weakref.WeakValueDictionary[uuid.UUID, asyncio.Semaphore] = (
             weakref.WeakValueDictionary()
         )
 
@@ -183,21 +186,21 @@ class Database:
 
     @asynccontextmanager
     async def _account_writes(self, account_id: uuid.UUID | None) -> AsyncIterator[None]:
-        """One account's writes in this process, one at a time, queued before they take a
-        connection.
+        """At most ACCOUNT_WRITES of one account's writes in this process hold a connection
+        at once; the account's other writes queue here before they take one.
 
-        Every change to an account waits for the account's lock in the database anyway (on
-        SQLite, for the one writer). Queued there, a burst of one tenant's writes would hold
-        a pooled connection each while it waits, and the pool's other callers (any tenant's
-        decisions) would find it empty and be answered 503 after POOL_TIMEOUT. Queued here,
-        one tenant's writes hold at most one connection of this process. A write of a task
-        already inside one for the same account (nested) does not wait for itself."""
+        A change waits for its list's lock in the database (on SQLite, for the one writer).
+        Queued there, a burst of one tenant's writes would hold a pooled connection each
+        while it waits, and the pool's other callers (any tenant's decisions) would find it
+        empty and be answered 503 after POOL_TIMEOUT. A few at once still let changes to
+        different lists of one account (each user's personal list) go side by side. A write
+        of a task already inside one for the same account (nested) does not wait."""
         if account_id is None or account_id in _HELD.get():
             yield
             return
         gate = self._write_gates.get(account_id)
         if gate is None:
-            gate = self._write_gates[account_id] = asyncio.Lock()
+            gate = self._write_gates[account_id] = asyncio.Semaphore(ACCOUNT_WRITES)
         async with gate:
             token = _HELD.set(_HELD.get() | {account_id})
             try:

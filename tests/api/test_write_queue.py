@@ -9,20 +9,22 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from persistence.database import POOL_TIMEOUT, Database
+from persistence.database import ACCOUNT_WRITES, POOL_TIMEOUT, Database
 
 
 async def test_a_burst_of_one_accounts_writes_leaves_the_pool_to_another(db: Database) -> None:
     if not db.is_postgresql:
         pytest.skip("SQLite has one writer for the whole file: there is no pool to share")
-    # given a process whose pool holds two connections (one, and one of overflow)
-    small = Database(db.url.render_as_string(hide_password=False), pool_size=1)
+    # given a process whose pool holds six connections (three, and three of overflow)
+    small = Database(db.url.render_as_string(hide_password=False), pool_size=3)
+    assert ACCOUNT_WRITES < 6
     busy, other = uuid.uuid4(), uuid.uuid4()
     # (the account's lock that every change takes, as a transaction's advisory lock here)
     lock = sa.text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=uuid.uuid4().int >> 65)
     first_inside, release = asyncio.Event(), asyncio.Event()
     try:
-        # when ten writes of one account are under way, the first holding its lock
+        # when ten writes of one account are under way, the first holding the lock that the
+        # others wait for
         async def write(n: int) -> None:
             async with small.transaction(busy, write=True) as session:
                 await session.execute(lock)
