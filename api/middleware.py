@@ -58,21 +58,28 @@ class RequestIdLogMetricsMiddleware:
         scope[REQUEST_ID] = request_id
         started = time.perf_counter()
         status = 500
+        recorded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, recorded
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-Id"] = request_id
                 for name, value in self.headers:
                     headers[name] = value
+            elif not message.get("more_body", False) and not recorded:
+                # counted before its last byte goes: a client holding the answer finds the
+                # request in /metrics (of whichever worker answers it)
+                recorded = True
+                _record(scope, status, time.perf_counter() - started, self.metrics)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            _record(scope, status, time.perf_counter() - started, self.metrics)
+            if not recorded:
+                _record(scope, status, time.perf_counter() - started, self.metrics)
 
 
 def _record(scope: Scope, status: int, seconds: float, metrics: Metrics) -> None:
