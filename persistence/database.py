@@ -15,7 +15,7 @@ import sqlite3
 import urllib.parse
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,17 @@ def account_gate() -> Any:
     any table is scanned, so row-level security sees the account set (always true)."""
     setting = sa.func.set_config("app.account_id", sa.bindparam("gate_account_id"), True)
     return sa.select(setting).scalar_subquery().is_not(None)
+
+
+# The session.info key under which each session of ``Database.transaction`` names its
+# Database (for what the process keeps beside it: ``Database.info``).
+DATABASE = "neverlog.database"
+
+
+def database_of(session: AsyncSession) -> Database | None:
+    """The Database whose ``transaction`` opened ``session``, if one did."""
+    found = session.info.get(DATABASE)
+    return found if isinstance(found, Database) else None
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
@@ -137,6 +148,14 @@ class Database:
         # ``transaction`` commits: what this process holds of the account's state drops it
         # at once (tenancy/held_lists.py).
         self.after_write: list[Callable[[uuid.UUID | None], None]] = []
+        # What the process keeps beside this handle, by its owner's key (tenancy's sign-in
+        # cache, its gathered lastUsedAt writes, its live hubs): as SQLAlchemy's ``info``,
+        # it lives and goes with the handle, and no module keeps a registry of handles.
+        self.info: dict[str, Any] = {}
+        # Awaited first by dispose: what the process still has to write through this handle
+        # (tenancy/touches.py's gathered lastUsedAt), written before the connections close.
+        # Written after, it would open read_once's pool again, which nothing would close.
+        self.before_dispose: list[Callable[[], Awaitable[None]]] = []
         # The transactions (and pings) under way on the engine, each holding a connection
         # or about to: dispose waits for them.
         self._in_use = 0
@@ -165,6 +184,7 @@ class Database:
                 async with AsyncSession(
                     self._read_engine, expire_on_commit=False, autoflush=False
                 ) as session:
+                    session.info[DATABASE] = self
                     yield session
                 return
             async with self._account_writes(account_id if write else None):
@@ -231,6 +251,7 @@ class Database:
         (BEGIN, the ping, ROLLBACK): six of a decision's fourteen."""
         for attempt in (1, 2):
             session = AsyncSession(engine, expire_on_commit=False, autoflush=False)
+            session.info[DATABASE] = self
             try:
                 await session.begin()
                 if self.is_postgresql:
@@ -433,7 +454,10 @@ class Database:
         engine's dispose closes only the connections in its pool, and one checked out then
         (or being opened) goes back, once done, to the pool discarded, unclosed, for the
         garbage collector to drop (aiosqlite's and asyncpg's ResourceWarning). asyncpg's
-        pool of read_once waits for its own."""
+        pool of read_once waits for its own. What ``before_dispose`` holds is awaited
+        first."""
+        for writing in list(self.before_dispose):
+            await writing()
         if self._sqlite_reads is not None:
             sqlite_reads, self._sqlite_reads = self._sqlite_reads, None
             sqlite_reads.close()

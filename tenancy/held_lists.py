@@ -60,7 +60,6 @@ import logging
 import sys
 import time
 import uuid
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -366,12 +365,14 @@ class HeldLists:
         self._drop(account_id)
 
 
-# The held lists of this process for each Database (the app's lifespan attaches them).
-_HOLDERS: weakref.WeakKeyDictionary[Database, HeldLists] = weakref.WeakKeyDictionary()
+# The Database.info key of this process's held lists for that database (the app's
+# lifespan attaches them).
+HOLDER = "neverlog.held_lists"
 
 
 def holder_of(db: Database) -> HeldLists | None:
-    return _HOLDERS.get(db)
+    found = db.info.get(HOLDER)
+    return found if isinstance(found, HeldLists) else None
 
 
 async def keyed_entries(
@@ -383,7 +384,7 @@ async def keyed_entries(
 ) -> list[KeyedEntry]:
     """A decision's look-up: from the lists this process holds for ``db`` where it holds
     them, else ``persistence.entries.keyed_entries``."""
-    holder = _HOLDERS.get(db)
+    holder = holder_of(db)
     if holder is None:
         return await entry_rows.keyed_entries(
             db=db, account_id=account_id, owner_ids=owner_ids, keys=keys
@@ -411,9 +412,9 @@ class Holding:
             )
 
     def start(self) -> None:
-        if self.db in _HOLDERS:
+        if HOLDER in self.db.info:
             raise ValueError("this database already has held lists in this process")
-        _HOLDERS[self.db] = self.held
+        self.db.info[HOLDER] = self.held
         self.db.after_write.append(self.held.written)
         if self.listener is not None:
             self.listener.start()
@@ -423,8 +424,8 @@ class Holding:
             await self.listener.stop()
         if self.held.written in self.db.after_write:
             self.db.after_write.remove(self.held.written)
-        if _HOLDERS.get(self.db) is self.held:
-            del _HOLDERS[self.db]
+        if self.db.info.get(HOLDER) is self.held:
+            del self.db.info[HOLDER]
 
 
 def start_holding(
@@ -438,7 +439,7 @@ def start_holding(
     if max_bytes <= 0:
         log.info("lists are not held in memory: NEVERLOG_HELD_LISTS_MB is 0")
         return None
-    if db in _HOLDERS:
+    if HOLDER in db.info:
         return None
     held = HeldLists(db, max_bytes=max_bytes, build_after=build_after)
     holding = Holding(db, held, listen_url=listen_url)
@@ -446,9 +447,10 @@ def start_holding(
     return holding
 
 
-def forget_everywhere(account_id: uuid.UUID) -> None:
-    """Drop the account's held lists in every holder of this process: for a write that
-    reaches the database past the application and must be seen at once (a test that moves
-    its clock by rewriting expiries), rather than on its notice or version."""
-    for held in list(_HOLDERS.values()):
+def forget(db: Database, account_id: uuid.UUID) -> None:
+    """Drop the account's lists held for ``db``: for a write that reaches the database past
+    the application and must be seen at once (a test that moves its clock by rewriting
+    expiries), rather than on its notice or version."""
+    held = holder_of(db)
+    if held is not None:
         held.forget(account_id)

@@ -44,7 +44,6 @@ import json
 import logging
 import random
 import uuid
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -54,7 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import entries as entry_rows
 from persistence import live as rows
 from persistence import notifications
-from persistence.database import Database, after_commit, after_transaction
+from persistence.database import Database, after_commit, after_transaction, database_of
 from persistence.tables import ListChange as ListChangeRow
 from persistence.tables import utcnow
 from policy import Scope
@@ -62,6 +61,18 @@ from policy import Scope
 log = logging.getLogger("neverlog.live")
 
 CHANNEL = "neverlog_live"
+# The Database.info key of the hubs of this process on that database (record finds them
+# through its session's Database): one per app, and an app per process but in tests.
+HUBS = "neverlog.hubs"
+# The Database.info key of the places in commit order of its changes on SQLite (record).
+SEQUENCER = "neverlog.live_sequencer"
+
+
+def hubs_of(db: Database) -> set[Hub]:
+    found = db.info.get(HUBS)
+    return found if isinstance(found, set) else set()
+
+
 SIGNINS_CHANNEL = "neverlog_signins"  # tenancy/signin.py's
 # The share of changes that also remove their account's changes older than five minutes.
 PRUNE_EVERY = 1 / 16
@@ -147,9 +158,9 @@ async def record(
     at = utcnow()
     bind = session.sync_session.get_bind()
     if bind.dialect.name != "postgresql":
-        pool = getattr(bind, "pool", None)
-        hubs = _HUBS.get(pool) if pool is not None else None
-        if hubs:
+        db = database_of(session)
+        hubs = hubs_of(db) if db is not None else None
+        if db is not None and hubs:
             count = await entry_rows.count_entries(
                 session=session, account_id=account_id, owner_id=owner
             )
@@ -170,7 +181,7 @@ async def record(
             # only once this one has committed or rolled back. The callbacks that hand
             # changes on after their commits need not run in that order (the next writer's
             # commit can come back before this one's): the sequencer hands them on in it.
-            sequencer = _SEQUENCERS.setdefault(pool, _Sequencer())
+            sequencer = db.info.setdefault(SEQUENCER, _Sequencer())
             place = sequencer.take()
             committed = False
 
@@ -305,7 +316,7 @@ class Hub:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        _HUBS.setdefault(self.db.engine.sync_engine.pool, set()).add(self)
+        self.db.info.setdefault(HUBS, set()).add(self)
         if self.listener is not None:
             self.listener.start()
             self._tasks.append(asyncio.create_task(self._read_notices(), name="live-notices"))
@@ -319,7 +330,7 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        _HUBS.get(self.db.engine.sync_engine.pool, set()).discard(self)
+        self.db.info.get(HUBS, set()).discard(self)
 
     @property
     def listening(self) -> bool:
@@ -469,10 +480,3 @@ def _parse(notice: str) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID] | None:
         return uuid.UUID(account), uuid.UUID(change), uuid.UUID(owner)
     except ValueError:
         return None
-
-
-# The hubs of this process for each database's pool (record finds them from a session):
-# one per app, and an app per process but in tests.
-_HUBS: weakref.WeakKeyDictionary[Any, set[Hub]] = weakref.WeakKeyDictionary()
-# On SQLite, the places in commit order of each database's changes (see record).
-_SEQUENCERS: weakref.WeakKeyDictionary[Any, _Sequencer] = weakref.WeakKeyDictionary()

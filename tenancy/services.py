@@ -15,6 +15,7 @@ from persistence.migrate import grant_app_role, upgrade
 from tenancy import expiry, held_lists, signin, touches
 from tenancy.delivery import DeliveryWorker, Schedule
 from tenancy.live import Hub
+from tenancy.touches import Touches
 
 
 def open_database(url: str, *, pool_size: int = 10, pgbouncer: bool = False) -> Database:
@@ -57,6 +58,7 @@ class Services:
     webhook_worker: DeliveryWorker
     signins: signin.SigninCaching | None
     holding: held_lists.Holding | None = None
+    touches: Touches | None = None
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:
@@ -108,4 +110,11 @@ async def running(
         hub = Hub(db, listen_url=options.listen_url, recheck_seconds=options.live_recheck_seconds)
         stopping.push_async_callback(hub.stop)
         hub.start()
-        yield Services(db=db, hub=hub, webhook_worker=worker, signins=signins, holding=holding)
+        yield Services(
+            db=db,
+            hub=hub,
+            webhook_worker=worker,
+            signins=signins,
+            holding=holding,
+            touches=touches.touches_of(db),
+        )

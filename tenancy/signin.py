@@ -32,7 +32,6 @@ import datetime as dt
 import logging
 import time
 import uuid
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -160,13 +159,15 @@ class SigninCache:
                     del self._by_account[found.viewer.account_id]
 
 
-# The cache of this process for each Database (the app's lifespan attaches it): a Database
-# stands for one process's view of the database, so two of them are two processes here.
-_CACHES: weakref.WeakKeyDictionary[Database, SigninCache] = weakref.WeakKeyDictionary()
+# The Database.info key of this process's cache for that database (the app's lifespan
+# attaches it): a Database stands for one process's view of the database, so two of them
+# are two processes here.
+CACHE = "neverlog.signin_cache"
 
 
 def cache_of(db: Database) -> SigninCache | None:
-    return _CACHES.get(db)
+    found = db.info.get(CACHE)
+    return found if isinstance(found, SigninCache) else None
 
 
 def why_off(db: Database, max_age: float) -> str | None:
@@ -177,7 +178,7 @@ def why_off(db: Database, max_age: float) -> str | None:
         return "no other process could be told of a change on SQLite"
     if db.pgbouncer:
         return "LISTEN does not stay on one server connection behind PgBouncer"
-    if db in _CACHES:
+    if CACHE in db.info:
         return "this database already has a sign-in cache in this process"
     return None
 
@@ -210,13 +211,13 @@ class SigninCaching:
         reason = why_off(self.db, self.cache.max_age)
         if reason is not None:
             raise ValueError(f"cannot cache sign-ins: {reason}")
-        _CACHES[self.db] = self.cache
+        self.db.info[CACHE] = self.cache
         self.listener.start()
 
     async def stop(self) -> None:
         await self.listener.stop()
-        if _CACHES.get(self.db) is self.cache:
-            del _CACHES[self.db]
+        if self.db.info.get(CACHE) is self.cache:
+            del self.db.info[CACHE]
 
 
 def start_caching(db: Database, *, max_age: float) -> SigninCaching | None:

@@ -23,7 +23,6 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
-import weakref
 from collections.abc import Coroutine
 from typing import Any
 
@@ -43,6 +42,8 @@ class Touches:
         self._due: dict[uuid.UUID, tuple[uuid.UUID, dt.datetime]] = {}
         self._gathering: asyncio.Task[None] | None = None
         self._writes: set[asyncio.Task[None]] = set()
+        # written before the database closes, whoever closes it
+        db.before_dispose.append(self.flush)
 
     def add(self, account_id: uuid.UUID, token_id: uuid.UUID, now: dt.datetime) -> None:
         """The token was used at ``now``: written within GATHER_SECONDS."""
@@ -91,20 +92,21 @@ def _running_in(task: asyncio.Task[None]) -> bool:
     return task.get_loop() is asyncio.get_running_loop()
 
 
-_TOUCHES: weakref.WeakKeyDictionary[Database, Touches] = weakref.WeakKeyDictionary()
+# The Database.info key of this process's touches for that database.
+TOUCHES = "neverlog.touches"
 
 
 def touches_of(db: Database) -> Touches:
     """This process's touches for ``db``, made the first time they are needed."""
-    found = _TOUCHES.get(db)
-    if found is None:
-        found = _TOUCHES[db] = Touches(db)
+    found = db.info.get(TOUCHES)
+    if not isinstance(found, Touches):
+        found = db.info[TOUCHES] = Touches(db)
     return found
 
 
 async def flush(db: Database) -> None:
     """Write this process's gathered touches for ``db`` (before a read that shows them, and
     when the app stops)."""
-    found = _TOUCHES.get(db)
-    if found is not None:
+    found = db.info.get(TOUCHES)
+    if isinstance(found, Touches):
         await found.flush()

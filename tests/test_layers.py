@@ -129,3 +129,109 @@ def test_a_cycle_is_found() -> None:
     # then
     assert _cycle(graph) == ["p.a", "p.b", "p.c", "p.a"]
     assert _cycle({"p.a": {"p.b"}, "p.b": set()}) is None
+
+
+# Mutable containers whose names a module binds at its top level, and the methods that
+# change one in place.
+_CONTAINER_CALLS = {
+    "dict",
+    "list",
+    "set",
+    "defaultdict",
+    "OrderedDict",
+    "deque",
+    "WeakKeyDictionary",
+    "WeakValueDictionary",
+    "WeakSet",
+}
+_MUTATORS = {
+    "add",
+    "append",
+    "clear",
+    "discard",
+    "extend",
+    "insert",
+    "move_to_end",
+    "pop",
+    "popitem",
+    "remove",
+    "setdefault",
+    "update",
+}
+# The only module-level mutable registries allowed, each for a reason of its own. What an
+# app holds (its database's sign-in cache, lastUsedAt writes, live hubs, held lists) lives
+# on the app's state or beside its Database handle (Database.info), never here.
+ALLOWED_REGISTRIES = {
+    # A cache of a pure computation (a query document's limits): the same for every app.
+    ("schema.limits", "_UNCHANGING"),
+    # Strong references to the futures a resolver leaves running until they settle (asyncio
+    # keeps only weak ones): nothing of an app, and empty once they have.
+    ("schema.compiled_operations", "_TRACKED"),
+}
+
+
+def _is_container(value: ast.expr | None) -> bool:
+    if isinstance(value, (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp)):
+        return True
+    if isinstance(value, ast.Call):
+        called = value.func
+        name = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", None)
+        return name in _CONTAINER_CALLS
+    return False
+
+
+def _registries(tree: ast.Module) -> set[str]:
+    """The module-level names bound to a mutable container that the module changes in
+    place (an item set or deleted, a mutating method called) or rebinds from a function
+    (``global``)."""
+    bound: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and _is_container(node.value):
+            bound.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and _is_container(node.value)
+        ):
+            bound.add(node.target.id)
+    mutated: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            mutated.update(node.names)
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                    mutated.add(target.value.id)
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in _MUTATORS
+            and isinstance(node.value, ast.Name)
+        ):
+            mutated.add(node.value.id)
+    return bound & mutated
+
+
+@pytest.mark.parametrize("package", ["api", "schema", "tenancy", "persistence"])
+def test_no_module_level_registry(package: str) -> None:
+    """What an app holds is built by the app and reached through it, not kept in a module
+    global shared by every app of the process (STYLE.md: "no module globals")."""
+    found = {
+        (module, name)
+        for module, path in _modules(package).items()
+        for name in _registries(_tree(path))
+    }
+    assert found - ALLOWED_REGISTRIES == set()
+
+
+def test_a_registry_is_found() -> None:
+    tree = ast.parse(
+        "import weakref\n"
+        "_BY_DB: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()\n"
+        "_SEEN = set()\n"
+        "_FIXED = {'a': 1}\n"
+        "def remember(db, n):\n"
+        "    _BY_DB[db] = n\n"
+        "    _SEEN.add(n)\n"
+    )
+    assert _registries(tree) == {"_BY_DB", "_SEEN"}

@@ -85,7 +85,9 @@ async def stored_rows(db: Database, table: str, where: str = "") -> int:
     return int(count or 0)
 
 
-async def pass_the_moment(db: Database, member: Member, moment: dt.datetime) -> None:
+async def pass_the_moment(
+    db: Database, member: Member, moment: dt.datetime, *, served: Database
+) -> None:
     """The tests' clock, instead of waiting for ``moment``: the member's account's entries
     that expire by then are moved to expire a second ago (a write under the application,
     on the owner's connection). Reads compare with the clock of the process, the sweep's
@@ -100,9 +102,10 @@ async def pass_the_moment(db: Database, member: Member, moment: dt.datetime) -> 
             )
             .values(expires_at=past)
         )
-    # A clock moved under the application, seen at once by this process's held lists (a
-    # real change is, by its own transaction; another process's within their bound).
-    held_lists.forget_everywhere(decode_id(member.account_id, "Account"))
+    # A clock moved under the application, seen at once by the held lists of the app that
+    # ``served`` serves (a real change is, by its own transaction; another process's
+    # within their bound).
+    held_lists.forget(served, decode_id(member.account_id, "Account"))
 
 
 # -- notes and expiry on add ------------------------------------------------------------------
@@ -205,7 +208,7 @@ async def test_at_its_expiry_an_entry_stops_matching_being_listed_and_counted(
     assert await outcome(api, admin, f"jane@{domain}") == "NEVER_LOG"
     assert (await listed(api, admin, "ACCOUNT"))["count"] == 2
     # when its moment passes (no sweep runs in this process)
-    await pass_the_moment(admin_db, admin, until)
+    await pass_the_moment(admin_db, admin, until, served=api.db)
     # then
     assert await outcome(api, admin, f"jane@{domain}") == "LOGGED"
     found = await listed(api, admin, "ACCOUNT")
@@ -229,7 +232,7 @@ async def test_an_expired_entry_no_longer_counts_toward_the_limit(
         refused = await add(api, admin, ["c@x.com"])
         assert_user_error(refused, "LIMIT_EXCEEDED")
         # when
-        await pass_the_moment(admin_db, admin, until)
+        await pass_the_moment(admin_db, admin, until, served=api.db)
         added = await add(api, admin, ["c@x.com"])
         # then
         assert_no_user_errors(added)
@@ -245,7 +248,7 @@ async def test_a_pattern_added_again_after_its_expiry_is_a_new_entry(
     admin = await api.new_account()
     until = later(60)
     old = await add(api, admin, ["jane@hartmann-law.de"], note="old", expiresAt=until.isoformat())
-    await pass_the_moment(admin_db, admin, until)
+    await pass_the_moment(admin_db, admin, until, served=api.db)
     # when
     new = await add(api, admin, ["jane@hartmann-law.de"], note="new")
     # then
@@ -279,7 +282,7 @@ async def test_the_sweep_removes_expired_entries_once_with_an_event_without_acto
     )
     await add(api, user, ["mum@family.com"], expiresAt=until.isoformat())
     await add(api, user, ["dad@family.com"])
-    await pass_the_moment(admin_db, admin, until)
+    await pass_the_moment(admin_db, admin, until, served=api.db)
     # when several sweeps run at once, and once more later
     await asyncio.gather(expiry.sweep(db), expiry.sweep(db), expiry.sweep(db))
     await expiry.sweep(db)
