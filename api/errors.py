@@ -60,7 +60,7 @@ def error_response(
     body: dict[str, Any] = {"errors": [graphql_error(error).formatted]}
     if extensions is not None:
         body["extensions"] = dict(extensions)
-    return _response(body, media, status_of(error, media), error.headers)
+    return json_response(body, media, status_of(error, media), error.headers)
 
 
 def request_failed(
@@ -70,7 +70,7 @@ def request_failed(
     body: dict[str, Any] = {"errors": [e.formatted for e in errors]}
     if cost is not None:
         body["extensions"] = {"cost": dict(cost)}
-    return _response(body, media, 400 if media == GRAPHQL_RESPONSE else 200)
+    return json_response(body, media, 400 if media == GRAPHQL_RESPONSE else 200)
 
 
 def result_status(errors: Sequence[GraphQLError], data: Any) -> tuple[int, Mapping[str, str]]:
@@ -124,9 +124,11 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
-def _response(
+def json_response(
     body: dict[str, Any], media: str, status: int, headers: Mapping[str, str] | None = None
 ) -> Response:
+    """A GraphQL answer's body as ``media`` (application/json or
+    application/graphql-response+json)."""
     return Response(
         orjson.dumps(body),
         status_code=status,

@@ -25,7 +25,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +48,14 @@ from graphql import (
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 
-from api.errors import GRAPHQL_RESPONSE, JSON, error_response, request_failed, result_status
+from api.errors import (
+    GRAPHQL_RESPONSE,
+    JSON,
+    error_response,
+    json_response,
+    request_failed,
+    result_status,
+)
 from api.graphiql import GRAPHIQL_HEADERS, graphiql_html
 from api.metrics import Metrics
 from api.middleware import OPERATION, REQUEST_ID, RESULT
@@ -448,7 +454,7 @@ class GraphQLHTTP:
             body["errors"] = [e.formatted for e in errors]
         body["extensions"] = {"cost": cost}
         status, headers = result_status(errors, result.data)
-        return _respond(body, media, status, headers)
+        return json_response(body, media, status, headers)
 
 
 class _ClientAttempts:
@@ -508,17 +514,6 @@ def _rate_limited(throttle: Throttle, cost: int, media: str, extension: dict[str
             retryAfterSeconds=seconds,
         )
     return error_response(error, media, extensions={"cost": extension})
-
-
-def _respond(
-    body: dict[str, Any], media: str, status: int, headers: Mapping[str, str] | None = None
-) -> Response:
-    return Response(
-        orjson.dumps(body),
-        status_code=status,
-        media_type=f"{media}; charset=utf-8",
-        headers=dict(headers or {}),
-    )
 
 
 def _negotiate(accept: str | None) -> str:
