@@ -107,12 +107,12 @@ def _owners(column: Any, dialect: str) -> Any:
     return column.in_(sa.select(listed.table_valued("value").c.value))
 
 
-def _settings_statements(dialect: str) -> list[sa.Select[Any]]:
-    """The settings that a decision reads, as rows shaped like the entries' (see
-    KeyedEntry): the account's, found by its primary key, and those of the owners that are
-    users (the senders), found by theirs."""
-    accounts, users = _ACCOUNTS, _USERS
-    account = sa.select(
+def account_settings_row() -> list[Any]:
+    """The account's settings as the columns of a row shaped like an entry's (see
+    KeyedEntry): its default capture as ``kind``, whether automated mail is skipped as
+    ``pattern`` ("true" or "false"), the automated sender names as ``match_key``."""
+    accounts = _ACCOUNTS
+    return [
         accounts.c.id.label("owner_id"),
         sa.literal(ACCOUNT_SETTINGS_SCOPE, sa.String).label("scope"),
         accounts.c.default_capture.label("kind"),
@@ -121,15 +121,30 @@ def _settings_statements(dialect: str) -> list[sa.Select[Any]]:
             "match_key"
         ),
         _NO_TEXT.label("action"),
-    ).where(accounts.c.id == sa.bindparam("account_id"))
-    senders = sa.select(
+    ]
+
+
+def user_settings_row() -> list[Any]:
+    """A user's settings as the columns of a row shaped like an entry's: their default
+    capture (or "") as ``kind``."""
+    users = _USERS
+    return [
         users.c.id.label("owner_id"),
         sa.literal(USER_SETTINGS_SCOPE, sa.String).label("scope"),
         sa.func.coalesce(users.c.default_capture, "").label("kind"),
         _NO_TEXT.label("pattern"),
         _NO_TEXT.label("match_key"),
         _NO_TEXT.label("action"),
-    ).where(users.c.account_id == sa.bindparam("account_id"), _owners(users.c.id, dialect))
+    ]
+
+
+def _settings_statements(dialect: str) -> list[sa.Select[Any]]:
+    """The settings that a decision reads: the account's, found by its primary key, and
+    those of the owners that are users (the senders), found by theirs."""
+    account = sa.select(*account_settings_row()).where(_ACCOUNTS.c.id == sa.bindparam("account_id"))
+    senders = sa.select(*user_settings_row()).where(
+        _USERS.c.account_id == sa.bindparam("account_id"), _owners(_USERS.c.id, dialect)
+    )
     return [account, senders]
 
 

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from persistence.database import Database, account_gate
-from persistence.entries import ACCOUNT_SETTINGS_SCOPE, USER_SETTINGS_SCOPE
+from persistence.entries import account_settings_row, user_settings_row
 from persistence.internal_domains import INTERNAL_SCOPE
 from persistence.tables import (
     Account,
@@ -81,24 +81,9 @@ def _held_statement(gated: bool) -> sa.Select[Any]:
         text,
         never,
     ).where(_DOMAINS.c.account_id == account)
-    settings = sa.select(
-        _ACCOUNTS.c.id,
-        sa.literal(ACCOUNT_SETTINGS_SCOPE, sa.String),
-        _ACCOUNTS.c.default_capture,
-        sa.case((_ACCOUNTS.c.skip_automated_emails, "true"), else_="false"),
-        sa.func.coalesce(sa.cast(_ACCOUNTS.c.automated_sender_names, sa.Text), ""),
-        text,
-        never,
-    ).where(_ACCOUNTS.c.id == account)
-    users = sa.select(
-        _USERS.c.id,
-        sa.literal(USER_SETTINGS_SCOPE, sa.String),
-        sa.func.coalesce(_USERS.c.default_capture, ""),
-        text,
-        text,
-        text,
-        never,
-    ).where(_USERS.c.account_id == account)
+    # the settings exactly as the look-up reads them (persistence/entries.py)
+    settings = sa.select(*account_settings_row(), never).where(_ACCOUNTS.c.id == account)
+    users = sa.select(*user_settings_row(), never).where(_USERS.c.account_id == account)
     version = sa.select(
         _VERSIONS.c.account_id,
         sa.literal(VERSION_SCOPE, sa.String),
