@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -22,7 +23,7 @@ from api.live import Live, LiveOptions
 from api.metrics import Metrics, metrics_endpoint
 from api.middleware import BearerAuthMiddleware, RequestIdLogMetricsMiddleware
 from api.querycache import QueryCache
-from api.ratelimit import cost_buckets
+from api.ratelimit import Buckets, cost_buckets
 from api.settings import Settings
 from api.unavailable import CannotServeMiddleware
 from schema import build_schema, graphql_schema
@@ -49,12 +50,34 @@ async def favicon(request: Request) -> Response:
     return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
 
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    try:
+        await request.app.state.db.ping()
+    except Exception:
+        log.warning("readiness check failed: the database does not answer", exc_info=True)
+        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+    return JSONResponse({"status": "ready", "database": "up"})
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
-    """The app. ``database`` lets tests share one engine between apps."""
+    """The app. ``database`` lets tests share one engine between apps.
+
+    Each service is built here once, by the builders below, and reached through
+    ``app.state`` (or the request's context), never through a module global."""
     settings = settings or Settings()
     db = database or settings.database()
     owns_db = database is None
     metrics = Metrics()
+    buckets, invitation_attempts = _rate_limits(settings, metrics)
+    view = _graphql_view(settings, db, metrics, buckets, invitation_attempts)
+    # Subscriptions on the same route (api/live.py); the hub is made by the lifespan.
+    live = _live(settings, view)
+    traces = tracing.tracer_provider()
+    tracing.trace_sql(db.engine, traces)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -81,17 +104,32 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             live.hub = services.hub
             yield
 
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+    app = Starlette(
+        routes=[
+            Route("/graphql", view.handle, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", live.endpoint),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
+            Route("/", settings_page),
+            Route("/favicon.ico", favicon),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        middleware=_middleware(settings, db, metrics, traces),
+        lifespan=lifespan,
+    )
+    app.state.db = db
+    app.state.metrics = metrics
+    app.state.graphql = view
+    app.state.live = live
+    app.state.settings = settings
+    app.state.tracer_provider = traces
+    return app
 
-    async def readyz(request: Request) -> Response:
-        try:
-            await db.ping()
-        except Exception:
-            log.warning("readiness check failed: the database does not answer", exc_info=True)
-            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-        return JSONResponse({"status": "ready", "database": "up"})
 
+def _rate_limits(settings: Settings, metrics: Metrics) -> tuple[Buckets, Buckets]:
+    """The cost buckets of requests, and those of invitation codes tried per client address
+    (shared through Redis where it is set)."""
     buckets = cost_buckets(
         redis_url=settings.redis_url,
         capacity=settings.rate_limit_capacity,
@@ -99,7 +137,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         prefix=settings.rate_limit_key_prefix,
         on_store_error=metrics.rate_limit_store_errors.inc,
     )
-    # Invitation codes tried, per client address (shared through Redis where it is set).
     invitation_attempts = cost_buckets(
         redis_url=settings.redis_url,
         capacity=settings.invitation_attempts,
@@ -107,7 +144,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         prefix=settings.rate_limit_key_prefix + "invitation:",
         on_store_error=metrics.rate_limit_store_errors.inc,
     )
-    view = GraphQLHTTP(
+    return buckets, invitation_attempts
+
+
+def _graphql_view(
+    settings: Settings,
+    db: Database,
+    metrics: Metrics,
+    buckets: Buckets,
+    invitation_attempts: Buckets,
+) -> GraphQLHTTP:
+    return GraphQLHTTP(
         graphql_schema(),
         db=db,
         limits=settings.limits,
@@ -125,8 +172,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         invitation_attempts=invitation_attempts,
         execution_context_class=build_schema().execution_context_class,
     )
-    # Subscriptions on the same route (api/live.py); the hub is made by the lifespan.
-    live = Live(
+
+
+def _live(settings: Settings, view: GraphQLHTTP) -> Live:
+    return Live(
         view,
         None,
         LiveOptions(
@@ -138,10 +187,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             ping_seconds=settings.live_ping_seconds,
         ),
     )
-    traces = tracing.tracer_provider()
-    tracing.trace_sql(db.engine, traces)
-    # Every request that fails outside GraphQL's own errors still answers JSON with its
-    # request id: 503 where the database cannot serve it (api/unavailable.py).
+
+
+def _middleware(
+    settings: Settings, db: Database, metrics: Metrics, traces: Any | None
+) -> list[Middleware]:
+    """Outermost first. Every request that fails outside GraphQL's own errors still answers
+    JSON with its request id: 503 where the database cannot serve it (api/unavailable.py).
+    Sign-in is resolved once, innermost, and put on the request."""
     middleware = [
         *tracing.middleware(traces),
         Middleware(
@@ -163,24 +216,4 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             )
         )
     middleware.append(Middleware(BearerAuthMiddleware, db=db))
-    app = Starlette(
-        routes=[
-            Route("/graphql", view.handle, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", live.endpoint),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics_endpoint),
-            Route("/", settings_page),
-            Route("/favicon.ico", favicon),
-            Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        ],
-        middleware=middleware,
-        lifespan=lifespan,
-    )
-    app.state.db = db
-    app.state.metrics = metrics
-    app.state.graphql = view
-    app.state.live = live
-    app.state.settings = settings
-    app.state.tracer_provider = traces
-    return app
+    return middleware
