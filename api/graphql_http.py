@@ -175,7 +175,7 @@ class GraphQLHTTP:
                     return HTMLResponse(self.ide, headers=GRAPHIQL_HEADERS)
                 params = _params_from_get(request)
             else:
-                params = _params_from_json(await self._json_body(request))
+                params = params_from_json(await self._json_body(request))
             return await self._run(request, params, media)
         except PublicError as refused:
             # Refused before anything ran, yet read: charged by its size all the same.
@@ -215,7 +215,7 @@ class GraphQLHTTP:
 
     # -- GraphQL -------------------------------------------------------------------------
 
-    def _prepare(self, params: Params) -> tuple[Prepared, int]:
+    def prepare(self, params: Params) -> tuple[Prepared, int]:
         """The query parsed and validated, and what that cost: nothing where this process
         has it already, else 1 point per PARSE_CHARACTERS_PER_POINT characters of it and
         its validation points (schema.limits.validation_points; for a text refused before
@@ -321,7 +321,7 @@ class GraphQLHTTP:
             error = query_too_long(limit, len(params.query))
             return await self._refuse(request, [error], media, size_cost)
         try:
-            prepared, parsing = self._prepare(params)
+            prepared, parsing = self.prepare(params)
         except PersistedQueryNotFound as missing:
             return await self._refuse(request, [graphql_error(missing)], media, size_cost)
         request.scope[PARSING] = parsing
@@ -335,7 +335,7 @@ class GraphQLHTTP:
         request.scope[OPERATION] = _operation_name(operation)
         if request.method == "GET" and operation.operation is not OperationType.QUERY:
             raise MethodNotAllowed
-        measured = self._measure(params, prepared, document, operation)
+        measured = self.measure(params, prepared, document, operation)
         over = check(measured, self.query_limits)
         if over is not None:
             return await self._refuse(request, [over], media, size_cost)
@@ -380,7 +380,7 @@ class GraphQLHTTP:
             extension["actualQueryCost"] = cost + extra
         return self._answer(result, media, request_id, extension)
 
-    def _measure(
+    def measure(
         self,
         params: Params,
         prepared: Prepared,
@@ -538,7 +538,7 @@ def _params_from_get(request: Request) -> Params:
     variables = request.query_params.get("variables")
     extensions = request.query_params.get("extensions")
     try:
-        return _params_from_json(
+        return params_from_json(
             {
                 "query": query,
                 "operationName": request.query_params.get("operationName"),
@@ -550,7 +550,7 @@ def _params_from_get(request: Request) -> Params:
         raise BadRequest(f"variables and extensions must be JSON: {exc}.") from exc
 
 
-def _params_from_json(payload: Any) -> Params:
+def params_from_json(payload: Any) -> Params:
     if not isinstance(payload, dict):
         raise BadRequest("The body must be a JSON object with a query.")
     extensions = payload.get("extensions")

@@ -50,7 +50,7 @@ from graphql import (
 )
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from api.graphql_http import GraphQLHTTP, Params, _params_from_json
+from api.graphql_http import GraphQLHTTP, Params, params_from_json
 from api.middleware import authorization_headers
 from policy.errors import (
     BadRequest,
@@ -343,8 +343,47 @@ class _Connection:
 
     async def _start(self, subscription_id: str, payload: Any) -> list[GraphQLError]:
         """Check, charge and start a subscription; the errors that refuse it."""
-        view, viewer = self.live.view, self.viewer
-        assert viewer is not None
+        admitted = await self._admit(payload)
+        if isinstance(admitted, list):
+            return admitted
+        params, document, operation = admitted
+        assert params.query is not None  # _admit refuses a request without its text
+        scope_or_errors = _scope(self.live.view, document, operation, params)
+        if isinstance(scope_or_errors, list):
+            return scope_or_errors
+        hub = self.live.hub
+        assert hub is not None and self.viewer is not None
+        if not await hub.wait_listening(5.0):
+            return [
+                graphql_error(
+                    ServiceUnavailable("Live changes are unavailable for a moment: retry shortly.")
+                )
+            ]
+        # Personal lists are private: a subscription to PERSONAL is to the viewer's own.
+        viewer = self.viewer
+        owner = viewer.account_id if scope_or_errors == "ACCOUNT" else viewer.user_id
+        variables = orjson.dumps(params.variables or {}, option=orjson.OPT_SORT_KEYS)
+        subscription = _Subscription(
+            id=subscription_id,
+            key=(viewer.account_id, owner),
+            document=document,
+            params=params,
+            render_key=(params.query, params.operation_name, variables),
+            connection=self,
+            prefix=b'{"id":' + orjson.dumps(subscription_id) + b',"type":"next","payload":',
+        )
+        if self.ending is not None and self.ending.done():
+            return []
+        self.subscriptions[subscription_id] = subscription
+        self._unsubscribes[subscription_id] = hub.subscribe(subscription.key, subscription)
+        return []
+
+    async def _admit(
+        self, payload: Any
+    ) -> tuple[Params, DocumentNode, OperationDefinitionNode] | list[GraphQLError]:
+        """A subscribe message's request, parsed, validated, measured and charged (what a
+        refused one cost is charged too); or the errors that refuse it."""
+        view = self.live.view
         if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
             too_many = MaxSubscriptionsExceeded(
                 f"A connection holds at most {MAX_SUBSCRIPTIONS} subscriptions; complete "
@@ -354,7 +393,7 @@ class _Connection:
             )
             return [graphql_error(too_many)]
         try:
-            params = _params_from_json(payload)
+            params = params_from_json(payload)
         except PublicError as refused:
             return [graphql_error(refused)]
         size = len(orjson.dumps(payload)) // 1024
@@ -372,7 +411,6 @@ class _Connection:
         limits = view.query_limits
         longest = longest_string(params.variables) if params.variables else 0
         refusal: list[GraphQLError] = []
-        parsing = 0
         if longest > limits.max_string_length:
             refusal = [string_too_long(limits.max_string_length, longest)]
         elif len(params.query) > limits.max_query_length:
@@ -380,7 +418,7 @@ class _Connection:
         if refusal:
             await self._charge(size)
             return refusal
-        prepared, parsing = view._prepare(params)
+        prepared, parsing = view.prepare(params)
         document = prepared.document
         if document is None or prepared.errors:
             await self._charge(size + parsing)
@@ -390,7 +428,7 @@ class _Connection:
         if refusal or operation is None:
             await self._charge(size + parsing)
             return refusal
-        measured = view._measure(params, prepared, document, operation)
+        measured = view.measure(params, prepared, document, operation)
         over = check(measured, limits)
         if over is None and measured.cost > self.live.options.max_cost:
             over = graphql_error(
@@ -405,8 +443,7 @@ class _Connection:
         if over is not None:
             await self._charge(size + parsing)
             return [over]
-        throttle = await self._charge(measured.cost + size + parsing)
-        if not throttle:
+        if not await self._charge(measured.cost + size + parsing):
             return [
                 graphql_error(
                     RateLimited(
@@ -416,34 +453,7 @@ class _Connection:
                     )
                 )
             ]
-        scope_or_errors = _scope(view, document, operation, params)
-        if isinstance(scope_or_errors, list):
-            return scope_or_errors
-        hub = self.live.hub
-        assert hub is not None
-        if not await hub.wait_listening(5.0):
-            return [
-                graphql_error(
-                    ServiceUnavailable("Live changes are unavailable for a moment: retry shortly.")
-                )
-            ]
-        # Personal lists are private: a subscription to PERSONAL is to the viewer's own.
-        owner = viewer.account_id if scope_or_errors == "ACCOUNT" else viewer.user_id
-        variables = orjson.dumps(params.variables or {}, option=orjson.OPT_SORT_KEYS)
-        subscription = _Subscription(
-            id=subscription_id,
-            key=(viewer.account_id, owner),
-            document=document,
-            params=params,
-            render_key=(params.query, params.operation_name, variables),
-            connection=self,
-            prefix=b'{"id":' + orjson.dumps(subscription_id) + b',"type":"next","payload":',
-        )
-        if self.ending is not None and self.ending.done():
-            return []
-        self.subscriptions[subscription_id] = subscription
-        self._unsubscribes[subscription_id] = hub.subscribe(subscription.key, subscription)
-        return []
+        return params, document, operation
 
     async def _charge(self, cost: int) -> bool:
         assert self.viewer is not None
