@@ -331,6 +331,44 @@ async def claim_fairly(
     await as_worker(session)
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_CLAIMS_LOCK)
+    endpoint_load, account_load = await _in_flight(session, now)
+    queues = await _due_by_account(session, now, caps.per_endpoint)
+    claimed = [
+        Claimed(
+            account_id=row.account_id,
+            delivery_id=row.id,
+            endpoint_id=row.endpoint_id,
+            event_id=row.event_id,
+            attempts=row.attempts,
+            claim_token=uuid.uuid4(),
+        )
+        for row in _round_robin(queues, endpoint_load, account_load, caps)
+    ]
+    if claimed:
+        table = _DELIVERIES
+        await session.execute(
+            sa.update(table)
+            .where(
+                table.c.account_id == sa.bindparam("of_account"),
+                table.c.id == sa.bindparam("of_delivery"),
+            )
+            .values(claim_token=sa.bindparam("new_token"), next_attempt_at=lease_until),
+            [
+                {
+                    "of_account": c.account_id,
+                    "of_delivery": c.delivery_id,
+                    "new_token": c.claim_token,
+                }
+                for c in claimed
+            ],
+        )
+    return claimed
+
+
+async def _in_flight(
+    session: AsyncSession, now: dt.datetime
+) -> tuple[dict[tuple[uuid.UUID, uuid.UUID], int], dict[uuid.UUID, int]]:
+    """The attempts leased and not yet due again: per (account, endpoint), and per account."""
     table = _DELIVERIES
     leased_rows = await session.execute(
         sa.select(table.c.account_id, table.c.endpoint_id, sa.func.count())
@@ -346,8 +384,16 @@ async def claim_fairly(
     for account_id, endpoint_id, count in leased_rows:
         endpoint_load[(account_id, endpoint_id)] = int(count)
         account_load[account_id] = account_load.get(account_id, 0) + int(count)
-    # Each endpoint's oldest due deliveries, as many as it could take: what a claim picks
-    # from is bounded by the endpoints with work, however long a backlog one of them has.
+    return endpoint_load, account_load
+
+
+async def _due_by_account(
+    session: AsyncSession, now: dt.datetime, per_endpoint: int
+) -> dict[uuid.UUID, list[Any]]:
+    """Each endpoint's oldest due deliveries, as many as it could take, queued per account
+    oldest first: what a claim picks from is bounded by the endpoints with work, however
+    long a backlog one of them has."""
+    table = _DELIVERIES
     nth = (
         sa.func.row_number()
         .over(
@@ -370,12 +416,23 @@ async def claim_fairly(
         .subquery()
     )
     candidates = await session.execute(
-        sa.select(due).where(due.c.nth <= caps.per_endpoint).order_by(due.c.next_attempt_at)
+        sa.select(due).where(due.c.nth <= per_endpoint).order_by(due.c.next_attempt_at)
     )
     queues: dict[uuid.UUID, list[Any]] = {}
     for row in candidates:
         queues.setdefault(row.account_id, []).append(row)
-    # Round-robin: the account with the fewest in flight (then the oldest due) takes one.
+    return queues
+
+
+def _round_robin(
+    queues: dict[uuid.UUID, list[Any]],
+    endpoint_load: dict[tuple[uuid.UUID, uuid.UUID], int],
+    account_load: dict[uuid.UUID, int],
+    caps: Caps,
+) -> list[Any]:
+    """Up to ``caps.room`` rows of the queues: the account with the fewest in flight (then
+    the oldest due) takes one, then the next, within the caps of its endpoints and its own.
+    ``endpoint_load`` counts the rows taken."""
     turns = [
         (account_load.get(account_id, 0), rows[0].next_attempt_at, n, account_id)
         for n, (account_id, rows) in enumerate(queues.items())
@@ -397,35 +454,7 @@ async def claim_fairly(
                 break
         if rows:
             heapq.heappush(turns, (load, rows[0].next_attempt_at, n, account_id))
-    claimed = [
-        Claimed(
-            account_id=row.account_id,
-            delivery_id=row.id,
-            endpoint_id=row.endpoint_id,
-            event_id=row.event_id,
-            attempts=row.attempts,
-            claim_token=uuid.uuid4(),
-        )
-        for row in chosen
-    ]
-    if claimed:
-        await session.execute(
-            sa.update(table)
-            .where(
-                table.c.account_id == sa.bindparam("of_account"),
-                table.c.id == sa.bindparam("of_delivery"),
-            )
-            .values(claim_token=sa.bindparam("new_token"), next_attempt_at=lease_until),
-            [
-                {
-                    "of_account": c.account_id,
-                    "of_delivery": c.delivery_id,
-                    "new_token": c.claim_token,
-                }
-                for c in claimed
-            ],
-        )
-    return claimed
+    return chosen
 
 
 async def hold_back(
