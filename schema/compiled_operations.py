@@ -46,6 +46,7 @@ import contextlib
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, NamedTuple, cast
 
 from graphql import (
@@ -197,6 +198,10 @@ class _Compiler:
         self.schema = schema
         self.fragments = fragments
         self.size = 0
+        # The completions that read no path (a leaf, an object of leaves, either non-null):
+        # a list of them builds no path for its items. And each leaf's spec.
+        self.pathless: set[Complete] = set()
+        self.leaves: dict[Complete, _LeafSpec] = {}
 
     def fields(
         self, parent: GraphQLObjectType, selection_sets: list[SelectionSetNode]
@@ -302,16 +307,32 @@ class _Compiler:
     def _completion(self, type_: GraphQLOutputType, nodes: list[FieldNode]) -> Complete:
         if isinstance(type_, GraphQLNonNull):
             if isinstance(type_.of_type, GraphQLScalarType | GraphQLEnumType):
-                return _leaf(type_.of_type, nullable=False)
-            return _non_null(self._completion(type_.of_type, nodes))
+                return self._leaf(type_.of_type, nullable=False)
+            inner = self._completion(type_.of_type, nodes)
+            return self._pathless(_non_null(inner), inner in self.pathless)
         if isinstance(type_, GraphQLList):
-            return _list(self._completion(type_.of_type, nodes))
+            item = self._completion(type_.of_type, nodes)
+            return _list(item, pathless=item in self.pathless)
         if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
-            return _leaf(type_)
+            return self._leaf(type_)
         if isinstance(type_, GraphQLObjectType):
             selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
-            return _object(type_, self.fields(type_, selection_sets))
+            fields = self.fields(type_, selection_sets)
+            if type_.is_type_of is None and fields and all(f.read is getattr for f in fields):
+                specs = [self.leaves.get(f.complete) for f in fields]  # type: ignore[arg-type]
+                return self._pathless(_object_of_leaves(fields, specs), True)
+            return _object(type_, fields)
         raise _NotPlannable  # an interface or a union: the stock executor resolves its type
+
+    def _leaf(self, type_: GraphQLScalarType | GraphQLEnumType, nullable: bool = True) -> Complete:
+        spec = _leaf(type_, nullable)
+        self.leaves[spec.complete] = spec
+        return self._pathless(spec.complete, True)
+
+    def _pathless(self, complete: Complete, pathless: bool) -> Complete:
+        if pathless:
+            self.pathless.add(complete)
+        return complete
 
 
 def _names_a_variable(node: FieldNode) -> bool:
@@ -333,7 +354,18 @@ def _typename(source: Any, info: Info) -> str:
 # -- Completions -------------------------------------------------------------------------
 
 
-def _leaf(type_: GraphQLScalarType | GraphQLEnumType, nullable: bool = True) -> Complete:
+class _LeafSpec(NamedTuple):
+    """What a leaf's completion does without a call, for an object of leaves to do inline:
+    a value of type ``plain`` is its own answer, a null is null where ``nullable``, an
+    enum's member is looked up in ``known``; anything else goes through ``complete``."""
+
+    plain: type | None
+    nullable: bool
+    known: dict[Any, Any] | None
+    complete: Complete
+
+
+def _leaf(type_: GraphQLScalarType | GraphQLEnumType, nullable: bool = True) -> _LeafSpec:
     """A scalar or enum serialized by its type; not ``nullable``: a null gives up."""
     serialize = type_.coerce_output_value
     # graphql-core's own serializers give these values back unchanged.
@@ -361,12 +393,15 @@ def _leaf(type_: GraphQLScalarType | GraphQLEnumType, nullable: bool = True) -> 
         serialized = serialize(value)
         if serialized is None or serialized is Undefined:
             raise Unplanned
-        if known is not None and len(known) < 1000:
+        kind = type(serialized)
+        if kind is dict or kind is list:
+            run.counted = False  # objects inside a scalar: count_objects counts them
+        elif known is not None and len(known) < 1000 and kind is str:
             with contextlib.suppress(TypeError):
                 known[value] = serialized
         return serialized
 
-    return complete
+    return _LeafSpec(unchanged, nullable, known, complete)
 
 
 def _non_null(inner: Complete) -> Complete:
@@ -378,7 +413,7 @@ def _non_null(inner: Complete) -> Complete:
     return complete
 
 
-def _list(item: Complete) -> Complete:
+def _list(item: Complete, pathless: bool = False) -> Complete:
     def complete(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
         if value is None:
             return None
@@ -388,7 +423,9 @@ def _list(item: Complete) -> Complete:
         pending: list[tuple[int, Any]] | None = None
         try:
             for index, element in enumerate(value):
-                answer = item(element, ResponsePath(path, index, None), info, run)
+                answer = item(
+                    element, path if pathless else ResponsePath(path, index, None), info, run
+                )
                 if type(answer) not in _NEVER_AWAITABLE and inspect.isawaitable(answer):
                     if pending is None:
                         pending = []
@@ -415,7 +452,44 @@ def _object(type_: GraphQLObjectType, fields: tuple[_Field, ...]) -> Complete:
             raise Unplanned
         if is_type_of is not None and is_type_of(value, info) is not True:
             raise Unplanned
+        run.objects += 1
         return _execute_fields(fields, value, path, run)
+
+    return complete
+
+
+def _object_of_leaves(fields: tuple[_Field, ...], leaves: Sequence[_LeafSpec | None]) -> Complete:
+    """An object whose every field is a leaf that Strawberry reads as an attribute with
+    ``getattr`` (a recipient's decision: most of a batch's answer): its attributes read at
+    once (``operator.attrgetter``, in the fields' order, as the stock executor reads them
+    one by one) and each value completed inline where its leaf's spec (_LeafSpec) says how,
+    else by the leaf's completion; no path, no resolve info."""
+    read = attrgetter(*(f.attribute for f in fields))
+    single = len(fields) == 1
+    specs = tuple(
+        (f.response_name, *(leaf or _LeafSpec(None, False, None, f.complete)))  # type: ignore[arg-type]
+        for f, leaf in zip(fields, leaves, strict=True)
+    )
+
+    def complete(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, Exception):
+            raise Unplanned
+        values = (read(value),) if single else read(value)
+        answer: dict[str, Any] = {}
+        for (name, plain, nullable, known, slow), leaf in zip(specs, values, strict=True):
+            kind = type(leaf)
+            if kind is plain:
+                answer[name] = leaf
+            elif leaf is None and nullable:
+                answer[name] = None
+            elif known is not None and (named := known.get(leaf)) is not None:
+                answer[name] = named
+            else:
+                answer[name] = slow(leaf, None, None, run)  # type: ignore[arg-type]
+        run.objects += 1
+        return answer
 
     return complete
 
@@ -515,9 +589,10 @@ async def _fail_after(pending: Sequence[tuple[Any, Any]], error: Exception) -> A
 # -- Running -----------------------------------------------------------------------------
 
 
-class _Run(NamedTuple):
+@dataclass(slots=True)
+class _Run:
     """What a plan's run shares with every field: the operation, the request's context
-    and variables."""
+    and variables; and the objects of its answer, counted as they are made."""
 
     schema: GraphQLSchema
     fragments: dict[str, FragmentDefinitionNode]
@@ -526,6 +601,10 @@ class _Run(NamedTuple):
     variables: Any  # graphql-core's VariableValues
     coerced: Any  # their coerced values (a dict)
     helpers: GraphQLResolveInfoHelpers
+    # The answer's objects below its root, as count_objects counts them; not ``counted``
+    # where a scalar serialized to a dict or a list (count_objects looks inside).
+    objects: int = 0
+    counted: bool = True
 
 
 async def _gather(values: Sequence[Awaitable[Any]]) -> list[Any]:
@@ -548,10 +627,15 @@ _HELPERS = GraphQLResolveInfoHelpers(_gather, _track)
 
 
 async def run_plan(
-    plan: Plan, *, context: Any, variables: dict[str, Any] | None
+    plan: Plan,
+    *,
+    context: Any,
+    variables: dict[str, Any] | None,
+    on_objects: Callable[[int], None] | None = None,
 ) -> ExecutionResult:
     """The plan's answer; raises (Unplanned, or what a resolver raised) where stock
-    execution must answer instead."""
+    execution must answer instead. ``on_objects`` is told the answer's objects below its
+    root (``count_objects`` of its data) where the run counted them."""
     coerced = get_variable_values(
         plan.schema, plan.operation.variable_definitions or (), variables or {}, max_errors=50
     )
@@ -563,6 +647,8 @@ async def run_plan(
     data = _execute_fields(plan.fields, None, None, run)
     if _is_awaitable(data):
         data = await data
+    if on_objects is not None and run.counted:
+        on_objects(run.objects)
     return ExecutionResult(data, None)
 
 
@@ -600,12 +686,14 @@ async def execute_operation(
     operation_name: str | None,
     execution_context_class: Any,
     on_stock: Callable[[], None] | None = None,
+    on_objects: Callable[[int], None] | None = None,
 ) -> ExecutionResult:
     """The operation's answer: its plan's where it has one that runs through, else stock
-    execution's (``on_stock`` is told when a plan gave up)."""
+    execution's (``on_stock`` is told when a plan gave up; ``on_objects`` as run_plan
+    tells it, where the plan answered)."""
     if plan is not None:
         try:
-            return await run_plan(plan, context=context, variables=variables)
+            return await run_plan(plan, context=context, variables=variables, on_objects=on_objects)
         except Exception:  # anything unexpected: stock execution answers, with its errors
             if on_stock is not None:
                 on_stock()
