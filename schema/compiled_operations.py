@@ -59,6 +59,8 @@ from graphql import (
     GraphQLEnumType,
     GraphQLField,
     GraphQLID,
+    GraphQLInputObjectType,
+    GraphQLInputType,
     GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
@@ -75,12 +77,15 @@ from graphql import (
     SelectionSetNode,
     Undefined,
     VariableNode,
+    VariableValues,
     default_field_resolver,
     execute,
     get_argument_values,
     get_named_type,
     get_variable_values,
     is_abstract_type,
+    is_required_input_field,
+    type_from_ast,
 )
 from strawberry.types.field import StrawberryField
 
@@ -168,6 +173,9 @@ class Plan:
     root_type: GraphQLObjectType
     fields: tuple[_Field, ...]
     size: int  # the fields compiled, for the cache's estimate of its memory
+    # The variables coerced for plainly valid values (PlainVariables); None: always by
+    # graphql-core's get_variable_values.
+    plain_variables: PlainVariables | None = None
 
 
 def compile_operation(
@@ -190,7 +198,10 @@ def compile_operation(
         fields = compiler.fields(root, [operation.selection_set])
     except _NotPlannable:
         return None
-    return Plan(schema, document, operation, fragments, root, fields, compiler.size)
+    plain = None
+    if not compiler.nested_variables:
+        plain = PlainVariables.of(schema, operation)
+    return Plan(schema, document, operation, fragments, root, fields, compiler.size, plain)
 
 
 class _Compiler:
@@ -198,6 +209,10 @@ class _Compiler:
         self.schema = schema
         self.fragments = fragments
         self.size = 0
+        # Whether an argument reads a variable inside a literal ([$a, $b], {x: $a}) rather
+        # than as its whole value: then graphql-core may read the variables' sources
+        # (replace_variables), which plain coercion does not make.
+        self.nested_variables = False
         # The completions that read no path (a leaf, an object of leaves, either non-null):
         # a list of them builds no path for its items. And each leaf's spec.
         self.pathless: set[Complete] = set()
@@ -266,6 +281,11 @@ class _Compiler:
         arguments: dict[str, Any] | None = None
         if not _names_a_variable(nodes[0]):
             arguments = get_argument_values(definition, nodes[0])
+        elif any(
+            not isinstance(a.value, VariableNode) and _reads_a_variable(a.value)
+            for a in nodes[0].arguments or ()
+        ):
+            self.nested_variables = True
         complete = self._completion(definition.type, nodes)
         resolve = definition.resolve or default_field_resolver
         read, attribute = self._reads_attribute(parent, name, definition)
@@ -337,7 +357,12 @@ class _Compiler:
 
 def _names_a_variable(node: FieldNode) -> bool:
     """Whether any argument of ``node`` reads a variable (at any depth)."""
-    pending: list[Any] = [a.value for a in node.arguments or ()]
+    return any(_reads_a_variable(a.value) for a in node.arguments or ())
+
+
+def _reads_a_variable(node: Any) -> bool:
+    """Whether a value node is, or holds, a variable."""
+    pending: list[Any] = [node]
     while pending:
         value = pending.pop()
         if isinstance(value, VariableNode):
@@ -586,6 +611,213 @@ async def _fail_after(pending: Sequence[tuple[Any, Any]], error: Exception) -> A
     raise error
 
 
+# -- Variables ---------------------------------------------------------------------------
+
+# A variable's value nested deeper than this (lists and input objects) is left to
+# graphql-core, which refuses what it nests more than 200 deep.
+_PLAIN_DEPTH = 32
+# A plain coercion: (value, depth) -> the coerced value, or Undefined where the value is
+# not plainly valid (graphql-core then coerces it, and words its errors).
+_Coerce = Callable[[Any, int], Any]
+
+
+class _NotPlain(Exception):
+    """A variable's type holds what plain coercion does not cover."""
+
+
+class PlainVariables:
+    """The variables of an operation coerced where their values are plainly valid: JSON
+    values of exactly the expected shapes (a ``list`` for a list, a ``dict`` of known
+    fields for an input object, a ``str`` for a String or an ID, a ``bool`` for a
+    Boolean, an ``int`` within 32 bits for an Int, an enum's name), to exactly what
+    graphql-core's ``get_variable_values`` gives for them: input objects with their
+    fields' defaults (as graphql-core takes them: the field's ``default_value`` itself)
+    under their ``out_name``, through the type's ``out_type``; other scalars through
+    the type's own ``coerce_input_value``, as graphql-core calls it. Anything else (a
+    missing required value, a null where none may be, an unknown field, a number for a
+    String, a single value for a list, nesting deeper than _PLAIN_DEPTH) answers None,
+    and graphql-core coerces the whole: its errors are the client's, word for word.
+    tests/schema/test_compiled_operations.py holds it to ``get_variable_values``.
+
+    Only for operations whose variables have no default value and whose arguments read
+    a variable only as their whole value (``emails: $emails``): the coerced values then
+    are all that graphql-core reads of them (``VariableValues.coerced``; its ``sources``,
+    left empty, serve only to replace variables inside literals and to word errors)."""
+
+    def __init__(self, variables: tuple[tuple[str, bool, _Coerce], ...]) -> None:
+        self.variables = variables  # (name, required, coerce)
+
+    @classmethod
+    def of(cls, schema: GraphQLSchema, operation: OperationDefinitionNode) -> PlainVariables | None:
+        made: dict[Any, _Coerce] = {}
+        variables = []
+        try:
+            for definition in operation.variable_definitions or ():
+                if definition.default_value is not None:
+                    return None
+                type_ = type_from_ast(schema, definition.type)
+                if type_ is None:
+                    return None
+                required = isinstance(type_, GraphQLNonNull)
+                name = definition.variable.name.value
+                variables.append((name, required, _coercion(cast(Any, type_), made)))
+        except _NotPlain:
+            return None
+        return cls(tuple(variables))
+
+    def __call__(self, given: dict[str, Any]) -> VariableValues | None:
+        coerced: dict[str, Any] = {}
+        for name, required, coerce in self.variables:
+            value = given.get(name, Undefined)
+            if value is Undefined:
+                if required:
+                    return None
+                continue  # a nullable variable not given is left out
+            value = coerce(value, 0)
+            if value is Undefined:
+                return None
+            coerced[name] = value
+        return VariableValues({}, coerced)
+
+
+def _coercion(type_: GraphQLInputType, made: dict[Any, _Coerce]) -> _Coerce:
+    """The plain coercion of ``type_`` (made once per type of an operation: an input
+    type may hold itself)."""
+    known = made.get(type_)
+    if known is not None:
+        return known
+    if isinstance(type_, GraphQLNonNull):
+        inner = _coercion(type_.of_type, made)
+
+        def non_null(value: Any, depth: int) -> Any:
+            return Undefined if value is None else inner(value, depth)
+
+        return non_null
+    if isinstance(type_, GraphQLList):
+        return _list_coercion(type_, made)
+    if isinstance(type_, GraphQLInputObjectType):
+        return _object_coercion(type_, made)
+    if isinstance(type_, GraphQLEnumType):
+        return _nullable(_enum_coercion(type_))
+    if isinstance(type_, GraphQLScalarType):
+        return _nullable(_scalar_coercion(type_))
+    raise _NotPlain
+
+
+def _nullable(coerce: _Coerce) -> _Coerce:
+    def nullable(value: Any, depth: int) -> Any:
+        return None if value is None else coerce(value, depth)
+
+    return nullable
+
+
+def _list_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerce:
+    item: _Coerce | None = None
+
+    def coerce(value: Any, depth: int) -> Any:
+        if value is None:
+            return None
+        if type(value) is not list or depth >= _PLAIN_DEPTH:
+            return Undefined  # a single value stands for a list of one: graphql-core's
+        coerced = []
+        for element in value:
+            element = item(element, depth + 1)  # type: ignore[misc]
+            if element is Undefined:
+                return Undefined
+            coerced.append(element)
+        return coerced
+
+    made[type_] = coerce
+    item = _coercion(type_.of_type, made)
+    return coerce
+
+
+def _object_coercion(type_: GraphQLInputObjectType, made: dict[Any, _Coerce]) -> _Coerce:
+    if type_.is_one_of:
+        raise _NotPlain
+    fields: list[tuple[str, str, _Coerce | None, bool, Any]] = []
+    names = frozenset(type_.fields)
+    out_type = type_.out_type
+
+    def coerce(value: Any, depth: int) -> Any:
+        if value is None:
+            return None
+        if type(value) is not dict or depth >= _PLAIN_DEPTH or not names.issuperset(value):
+            return Undefined
+        coerced: dict[str, Any] = {}
+        for name, out_name, field_coerce, required, default in fields:
+            if name in value:
+                field_value = field_coerce(value[name], depth + 1)  # type: ignore[misc]
+                if field_value is Undefined:
+                    return Undefined
+                coerced[out_name] = field_value
+            elif required:
+                return Undefined
+            elif default is not Undefined:
+                coerced[out_name] = default
+        return out_type(coerced)
+
+    made[type_] = coerce
+    for name, field in type_.fields.items():
+        if field.default is not None:  # a default given as a literal: graphql-core coerces it
+            raise _NotPlain
+        fields.append(
+            (
+                name,
+                field.out_name or name,
+                _coercion(field.type, made),
+                is_required_input_field(field),
+                field.default_value,
+            )
+        )
+    return coerce
+
+
+def _enum_coercion(type_: GraphQLEnumType) -> _Coerce:
+    """An enum's name, coerced by the type and remembered (a name always gives the same
+    member)."""
+    known: dict[str, Any] = {}
+    coerce_input = type_.coerce_input_value
+
+    def coerce(value: Any, depth: int) -> Any:
+        if type(value) is not str:
+            return Undefined
+        found = known.get(value, Undefined)
+        if found is Undefined:
+            try:
+                found = coerce_input(value)
+            except Exception:
+                return Undefined
+            if found is Undefined or len(known) >= len(type_.values):
+                return found
+            known[value] = found
+        return found
+
+    return coerce
+
+
+def _scalar_coercion(type_: GraphQLScalarType) -> _Coerce:
+    if type_ is GraphQLString or type_ is GraphQLID:
+        return lambda value, depth: value if type(value) is str else Undefined
+    if type_ is GraphQLBoolean:
+        return lambda value, depth: value if type(value) is bool else Undefined
+    if type_ is GraphQLInt:
+        return lambda value, depth: (
+            value if type(value) is int and _INT_MIN <= value <= _INT_MAX else Undefined
+        )
+    coerce_input = type_.coerce_input_value
+
+    def coerce(value: Any, depth: int) -> Any:
+        if type(value) not in _NEVER_AWAITABLE:  # JSON's values only
+            return Undefined
+        try:
+            return coerce_input(value)
+        except Exception:  # as graphql-core's coerce_input_value: not a value of the type
+            return Undefined
+
+    return coerce
+
+
 # -- Running -----------------------------------------------------------------------------
 
 
@@ -636,11 +868,15 @@ async def run_plan(
     """The plan's answer; raises (Unplanned, or what a resolver raised) where stock
     execution must answer instead. ``on_objects`` is told the answer's objects below its
     root (``count_objects`` of its data) where the run counted them."""
-    coerced = get_variable_values(
-        plan.schema, plan.operation.variable_definitions or (), variables or {}, max_errors=50
-    )
-    if isinstance(coerced, list):
-        raise Unplanned  # the variables' errors, as stock execution words them
+    given = variables or {}
+    coerced = plan.plain_variables(given) if plan.plain_variables is not None else None
+    if coerced is None:
+        found = get_variable_values(
+            plan.schema, plan.operation.variable_definitions or (), given, max_errors=50
+        )
+        if isinstance(found, list):
+            raise Unplanned  # the variables' errors, as stock execution words them
+        coerced = found
     run = _Run(
         plan.schema, plan.fragments, plan.operation, context, coerced, coerced.coerced, _HELPERS
     )
