@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, get_type_hints
 
 import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
+from strawberry.types.arguments import InputContext
 
 from policy import (
     BadEmail,
@@ -31,14 +32,12 @@ from schema.enums import (
 )
 from schema.errors import UserError, signed_in_mutation
 from schema.ids import decode_id, to_global_id
-from schema.inputs import built_plainly
 from schema.permissions import SIGNED_IN
 from schema.types import Node, User, load_user
 from tenancy import decisions, privacy, reads
 from tenancy.records import SETTINGS_SCOPES, EmailSimulation, KeyedEntry
 
 
-@built_plainly
 @strawberry.input(description="The recipients of the email that a reply answers.")
 class OriginalEmailInput:
     to: list[str]
@@ -46,7 +45,6 @@ class OriginalEmailInput:
     bcc: list[str] | None = strawberry.field(default_factory=list)
 
 
-@built_plainly
 @strawberry.input(
     description="A header of the email. Only those that tell automated email apart are read; "
     "others are ignored."
@@ -56,7 +54,6 @@ class EmailHeaderInput:
     value: str
 
 
-@built_plainly
 @strawberry.input(
     description="An email to decide on. Addresses may be bare (jane@example.com) or carry a "
     "display name (Jane Doe <jane@example.com>)."
@@ -91,29 +88,55 @@ class EmailInput:
     existing_contacts: list[str] | None = strawberry.field(default_factory=list)
     in_reply_to: OriginalEmailInput | None = None
 
-    def to_email(self) -> Email:
-        original = self.in_reply_to
-        return Email(
-            channel=self.channel,
-            to=tuple(self.to),
-            cc=tuple(self.cc or ()),
-            bcc=tuple(self.bcc or ()),
-            log_to_crm=self.log_to_crm,
-            create_new_contacts=self.create_new_contacts,
-            excluded_recipients=tuple(self.excluded_recipients or ()),
-            existing_contacts=tuple(self.existing_contacts or ()),
-            in_reply_to=None
-            if original is None
-            else OriginalEmail(
-                to=tuple(original.to), cc=tuple(original.cc or ()), bcc=tuple(original.bcc or ())
-            ),
-            direction=self.direction,
-            sender_address=self.from_,
-            headers=tuple((h.name, h.value) for h in self.headers) if self.headers else (),
-        )
+
+class GivenEmail(NamedTuple):
+    """An EmailInput as its resolvers take it: the domain's email, built once from what
+    graphql-core coerced (given_email), and the sender's ID as given, decoded where the
+    resolver reads it."""
+
+    email: Email
+    sender_id: str | None
 
     def sender(self) -> uuid.UUID | None:
         return decode_id(self.sender_id, "User") if self.sender_id is not None else None
+
+
+def given_email(type_: type, value: Mapping[str, Any], context: InputContext) -> GivenEmail:
+    """EmailInput's value as graphql-core coerced it (every field present, defaults
+    included; enums already members) made the domain's email at once: Strawberry's hook
+    for input types that build their own value (``from_input``), in place of an
+    EmailInput, its nested inputs and a copy of each. tests/schema/test_inputs.py holds it
+    to Strawberry's own conversion."""
+    original = value.get("inReplyTo")
+    headers = value.get("headers")
+    return GivenEmail(
+        Email(
+            channel=value["channel"],
+            to=tuple(value["to"]),
+            cc=tuple(value.get("cc") or ()),
+            bcc=tuple(value.get("bcc") or ()),
+            log_to_crm=value.get("logToCrm", True),
+            create_new_contacts=value.get("createNewContacts", True),
+            excluded_recipients=tuple(value.get("excludedRecipients") or ()),
+            existing_contacts=tuple(value.get("existingContacts") or ()),
+            in_reply_to=None
+            if original is None
+            else OriginalEmail(
+                to=tuple(original["to"]),
+                cc=tuple(original.get("cc") or ()),
+                bcc=tuple(original.get("bcc") or ()),
+            ),
+            direction=value.get("direction", EmailDirection.OUTBOUND),
+            sender_address=value.get("from"),
+            headers=tuple((h["name"], h["value"]) for h in headers) if headers else (),
+        ),
+        value.get("senderId"),
+    )
+
+
+EmailInput.__strawberry_definition__.from_input = given_email  # type: ignore[attr-defined]
+# How a resolver's argument (or an input's field) reads an EmailInput: as a GivenEmail.
+EmailArgument = Annotated[GivenEmail, strawberry.argument(graphql_type=EmailInput)]
 
 
 def _served_as(record: type[tuple[Any, ...]], name: str) -> type:
@@ -365,11 +388,13 @@ class DecisionQuery:
         permission_classes=SIGNED_IN,
         description="Decide, without saving anything, what would be logged for this email.",
     )
-    async def evaluate_email_logging(self, info: Info, email: EmailInput) -> EmailLoggingDecision:
+    async def evaluate_email_logging(
+        self, info: Info, email: EmailArgument
+    ) -> EmailLoggingDecision:
         ctx = info.context
         try:
             decided = await decisions.evaluate(
-                ctx.db, ctx.signed_in, email.to_email(), sender_id=email.sender()
+                ctx.db, ctx.signed_in, email.email, sender_id=email.sender()
             )
         except TooManyRecipients as exc:
             raise BadUserInput(str(exc), limit=exc.limit) from exc
@@ -384,10 +409,12 @@ class DecisionQuery:
         "would for each, in input order: for pipelines that log mailboxes in bulk.",
     )
     async def evaluate_email_logging_batch(
-        self, info: Info, emails: list[EmailInput]
+        self,
+        info: Info,
+        emails: Annotated[list[GivenEmail], strawberry.argument(graphql_type=list[EmailInput])],
     ) -> list[EmailLoggingDecision]:
         ctx = info.context
-        given = [(email.to_email(), email.sender()) for email in emails]
+        given = [(email.email, email.sender()) for email in emails]
         # An email that fails them all raises decisions.InEmail: schema/errors.py's
         # public_error puts its error at the email's index in the batch's path.
         decided = await decisions.evaluate_batch(ctx.db, ctx.signed_in, given)
@@ -411,7 +438,7 @@ class DecisionQuery:
 @strawberry.input
 class RunEmailLoggingSimulationInput:
     name: str | None = None
-    email: EmailInput
+    email: GivenEmail = strawberry.field(graphql_type=EmailInput)
 
 
 @strawberry.type
@@ -442,7 +469,7 @@ class DecisionMutation:
             row = await decisions.run_simulation(
                 ctx.db,
                 ctx.signed_in,
-                input.email.to_email(),
+                input.email.email,
                 sender_id=input.email.sender(),
                 name=input.name,
                 limit=ctx.limits.simulations,
