@@ -81,7 +81,6 @@ from graphql import (
     default_field_resolver,
     execute,
     get_argument_values,
-    get_named_type,
     get_variable_values,
     is_abstract_type,
     is_required_input_field,
@@ -288,7 +287,7 @@ class _Compiler:
             self.nested_variables = True
         complete = self._completion(definition.type, nodes)
         resolve = definition.resolve or default_field_resolver
-        read, attribute = self._reads_attribute(parent, name, definition)
+        read, attribute = self._reads_attribute(parent, name, complete in self.pathless)
         return _Field(
             response_name,
             name,
@@ -304,12 +303,14 @@ class _Compiler:
         )
 
     def _reads_attribute(
-        self, parent: GraphQLObjectType, name: str, definition: GraphQLField
+        self, parent: GraphQLObjectType, name: str, pathless: bool
     ) -> tuple[Any, str]:
-        """For a leaf field that Strawberry resolves by reading an attribute of its source
-        (its resolver then calls ``StrawberryField.get_result(source, None, [], {})``,
-        which reads it with the config's default resolver), how to read it; else None.
-        Not where the schema has exception handlers (Strawberry then wraps every field)."""
+        """For a field that Strawberry resolves by reading an attribute of its source (its
+        resolver then calls ``StrawberryField.get_result(source, None, [], {})``, which
+        reads it with the config's default resolver) and whose completion reads no path
+        (a leaf, a list of them, an object of leaves: a decision's recipients), how to
+        read it; else None. Not where the schema has exception handlers (Strawberry then
+        wraps every field)."""
         if self.schema is not graphql_schema():
             return None, ""
         # Strawberry's own field, through its public Schema.get_field_for_type
@@ -319,7 +320,7 @@ class _Compiler:
             not isinstance(field, StrawberryField)
             or not field.is_basic_field
             or getattr(strawberry_schema, "exception_handlers", True)
-            or not isinstance(get_named_type(definition.type), GraphQLScalarType | GraphQLEnumType)
+            or not pathless
         ):
             return None, ""
         return field.default_resolver, field.python_name
@@ -332,7 +333,11 @@ class _Compiler:
             return self._pathless(_non_null(inner), inner in self.pathless)
         if isinstance(type_, GraphQLList):
             item = self._completion(type_.of_type, nodes)
-            return _list(item, pathless=item in self.pathless)
+            return (
+                self._pathless(_list(item, pathless=True), True)
+                if item in self.pathless
+                else _list(item)
+            )
         if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
             return self._leaf(type_)
         if isinstance(type_, GraphQLObjectType):

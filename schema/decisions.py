@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
@@ -156,31 +157,6 @@ else:
     RecipientDecisionType = _served_as(RecipientDecision, "RecipientDecision")
 
 
-def _visible_recipients(root: EmailLoggingDecision, info: Info) -> list[RecipientDecisionType]:
-    """The only way out of a decision's recipients, whatever field made the decision: as
-    the viewer may see them (tenancy.privacy), so that a super admin deciding for another
-    sender never sees that sender's personal patterns.
-
-    Nothing to hide (nearly always): the decision's own recipients, at once, so that a
-    batch of a hundred decisions completes without a hundred coroutines. Else a coroutine
-    that loads the sender's name first, which graphql-core awaits."""
-    viewer = info.context.signed_in
-    if not privacy.needs_redaction(viewer, root.decision.recipients, root.sender_id):
-        return root.decision.recipients  # type: ignore[return-value]
-    return _redacted_recipients(root, info)  # type: ignore[return-value]
-
-
-async def _redacted_recipients(
-    root: EmailLoggingDecision, info: Info
-) -> list[RecipientDecisionType]:
-    user = await info.context.users.load(root.sender_id)
-    name = user.name if user is not None else None
-    visible = privacy.visible_recipients(
-        info.context.signed_in, root.decision, root.sender_id, name
-    )
-    return visible  # type: ignore[return-value]
-
-
 _OUTCOME = attrgetter("outcome")
 _RANK = {CaptureLevel.FULL: 2, CaptureLevel.SUBJECT: 1, CaptureLevel.METADATA: 0}
 
@@ -190,7 +166,8 @@ class EmailLoggingDecision:
     channel: Channel
     never_log_applies: bool
     email_sent: bool
-    recipients: list[RecipientDecisionType] = strawberry.field(resolver=_visible_recipients)
+    # As the viewer may see them: EmailLoggingDecision.seen_by, the only way one is made.
+    recipients: list[RecipientDecisionType]
     logged_count: int
     never_log_count: int
     internal_count: int = strawberry.field(description="Recipients decided INTERNAL.")
@@ -220,7 +197,51 @@ class EmailLoggingDecision:
         return user
 
     @classmethod
-    def of(cls, decision: Decision, sender_id: uuid.UUID) -> EmailLoggingDecision:
+    async def seen_by(
+        cls, info: Info, decided: Sequence[tuple[Decision, uuid.UUID]]
+    ) -> list[EmailLoggingDecision]:
+        """The decisions (each made for its sender) as the viewer may see them: the only
+        way out of a decision's recipients, whatever field made the decision
+        (tenancy.privacy), so that a super admin deciding for another sender never sees
+        that sender's personal patterns. Their recipients are then a plain field, which
+        the answer reads as it reads the counts.
+
+        Nothing to hide (nearly always): the decision's own recipients, at once. Else the
+        sender's name loaded first (those of a batch together, by the users' DataLoader)."""
+        viewer = info.context.signed_in
+        hidden = [
+            index
+            for index, (decision, sender_id) in enumerate(decided)
+            if privacy.needs_redaction(viewer, decision.recipients, sender_id)
+        ]
+        names: dict[int, str | None] = {}
+        if hidden:
+            users = await asyncio.gather(
+                *(info.context.users.load(decided[index][1]) for index in hidden)
+            )
+            names = {
+                index: user.name if user is not None else None
+                for index, user in zip(hidden, users, strict=True)
+            }
+        return [
+            cls.of(
+                decision,
+                sender_id,
+                privacy.visible_recipients(viewer, decision, sender_id, names[index])
+                if index in names
+                else decision.recipients,
+            )
+            for index, (decision, sender_id) in enumerate(decided)
+        ]
+
+    @classmethod
+    def of(
+        cls,
+        decision: Decision,
+        sender_id: uuid.UUID,
+        recipients: Sequence[RecipientDecision],
+    ) -> EmailLoggingDecision:
+        """Use seen_by: ``recipients`` are those the viewer may see."""
         # Decision's counts, from one pass over its recipients (a batch makes a hundred)
         outcomes = list(map(_OUTCOME, decision.recipients))
         logged = outcomes.count(Outcome.LOGGED)
@@ -245,6 +266,7 @@ class EmailLoggingDecision:
             automated_reason=decision.automated_reason,
             capture=capture,
             limited_count=limited or 0,
+            recipients=recipients,  # type: ignore[arg-type]
             sender_id=sender_id,
             decision=decision,
         )
@@ -346,9 +368,14 @@ class EmailLoggingSimulation(Node):
     name: str | None
     created_at: dt.datetime
     email: SimulatedEmail
-    recorded: EmailLoggingDecision
     row: strawberry.Private[EmailSimulation]
     parsed: strawberry.Private[Email]
+    recorded_decision: strawberry.Private[Decision]
+
+    @strawberry.field
+    async def recorded(self, info: Info) -> EmailLoggingDecision:
+        decided = [(self.recorded_decision, self.row.sender_id)]
+        return (await EmailLoggingDecision.seen_by(info, decided))[0]
 
     @strawberry.field
     async def created_by(self, info: Info) -> User | None:
@@ -356,7 +383,8 @@ class EmailLoggingSimulation(Node):
 
     @strawberry.field(description="The same email decided again under the lists as they are now.")
     async def current(self, info: Info) -> EmailLoggingDecision:
-        return EmailLoggingDecision.of(await self._current(info), self.row.sender_id)
+        decided = [(await self._current(info), self.row.sender_id)]
+        return (await EmailLoggingDecision.seen_by(info, decided))[0]
 
     @strawberry.field(description="True where current differs from recorded for any recipient.")
     async def changed_since_run(self, info: Info) -> bool:
@@ -376,9 +404,9 @@ class EmailLoggingSimulation(Node):
             name=row.name,
             created_at=row.created_at,
             email=SimulatedEmail.of(email, row.sender_id),
-            recorded=EmailLoggingDecision.of(Decision.from_dict(row.recorded), row.sender_id),
             row=row,
             parsed=email,
+            recorded_decision=Decision.from_dict(row.recorded),
         )
 
 
@@ -401,7 +429,8 @@ class DecisionQuery:
         except BadEmail as exc:
             raise BadUserInput(str(exc), field=["email", exc.field]) from exc
         ctx.observe_decisions((decided.decision,))
-        return EmailLoggingDecision.of(decided.decision, decided.sender_id)
+        decision = [(decided.decision, decided.sender_id)]
+        return (await EmailLoggingDecision.seen_by(info, decision))[0]
 
     @strawberry.field(
         permission_classes=SIGNED_IN,
@@ -419,7 +448,9 @@ class DecisionQuery:
         # public_error puts its error at the email's index in the batch's path.
         decided = await decisions.evaluate_batch(ctx.db, ctx.signed_in, given)
         ctx.observe_decisions([d.decision for d in decided])
-        return [EmailLoggingDecision.of(d.decision, d.sender_id) for d in decided]
+        return await EmailLoggingDecision.seen_by(
+            info, [(d.decision, d.sender_id) for d in decided]
+        )
 
     @strawberry.field(
         permission_classes=SIGNED_IN,
@@ -477,7 +508,7 @@ class DecisionMutation:
         except BadEmail as exc:
             raise BadUserInput(str(exc), field=["input", "email", exc.field]) from exc
         simulation = EmailLoggingSimulation.from_row(row)
-        ctx.observe_decisions((simulation.recorded.decision,))
+        ctx.observe_decisions((simulation.recorded_decision,))
         return RunEmailLoggingSimulationPayload(simulation=simulation)
 
     @signed_in_mutation()
