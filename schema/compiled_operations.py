@@ -16,12 +16,16 @@ this module compiles an operation once into a *plan* and runs the plan for each 
    (non-null, list, object, scalar or enum). It gives up (returns None) on anything it does
    not cover: a mutation or subscription, a directive (``@include``, ``@skip``, ``@defer``,
    ...), an interface or a union, introspection, a field it does not know.
-2. ``execute_operation`` runs a plan: variables coerced by graphql-core
-   (``get_variable_values``), each resolver called as graphql-core calls it
+2. ``execute_operation`` runs a plan: variables coerced as graphql-core coerces them
+   (``PlainVariables`` where their values are plainly valid JSON of the expected shapes,
+   else ``get_variable_values``), each resolver called as graphql-core calls it
    (``GraphQLField.resolve(source, info, **arguments)`` with a ``GraphQLResolveInfo`` built
-   through its public constructor), leaves serialized by their type
-   (``coerce_output_value``, graphql-core's serializer), sibling awaitables awaited together
-   (so that DataLoaders batch as they do under graphql-core).
+   through its public constructor), a field that Strawberry reads as an attribute read as
+   it reads it, leaves serialized by their type (``coerce_output_value``, graphql-core's
+   serializer; the plain ones, a str or a bool, and an enum's known members inline),
+   sibling awaitables awaited together (so that DataLoaders batch as they do under
+   graphql-core), and the answer's objects counted as they are made (what the view
+   charges for an answer larger than its calculated cost).
 3. Anything unexpected while a plan runs (a resolver that raises, a null where none may
    be, a value that does not serialize, variables that do not coerce, an object that is
    not of its type) abandons the plan's answer, and the whole operation runs again on
@@ -212,8 +216,9 @@ class _Compiler:
         # than as its whole value: then graphql-core may read the variables' sources
         # (replace_variables), which plain coercion does not make.
         self.nested_variables = False
-        # The completions that read no path (a leaf, an object of leaves, either non-null):
-        # a list of them builds no path for its items. And each leaf's spec.
+        # The completions that read no path (a leaf, an object of attributes, a list of
+        # either, non-null or not): a list of them builds no path for its items, and a
+        # field of one that Strawberry reads as an attribute is read so. Each leaf's spec.
         self.pathless: set[Complete] = set()
         self.leaves: dict[Complete, _LeafSpec] = {}
 
@@ -308,9 +313,9 @@ class _Compiler:
         """For a field that Strawberry resolves by reading an attribute of its source (its
         resolver then calls ``StrawberryField.get_result(source, None, [], {})``, which
         reads it with the config's default resolver) and whose completion reads no path
-        (a leaf, a list of them, an object of leaves: a decision's recipients), how to
-        read it; else None. Not where the schema has exception handlers (Strawberry then
-        wraps every field)."""
+        (a leaf, an object of attributes, a list of either: a decision's recipients), how
+        to read it; else None. Not where the schema has exception handlers (Strawberry
+        then wraps every field)."""
         if self.schema is not graphql_schema():
             return None, ""
         # Strawberry's own field, through its public Schema.get_field_for_type
@@ -345,7 +350,7 @@ class _Compiler:
             fields = self.fields(type_, selection_sets)
             if type_.is_type_of is None and fields and all(f.read is getattr for f in fields):
                 specs = [self.leaves.get(f.complete) for f in fields]  # type: ignore[arg-type]
-                return self._pathless(_object_of_leaves(fields, specs), True)
+                return self._pathless(_object_of_attributes(fields, specs), True)
             return _object(type_, fields)
         raise _NotPlannable  # an interface or a union: the stock executor resolves its type
 
@@ -385,9 +390,9 @@ def _typename(source: Any, info: Info) -> str:
 
 
 class _LeafSpec(NamedTuple):
-    """What a leaf's completion does without a call, for an object of leaves to do inline:
-    a value of type ``plain`` is its own answer, a null is null where ``nullable``, an
-    enum's member is looked up in ``known``; anything else goes through ``complete``."""
+    """What a leaf's completion does without a call, for an object of attributes to do
+    inline: a value of type ``plain`` is its own answer, a null is null where ``nullable``,
+    an enum's member is looked up in ``known``; anything else goes through ``complete``."""
 
     plain: type | None
     nullable: bool
@@ -488,12 +493,15 @@ def _object(type_: GraphQLObjectType, fields: tuple[_Field, ...]) -> Complete:
     return complete
 
 
-def _object_of_leaves(fields: tuple[_Field, ...], leaves: Sequence[_LeafSpec | None]) -> Complete:
-    """An object whose every field is a leaf that Strawberry reads as an attribute with
-    ``getattr`` (a recipient's decision: most of a batch's answer): its attributes read at
-    once (``operator.attrgetter``, in the fields' order, as the stock executor reads them
-    one by one) and each value completed inline where its leaf's spec (_LeafSpec) says how,
-    else by the leaf's completion; no path, no resolve info."""
+def _object_of_attributes(
+    fields: tuple[_Field, ...], leaves: Sequence[_LeafSpec | None]
+) -> Complete:
+    """An object whose every field Strawberry reads as an attribute with ``getattr`` and
+    whose completions read no path (a decision and its recipients: most of a batch's
+    answer): its attributes read at once (``operator.attrgetter``, in the fields' order,
+    as the stock executor reads them one by one) and each value completed inline where
+    its leaf's spec (_LeafSpec) says how, else by the field's completion; no path, no
+    resolve info."""
     read = attrgetter(*(f.attribute for f in fields))
     single = len(fields) == 1
     specs = tuple(
