@@ -218,7 +218,8 @@ class _Compiler:
         self.nested_variables = False
         # The completions that read no path (a leaf, an object of attributes, a list of
         # either, non-null or not): a list of them builds no path for its items, and a
-        # field of one that Strawberry reads as an attribute is read so. Each leaf's spec.
+        # field of one that Strawberry reads as an attribute is read so. They call no
+        # resolver, so they are never awaitable. Each leaf's spec.
         self.pathless: set[Complete] = set()
         self.leaves: dict[Complete, _LeafSpec] = {}
 
@@ -449,6 +450,19 @@ def _non_null(inner: Complete) -> Complete:
 
 
 def _list(item: Complete, pathless: bool = False) -> Complete:
+    """A list of ``item``s; ``pathless`` items (a leaf, an object of attributes) read no
+    path and are never awaitable (they call no resolver): completed in one pass."""
+    if pathless:
+
+        def complete_pathless(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
+            if value is None:
+                return None
+            if type(value) not in (list, tuple):
+                raise Unplanned
+            return [item(element, path, info, run) for element in value]
+
+        return complete_pathless
+
     def complete(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
         if value is None:
             return None
@@ -458,9 +472,7 @@ def _list(item: Complete, pathless: bool = False) -> Complete:
         pending: list[tuple[int, Any]] | None = None
         try:
             for index, element in enumerate(value):
-                answer = item(
-                    element, path if pathless else ResponsePath(path, index, None), info, run
-                )
+                answer = item(element, ResponsePath(path, index, None), info, run)
                 if type(answer) not in _NEVER_AWAITABLE and inspect.isawaitable(answer):
                     if pending is None:
                         pending = []
