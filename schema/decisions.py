@@ -207,28 +207,28 @@ class EmailLoggingDecision:
         the answer reads as it reads the counts.
 
         Nothing to hide (nearly always): the decision's own recipients, at once. Else the
-        sender's name loaded first (those of a batch together, by the users' DataLoader)."""
+        senders' names loaded first: those of every decision of a batch, in one load of
+        the users' DataLoader, so that the decisions' ``sender`` fields find them there."""
         viewer = info.context.signed_in
-        hidden = [
+        hidden = {
             index
             for index, (decision, sender_id) in enumerate(decided)
             if privacy.needs_redaction(viewer, decision.recipients, sender_id)
-        ]
-        names: dict[int, str | None] = {}
+        }
+        names: dict[uuid.UUID, str | None] = {}
         if hidden:
-            users = await asyncio.gather(
-                *(info.context.users.load(decided[index][1]) for index in hidden)
-            )
+            senders = list(dict.fromkeys(sender_id for _, sender_id in decided))
+            users = await asyncio.gather(*(info.context.users.load(s) for s in senders))
             names = {
-                index: user.name if user is not None else None
-                for index, user in zip(hidden, users, strict=True)
+                sender_id: user.name if user is not None else None
+                for sender_id, user in zip(senders, users, strict=True)
             }
         return [
             cls.of(
                 decision,
                 sender_id,
-                privacy.visible_recipients(viewer, decision, sender_id, names[index])
-                if index in names
+                privacy.visible_recipients(viewer, decision, sender_id, names[sender_id])
+                if index in hidden
                 else decision.recipients,
             )
             for index, (decision, sender_id) in enumerate(decided)
