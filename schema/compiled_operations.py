@@ -737,6 +737,9 @@ def _nullable(coerce: _Coerce) -> _Coerce:
 
 
 def _list_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerce:
+    of = type_.of_type
+    if isinstance(of, GraphQLNonNull) and (of.of_type is GraphQLString or of.of_type is GraphQLID):
+        return _texts_coercion(type_, made)
     item: _Coerce | None = None
 
     def coerce(value: Any, depth: int) -> Any:
@@ -754,6 +757,25 @@ def _list_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerce
 
     made[type_] = coerce
     item = _coercion(type_.of_type, made)
+    return coerce
+
+
+def _texts_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerce:
+    """A list of non-null Strings (or IDs): addresses, most of a batch's values. Each is
+    its own coerced value, as coerce_string gives it; the list a new one, as graphql-core
+    builds one."""
+
+    def coerce(value: Any, depth: int) -> Any:
+        if value is None:
+            return None
+        if type(value) is not list or depth >= _PLAIN_DEPTH:
+            return Undefined
+        for element in value:
+            if type(element) is not str:
+                return Undefined
+        return list(value)
+
+    made[type_] = coerce
     return coerce
 
 
