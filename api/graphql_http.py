@@ -354,6 +354,7 @@ class GraphQLHTTP:
         )
         plan = self._plan(prepared, document, operation, params.operation_name)
         path = ["plan" if plan is not None else "stock"]
+        counted: list[int] = []
         result = await execute_operation(
             plan,
             self.schema,
@@ -363,9 +364,10 @@ class GraphQLHTTP:
             operation_name=params.operation_name,
             execution_context_class=self.execution_context_class,
             on_stock=lambda: path.__setitem__(0, "abandoned"),
+            on_objects=counted.append,  # a plan counts its answer's objects as it makes them
         )
         self.metrics.executions.labels(path[0]).inc()
-        context.objects = count_objects(result.data)
+        context.objects = counted[0] if counted else count_objects(result.data)
         request.scope[RESULT] = "ok" if not result.errors else "errors"
         extension = self._cost(cost, throttle, parsing)
         # An answer holding more objects than its calculated cost (the decisions of large

@@ -99,7 +99,6 @@ def domain_too_long(domain: str) -> str | None:
 BYTES_PER_POINT = 256
 NON_ASCII_BYTES_PER_POINT = 5
 XN_POINTS = 13
-_SLOW_ASCII = ('"', "(", "\\", "--")
 
 
 def parse_points(text: str) -> int:
@@ -109,10 +108,13 @@ def parse_points(text: str) -> int:
     over the text."""
     size = len(text)
     if text.isascii():
-        if size < BYTES_PER_POINT and not any(s in text for s in _SLOW_ASCII):
+        # What leaves the fast path: a quote, a comment, a backslash, a "--" (tested one by
+        # one: a generator over a tuple of them took most of a batch's measure)
+        slow = '"' in text or "(" in text or "\\" in text or "--" in text
+        if size < BYTES_PER_POINT and not slow:
             return 0
         points = size // BYTES_PER_POINT
-        if any(s in text for s in _SLOW_ASCII):
+        if slow:
             points += 1 + XN_POINTS * text.lower().count("xn--")
         return points
     encoded = len(text.encode())

@@ -16,12 +16,16 @@ this module compiles an operation once into a *plan* and runs the plan for each 
    (non-null, list, object, scalar or enum). It gives up (returns None) on anything it does
    not cover: a mutation or subscription, a directive (``@include``, ``@skip``, ``@defer``,
    ...), an interface or a union, introspection, a field it does not know.
-2. ``execute_operation`` runs a plan: variables coerced by graphql-core
-   (``get_variable_values``), each resolver called as graphql-core calls it
+2. ``execute_operation`` runs a plan: variables coerced as graphql-core coerces them
+   (``PlainVariables`` where their values are plainly valid JSON of the expected shapes,
+   else ``get_variable_values``), each resolver called as graphql-core calls it
    (``GraphQLField.resolve(source, info, **arguments)`` with a ``GraphQLResolveInfo`` built
-   through its public constructor), leaves serialized by their type
-   (``coerce_output_value``, graphql-core's serializer), sibling awaitables awaited together
-   (so that DataLoaders batch as they do under graphql-core).
+   through its public constructor), a field that Strawberry reads as an attribute read as
+   it reads it, leaves serialized by their type (``coerce_output_value``, graphql-core's
+   serializer; the plain ones, a str or a bool, and an enum's known members inline),
+   sibling awaitables awaited together (so that DataLoaders batch as they do under
+   graphql-core), and the answer's objects counted as they are made (what the view
+   charges for an answer larger than its calculated cost).
 3. Anything unexpected while a plan runs (a resolver that raises, a null where none may
    be, a value that does not serialize, variables that do not coerce, an object that is
    not of its type) abandons the plan's answer, and the whole operation runs again on
@@ -46,6 +50,7 @@ import contextlib
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, NamedTuple, cast
 
 from graphql import (
@@ -58,6 +63,8 @@ from graphql import (
     GraphQLEnumType,
     GraphQLField,
     GraphQLID,
+    GraphQLInputObjectType,
+    GraphQLInputType,
     GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
@@ -74,12 +81,14 @@ from graphql import (
     SelectionSetNode,
     Undefined,
     VariableNode,
+    VariableValues,
     default_field_resolver,
     execute,
     get_argument_values,
-    get_named_type,
     get_variable_values,
     is_abstract_type,
+    is_required_input_field,
+    type_from_ast,
 )
 from strawberry.types.field import StrawberryField
 
@@ -167,6 +176,9 @@ class Plan:
     root_type: GraphQLObjectType
     fields: tuple[_Field, ...]
     size: int  # the fields compiled, for the cache's estimate of its memory
+    # The variables coerced for plainly valid values (PlainVariables); None: always by
+    # graphql-core's get_variable_values.
+    plain_variables: PlainVariables | None = None
 
 
 def compile_operation(
@@ -189,7 +201,10 @@ def compile_operation(
         fields = compiler.fields(root, [operation.selection_set])
     except _NotPlannable:
         return None
-    return Plan(schema, document, operation, fragments, root, fields, compiler.size)
+    plain = None
+    if not compiler.nested_variables:
+        plain = PlainVariables.of(schema, operation)
+    return Plan(schema, document, operation, fragments, root, fields, compiler.size, plain)
 
 
 class _Compiler:
@@ -197,6 +212,16 @@ class _Compiler:
         self.schema = schema
         self.fragments = fragments
         self.size = 0
+        # Whether an argument reads a variable inside a literal ([$a, $b], {x: $a}) rather
+        # than as its whole value: then graphql-core may read the variables' sources
+        # (replace_variables), which plain coercion does not make.
+        self.nested_variables = False
+        # The completions that read no path (a leaf, an object of attributes, a list of
+        # either, non-null or not): a list of them builds no path for its items, and a
+        # field of one that Strawberry reads as an attribute is read so. They call no
+        # resolver, so they are never awaitable. Each leaf's spec.
+        self.pathless: set[Complete] = set()
+        self.leaves: dict[Complete, _LeafSpec] = {}
 
     def fields(
         self, parent: GraphQLObjectType, selection_sets: list[SelectionSetNode]
@@ -261,9 +286,14 @@ class _Compiler:
         arguments: dict[str, Any] | None = None
         if not _names_a_variable(nodes[0]):
             arguments = get_argument_values(definition, nodes[0])
+        elif any(
+            not isinstance(a.value, VariableNode) and _reads_a_variable(a.value)
+            for a in nodes[0].arguments or ()
+        ):
+            self.nested_variables = True
         complete = self._completion(definition.type, nodes)
         resolve = definition.resolve or default_field_resolver
-        read, attribute = self._reads_attribute(parent, name, definition)
+        read, attribute = self._reads_attribute(parent, name, complete in self.pathless)
         return _Field(
             response_name,
             name,
@@ -279,12 +309,14 @@ class _Compiler:
         )
 
     def _reads_attribute(
-        self, parent: GraphQLObjectType, name: str, definition: GraphQLField
+        self, parent: GraphQLObjectType, name: str, pathless: bool
     ) -> tuple[Any, str]:
-        """For a leaf field that Strawberry resolves by reading an attribute of its source
-        (its resolver then calls ``StrawberryField.get_result(source, None, [], {})``,
-        which reads it with the config's default resolver), how to read it; else None.
-        Not where the schema has exception handlers (Strawberry then wraps every field)."""
+        """For a field that Strawberry resolves by reading an attribute of its source (its
+        resolver then calls ``StrawberryField.get_result(source, None, [], {})``, which
+        reads it with the config's default resolver) and whose completion reads no path
+        (a leaf, an object of attributes, a list of either: a decision's recipients), how
+        to read it; else None. Not where the schema has exception handlers (Strawberry
+        then wraps every field)."""
         if self.schema is not graphql_schema():
             return None, ""
         # Strawberry's own field, through its public Schema.get_field_for_type
@@ -294,7 +326,7 @@ class _Compiler:
             not isinstance(field, StrawberryField)
             or not field.is_basic_field
             or getattr(strawberry_schema, "exception_handlers", True)
-            or not isinstance(get_named_type(definition.type), GraphQLScalarType | GraphQLEnumType)
+            or not pathless
         ):
             return None, ""
         return field.default_resolver, field.python_name
@@ -302,21 +334,46 @@ class _Compiler:
     def _completion(self, type_: GraphQLOutputType, nodes: list[FieldNode]) -> Complete:
         if isinstance(type_, GraphQLNonNull):
             if isinstance(type_.of_type, GraphQLScalarType | GraphQLEnumType):
-                return _leaf(type_.of_type, nullable=False)
-            return _non_null(self._completion(type_.of_type, nodes))
+                return self._leaf(type_.of_type, nullable=False)
+            inner = self._completion(type_.of_type, nodes)
+            return self._pathless(_non_null(inner), inner in self.pathless)
         if isinstance(type_, GraphQLList):
-            return _list(self._completion(type_.of_type, nodes))
+            item = self._completion(type_.of_type, nodes)
+            return (
+                self._pathless(_list(item, pathless=True), True)
+                if item in self.pathless
+                else _list(item)
+            )
         if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
-            return _leaf(type_)
+            return self._leaf(type_)
         if isinstance(type_, GraphQLObjectType):
             selection_sets = [n.selection_set for n in nodes if n.selection_set is not None]
-            return _object(type_, self.fields(type_, selection_sets))
+            fields = self.fields(type_, selection_sets)
+            if type_.is_type_of is None and fields and all(f.read is getattr for f in fields):
+                specs = [self.leaves.get(f.complete) for f in fields]  # type: ignore[arg-type]
+                return self._pathless(_object_of_attributes(fields, specs), True)
+            return _object(type_, fields)
         raise _NotPlannable  # an interface or a union: the stock executor resolves its type
+
+    def _leaf(self, type_: GraphQLScalarType | GraphQLEnumType, nullable: bool = True) -> Complete:
+        spec = _leaf(type_, nullable)
+        self.leaves[spec.complete] = spec
+        return self._pathless(spec.complete, True)
+
+    def _pathless(self, complete: Complete, pathless: bool) -> Complete:
+        if pathless:
+            self.pathless.add(complete)
+        return complete
 
 
 def _names_a_variable(node: FieldNode) -> bool:
     """Whether any argument of ``node`` reads a variable (at any depth)."""
-    pending: list[Any] = [a.value for a in node.arguments or ()]
+    return any(_reads_a_variable(a.value) for a in node.arguments or ())
+
+
+def _reads_a_variable(node: Any) -> bool:
+    """Whether a value node is, or holds, a variable."""
+    pending: list[Any] = [node]
     while pending:
         value = pending.pop()
         if isinstance(value, VariableNode):
@@ -333,7 +390,18 @@ def _typename(source: Any, info: Info) -> str:
 # -- Completions -------------------------------------------------------------------------
 
 
-def _leaf(type_: GraphQLScalarType | GraphQLEnumType, nullable: bool = True) -> Complete:
+class _LeafSpec(NamedTuple):
+    """What a leaf's completion does without a call, for an object of attributes to do
+    inline: a value of type ``plain`` is its own answer, a null is null where ``nullable``,
+    an enum's member is looked up in ``known``; anything else goes through ``complete``."""
+
+    plain: type | None
+    nullable: bool
+    known: dict[Any, Any] | None
+    complete: Complete
+
+
+def _leaf(type_: GraphQLScalarType | GraphQLEnumType, nullable: bool = True) -> _LeafSpec:
     """A scalar or enum serialized by its type; not ``nullable``: a null gives up."""
     serialize = type_.coerce_output_value
     # graphql-core's own serializers give these values back unchanged.
@@ -361,12 +429,15 @@ def _leaf(type_: GraphQLScalarType | GraphQLEnumType, nullable: bool = True) -> 
         serialized = serialize(value)
         if serialized is None or serialized is Undefined:
             raise Unplanned
-        if known is not None and len(known) < 1000:
+        kind = type(serialized)
+        if kind is dict or kind is list:
+            run.counted = False  # objects inside a scalar: count_objects counts them
+        elif known is not None and len(known) < 1000 and kind is str:
             with contextlib.suppress(TypeError):
                 known[value] = serialized
         return serialized
 
-    return complete
+    return _LeafSpec(unchanged, nullable, known, complete)
 
 
 def _non_null(inner: Complete) -> Complete:
@@ -378,7 +449,20 @@ def _non_null(inner: Complete) -> Complete:
     return complete
 
 
-def _list(item: Complete) -> Complete:
+def _list(item: Complete, pathless: bool = False) -> Complete:
+    """A list of ``item``s; ``pathless`` items (a leaf, an object of attributes) read no
+    path and are never awaitable (they call no resolver): completed in one pass."""
+    if pathless:
+
+        def complete_pathless(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
+            if value is None:
+                return None
+            if type(value) not in (list, tuple):
+                raise Unplanned
+            return [item(element, path, info, run) for element in value]
+
+        return complete_pathless
+
     def complete(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
         if value is None:
             return None
@@ -415,7 +499,47 @@ def _object(type_: GraphQLObjectType, fields: tuple[_Field, ...]) -> Complete:
             raise Unplanned
         if is_type_of is not None and is_type_of(value, info) is not True:
             raise Unplanned
+        run.objects += 1
         return _execute_fields(fields, value, path, run)
+
+    return complete
+
+
+def _object_of_attributes(
+    fields: tuple[_Field, ...], leaves: Sequence[_LeafSpec | None]
+) -> Complete:
+    """An object whose every field Strawberry reads as an attribute with ``getattr`` and
+    whose completions read no path (a decision and its recipients: most of a batch's
+    answer): its attributes read at once (``operator.attrgetter``, in the fields' order,
+    as the stock executor reads them one by one) and each value completed inline where
+    its leaf's spec (_LeafSpec) says how, else by the field's completion; no path, no
+    resolve info."""
+    read = attrgetter(*(f.attribute for f in fields))
+    single = len(fields) == 1
+    specs = tuple(
+        (f.response_name, *(leaf or _LeafSpec(None, False, None, f.complete)))  # type: ignore[arg-type]
+        for f, leaf in zip(fields, leaves, strict=True)
+    )
+
+    def complete(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, Exception):
+            raise Unplanned
+        values = (read(value),) if single else read(value)
+        answer: dict[str, Any] = {}
+        for (name, plain, nullable, known, slow), leaf in zip(specs, values, strict=True):
+            kind = type(leaf)
+            if kind is plain:
+                answer[name] = leaf
+            elif leaf is None and nullable:
+                answer[name] = None
+            elif known is not None and (named := known.get(leaf)) is not None:
+                answer[name] = named
+            else:
+                answer[name] = slow(leaf, None, None, run)  # type: ignore[arg-type]
+        run.objects += 1
+        return answer
 
     return complete
 
@@ -512,12 +636,242 @@ async def _fail_after(pending: Sequence[tuple[Any, Any]], error: Exception) -> A
     raise error
 
 
+# -- Variables ---------------------------------------------------------------------------
+
+# A variable's value nested deeper than this (lists and input objects) is left to
+# graphql-core, which refuses what it nests more than 200 deep.
+_PLAIN_DEPTH = 32
+# A plain coercion: (value, depth) -> the coerced value, or Undefined where the value is
+# not plainly valid (graphql-core then coerces it, and words its errors).
+_Coerce = Callable[[Any, int], Any]
+
+
+class _NotPlain(Exception):
+    """A variable's type holds what plain coercion does not cover."""
+
+
+class PlainVariables:
+    """The variables of an operation coerced where their values are plainly valid: JSON
+    values of exactly the expected shapes (a ``list`` for a list, a ``dict`` of known
+    fields for an input object, a ``str`` for a String or an ID, a ``bool`` for a
+    Boolean, an ``int`` within 32 bits for an Int, an enum's name), to exactly what
+    graphql-core's ``get_variable_values`` gives for them: input objects with their
+    fields' defaults (as graphql-core takes them: the field's ``default_value`` itself)
+    under their ``out_name``, through the type's ``out_type``; other scalars through
+    the type's own ``coerce_input_value``, as graphql-core calls it. Anything else (a
+    missing required value, a null where none may be, an unknown field, a number for a
+    String, a single value for a list, nesting deeper than _PLAIN_DEPTH) answers None,
+    and graphql-core coerces the whole: its errors are the client's, word for word.
+    tests/schema/test_compiled_operations.py holds it to ``get_variable_values``.
+
+    Only for operations whose variables have no default value and whose arguments read
+    a variable only as their whole value (``emails: $emails``): the coerced values then
+    are all that graphql-core reads of them (``VariableValues.coerced``; its ``sources``,
+    left empty, serve only to replace variables inside literals and to word errors)."""
+
+    def __init__(self, variables: tuple[tuple[str, bool, _Coerce], ...]) -> None:
+        self.variables = variables  # (name, required, coerce)
+
+    @classmethod
+    def of(cls, schema: GraphQLSchema, operation: OperationDefinitionNode) -> PlainVariables | None:
+        made: dict[Any, _Coerce] = {}
+        variables = []
+        try:
+            for definition in operation.variable_definitions or ():
+                if definition.default_value is not None:
+                    return None
+                type_ = type_from_ast(schema, definition.type)
+                if type_ is None:
+                    return None
+                required = isinstance(type_, GraphQLNonNull)
+                name = definition.variable.name.value
+                variables.append((name, required, _coercion(cast(Any, type_), made)))
+        except _NotPlain:
+            return None
+        return cls(tuple(variables))
+
+    def __call__(self, given: dict[str, Any]) -> VariableValues | None:
+        coerced: dict[str, Any] = {}
+        for name, required, coerce in self.variables:
+            value = given.get(name, Undefined)
+            if value is Undefined:
+                if required:
+                    return None
+                continue  # a nullable variable not given is left out
+            value = coerce(value, 0)
+            if value is Undefined:
+                return None
+            coerced[name] = value
+        return VariableValues({}, coerced)
+
+
+def _coercion(type_: GraphQLInputType, made: dict[Any, _Coerce]) -> _Coerce:
+    """The plain coercion of ``type_`` (made once per type of an operation: an input
+    type may hold itself)."""
+    known = made.get(type_)
+    if known is not None:
+        return known
+    if isinstance(type_, GraphQLNonNull):
+        inner = _coercion(type_.of_type, made)
+
+        def non_null(value: Any, depth: int) -> Any:
+            return Undefined if value is None else inner(value, depth)
+
+        return non_null
+    if isinstance(type_, GraphQLList):
+        return _list_coercion(type_, made)
+    if isinstance(type_, GraphQLInputObjectType):
+        return _object_coercion(type_, made)
+    if isinstance(type_, GraphQLEnumType):
+        return _nullable(_enum_coercion(type_))
+    if isinstance(type_, GraphQLScalarType):
+        return _nullable(_scalar_coercion(type_))
+    raise _NotPlain
+
+
+def _nullable(coerce: _Coerce) -> _Coerce:
+    def nullable(value: Any, depth: int) -> Any:
+        return None if value is None else coerce(value, depth)
+
+    return nullable
+
+
+def _list_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerce:
+    of = type_.of_type
+    if isinstance(of, GraphQLNonNull) and (of.of_type is GraphQLString or of.of_type is GraphQLID):
+        return _texts_coercion(type_, made)
+    item: _Coerce | None = None
+
+    def coerce(value: Any, depth: int) -> Any:
+        if value is None:
+            return None
+        if type(value) is not list or depth >= _PLAIN_DEPTH:
+            return Undefined  # a single value stands for a list of one: graphql-core's
+        coerced = []
+        for element in value:
+            element = item(element, depth + 1)  # type: ignore[misc]
+            if element is Undefined:
+                return Undefined
+            coerced.append(element)
+        return coerced
+
+    made[type_] = coerce
+    item = _coercion(type_.of_type, made)
+    return coerce
+
+
+def _texts_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerce:
+    """A list of non-null Strings (or IDs): addresses, most of a batch's values. Each is
+    its own coerced value, as coerce_string gives it; the list a new one, as graphql-core
+    builds one."""
+
+    def coerce(value: Any, depth: int) -> Any:
+        if value is None:
+            return None
+        if type(value) is not list or depth >= _PLAIN_DEPTH:
+            return Undefined
+        for element in value:
+            if type(element) is not str:
+                return Undefined
+        return list(value)
+
+    made[type_] = coerce
+    return coerce
+
+
+def _object_coercion(type_: GraphQLInputObjectType, made: dict[Any, _Coerce]) -> _Coerce:
+    if type_.is_one_of:
+        raise _NotPlain
+    fields: list[tuple[str, str, _Coerce | None, bool, Any]] = []
+    names = frozenset(type_.fields)
+    out_type = type_.out_type
+
+    def coerce(value: Any, depth: int) -> Any:
+        if value is None:
+            return None
+        if type(value) is not dict or depth >= _PLAIN_DEPTH or not names.issuperset(value):
+            return Undefined
+        coerced: dict[str, Any] = {}
+        for name, out_name, field_coerce, required, default in fields:
+            if name in value:
+                field_value = field_coerce(value[name], depth + 1)  # type: ignore[misc]
+                if field_value is Undefined:
+                    return Undefined
+                coerced[out_name] = field_value
+            elif required:
+                return Undefined
+            elif default is not Undefined:
+                coerced[out_name] = default
+        return out_type(coerced)
+
+    made[type_] = coerce
+    for name, field in type_.fields.items():
+        if field.default is not None:  # a default given as a literal: graphql-core coerces it
+            raise _NotPlain
+        fields.append(
+            (
+                name,
+                field.out_name or name,
+                _coercion(field.type, made),
+                is_required_input_field(field),
+                field.default_value,
+            )
+        )
+    return coerce
+
+
+def _enum_coercion(type_: GraphQLEnumType) -> _Coerce:
+    """An enum's name, coerced by the type and remembered (a name always gives the same
+    member)."""
+    known: dict[str, Any] = {}
+    coerce_input = type_.coerce_input_value
+
+    def coerce(value: Any, depth: int) -> Any:
+        if type(value) is not str:
+            return Undefined
+        found = known.get(value, Undefined)
+        if found is Undefined:
+            try:
+                found = coerce_input(value)
+            except Exception:
+                return Undefined
+            if found is Undefined or len(known) >= len(type_.values):
+                return found
+            known[value] = found
+        return found
+
+    return coerce
+
+
+def _scalar_coercion(type_: GraphQLScalarType) -> _Coerce:
+    if type_ is GraphQLString or type_ is GraphQLID:
+        return lambda value, depth: value if type(value) is str else Undefined
+    if type_ is GraphQLBoolean:
+        return lambda value, depth: value if type(value) is bool else Undefined
+    if type_ is GraphQLInt:
+        return lambda value, depth: (
+            value if type(value) is int and _INT_MIN <= value <= _INT_MAX else Undefined
+        )
+    coerce_input = type_.coerce_input_value
+
+    def coerce(value: Any, depth: int) -> Any:
+        if type(value) not in _NEVER_AWAITABLE:  # JSON's values only
+            return Undefined
+        try:
+            return coerce_input(value)
+        except Exception:  # as graphql-core's coerce_input_value: not a value of the type
+            return Undefined
+
+    return coerce
+
+
 # -- Running -----------------------------------------------------------------------------
 
 
-class _Run(NamedTuple):
+@dataclass(slots=True)
+class _Run:
     """What a plan's run shares with every field: the operation, the request's context
-    and variables."""
+    and variables; and the objects of its answer, counted as they are made."""
 
     schema: GraphQLSchema
     fragments: dict[str, FragmentDefinitionNode]
@@ -526,6 +880,10 @@ class _Run(NamedTuple):
     variables: Any  # graphql-core's VariableValues
     coerced: Any  # their coerced values (a dict)
     helpers: GraphQLResolveInfoHelpers
+    # The answer's objects below its root, as count_objects counts them; not ``counted``
+    # where a scalar serialized to a dict or a list (count_objects looks inside).
+    objects: int = 0
+    counted: bool = True
 
 
 async def _gather(values: Sequence[Awaitable[Any]]) -> list[Any]:
@@ -548,21 +906,32 @@ _HELPERS = GraphQLResolveInfoHelpers(_gather, _track)
 
 
 async def run_plan(
-    plan: Plan, *, context: Any, variables: dict[str, Any] | None
+    plan: Plan,
+    *,
+    context: Any,
+    variables: dict[str, Any] | None,
+    on_objects: Callable[[int], None] | None = None,
 ) -> ExecutionResult:
     """The plan's answer; raises (Unplanned, or what a resolver raised) where stock
-    execution must answer instead."""
-    coerced = get_variable_values(
-        plan.schema, plan.operation.variable_definitions or (), variables or {}, max_errors=50
-    )
-    if isinstance(coerced, list):
-        raise Unplanned  # the variables' errors, as stock execution words them
+    execution must answer instead. ``on_objects`` is told the answer's objects below its
+    root (``count_objects`` of its data) where the run counted them."""
+    given = variables or {}
+    coerced = plan.plain_variables(given) if plan.plain_variables is not None else None
+    if coerced is None:
+        found = get_variable_values(
+            plan.schema, plan.operation.variable_definitions or (), given, max_errors=50
+        )
+        if isinstance(found, list):
+            raise Unplanned  # the variables' errors, as stock execution words them
+        coerced = found
     run = _Run(
         plan.schema, plan.fragments, plan.operation, context, coerced, coerced.coerced, _HELPERS
     )
     data = _execute_fields(plan.fields, None, None, run)
     if _is_awaitable(data):
         data = await data
+    if on_objects is not None and run.counted:
+        on_objects(run.objects)
     return ExecutionResult(data, None)
 
 
@@ -600,12 +969,14 @@ async def execute_operation(
     operation_name: str | None,
     execution_context_class: Any,
     on_stock: Callable[[], None] | None = None,
+    on_objects: Callable[[int], None] | None = None,
 ) -> ExecutionResult:
     """The operation's answer: its plan's where it has one that runs through, else stock
-    execution's (``on_stock`` is told when a plan gave up)."""
+    execution's (``on_stock`` is told when a plan gave up; ``on_objects`` as run_plan
+    tells it, where the plan answered)."""
     if plan is not None:
         try:
-            return await run_plan(plan, context=context, variables=variables)
+            return await run_plan(plan, context=context, variables=variables, on_objects=on_objects)
         except Exception:  # anything unexpected: stock execution answers, with its errors
             if on_stock is not None:
                 on_stock()

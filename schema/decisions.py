@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, get_type_hints
 
 import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
+from strawberry.types.arguments import InputContext
 
 from policy import (
     BadEmail,
@@ -31,14 +33,12 @@ from schema.enums import (
 )
 from schema.errors import UserError, signed_in_mutation
 from schema.ids import decode_id, to_global_id
-from schema.inputs import built_plainly
 from schema.permissions import SIGNED_IN
 from schema.types import Node, User, load_user
 from tenancy import decisions, privacy, reads
 from tenancy.records import SETTINGS_SCOPES, EmailSimulation, KeyedEntry
 
 
-@built_plainly
 @strawberry.input(description="The recipients of the email that a reply answers.")
 class OriginalEmailInput:
     to: list[str]
@@ -46,7 +46,6 @@ class OriginalEmailInput:
     bcc: list[str] | None = strawberry.field(default_factory=list)
 
 
-@built_plainly
 @strawberry.input(
     description="A header of the email. Only those that tell automated email apart are read; "
     "others are ignored."
@@ -56,7 +55,6 @@ class EmailHeaderInput:
     value: str
 
 
-@built_plainly
 @strawberry.input(
     description="An email to decide on. Addresses may be bare (jane@example.com) or carry a "
     "display name (Jane Doe <jane@example.com>)."
@@ -91,29 +89,55 @@ class EmailInput:
     existing_contacts: list[str] | None = strawberry.field(default_factory=list)
     in_reply_to: OriginalEmailInput | None = None
 
-    def to_email(self) -> Email:
-        original = self.in_reply_to
-        return Email(
-            channel=self.channel,
-            to=tuple(self.to),
-            cc=tuple(self.cc or ()),
-            bcc=tuple(self.bcc or ()),
-            log_to_crm=self.log_to_crm,
-            create_new_contacts=self.create_new_contacts,
-            excluded_recipients=tuple(self.excluded_recipients or ()),
-            existing_contacts=tuple(self.existing_contacts or ()),
-            in_reply_to=None
-            if original is None
-            else OriginalEmail(
-                to=tuple(original.to), cc=tuple(original.cc or ()), bcc=tuple(original.bcc or ())
-            ),
-            direction=self.direction,
-            sender_address=self.from_,
-            headers=tuple((h.name, h.value) for h in self.headers) if self.headers else (),
-        )
+
+class GivenEmail(NamedTuple):
+    """An EmailInput as its resolvers take it: the domain's email, built once from what
+    graphql-core coerced (given_email), and the sender's ID as given, decoded where the
+    resolver reads it."""
+
+    email: Email
+    sender_id: str | None
 
     def sender(self) -> uuid.UUID | None:
         return decode_id(self.sender_id, "User") if self.sender_id is not None else None
+
+
+def given_email(type_: type, value: Mapping[str, Any], context: InputContext) -> GivenEmail:
+    """EmailInput's value as graphql-core coerced it (every field present, defaults
+    included; enums already members) made the domain's email at once: Strawberry's hook
+    for input types that build their own value (``from_input``), in place of an
+    EmailInput, its nested inputs and a copy of each. tests/schema/test_inputs.py holds it
+    to Strawberry's own conversion."""
+    original = value.get("inReplyTo")
+    headers = value.get("headers")
+    return GivenEmail(
+        Email(
+            channel=value["channel"],
+            to=tuple(value["to"]),
+            cc=tuple(value.get("cc") or ()),
+            bcc=tuple(value.get("bcc") or ()),
+            log_to_crm=value.get("logToCrm", True),
+            create_new_contacts=value.get("createNewContacts", True),
+            excluded_recipients=tuple(value.get("excludedRecipients") or ()),
+            existing_contacts=tuple(value.get("existingContacts") or ()),
+            in_reply_to=None
+            if original is None
+            else OriginalEmail(
+                to=tuple(original["to"]),
+                cc=tuple(original.get("cc") or ()),
+                bcc=tuple(original.get("bcc") or ()),
+            ),
+            direction=value.get("direction", EmailDirection.OUTBOUND),
+            sender_address=value.get("from"),
+            headers=tuple((h["name"], h["value"]) for h in headers) if headers else (),
+        ),
+        value.get("senderId"),
+    )
+
+
+EmailInput.__strawberry_definition__.from_input = given_email  # type: ignore[attr-defined]
+# How a resolver's argument (or an input's field) reads an EmailInput: as a GivenEmail.
+EmailArgument = Annotated[GivenEmail, strawberry.argument(graphql_type=EmailInput)]
 
 
 def _served_as(record: type[tuple[Any, ...]], name: str) -> type:
@@ -133,31 +157,6 @@ else:
     RecipientDecisionType = _served_as(RecipientDecision, "RecipientDecision")
 
 
-def _visible_recipients(root: EmailLoggingDecision, info: Info) -> list[RecipientDecisionType]:
-    """The only way out of a decision's recipients, whatever field made the decision: as
-    the viewer may see them (tenancy.privacy), so that a super admin deciding for another
-    sender never sees that sender's personal patterns.
-
-    Nothing to hide (nearly always): the decision's own recipients, at once, so that a
-    batch of a hundred decisions completes without a hundred coroutines. Else a coroutine
-    that loads the sender's name first, which graphql-core awaits."""
-    viewer = info.context.signed_in
-    if not privacy.needs_redaction(viewer, root.decision.recipients, root.sender_id):
-        return root.decision.recipients  # type: ignore[return-value]
-    return _redacted_recipients(root, info)  # type: ignore[return-value]
-
-
-async def _redacted_recipients(
-    root: EmailLoggingDecision, info: Info
-) -> list[RecipientDecisionType]:
-    user = await info.context.users.load(root.sender_id)
-    name = user.name if user is not None else None
-    visible = privacy.visible_recipients(
-        info.context.signed_in, root.decision, root.sender_id, name
-    )
-    return visible  # type: ignore[return-value]
-
-
 _OUTCOME = attrgetter("outcome")
 _RANK = {CaptureLevel.FULL: 2, CaptureLevel.SUBJECT: 1, CaptureLevel.METADATA: 0}
 
@@ -167,7 +166,8 @@ class EmailLoggingDecision:
     channel: Channel
     never_log_applies: bool
     email_sent: bool
-    recipients: list[RecipientDecisionType] = strawberry.field(resolver=_visible_recipients)
+    # As the viewer may see them: EmailLoggingDecision.seen_by, the only way one is made.
+    recipients: list[RecipientDecisionType]
     logged_count: int
     never_log_count: int
     internal_count: int = strawberry.field(description="Recipients decided INTERNAL.")
@@ -197,7 +197,51 @@ class EmailLoggingDecision:
         return user
 
     @classmethod
-    def of(cls, decision: Decision, sender_id: uuid.UUID) -> EmailLoggingDecision:
+    async def seen_by(
+        cls, info: Info, decided: Sequence[tuple[Decision, uuid.UUID]]
+    ) -> list[EmailLoggingDecision]:
+        """The decisions (each made for its sender) as the viewer may see them: the only
+        way out of a decision's recipients, whatever field made the decision
+        (tenancy.privacy), so that a super admin deciding for another sender never sees
+        that sender's personal patterns. Their recipients are then a plain field, which
+        the answer reads as it reads the counts.
+
+        Nothing to hide (nearly always): the decision's own recipients, at once. Else the
+        senders' names loaded first: those of every decision of a batch, in one load of
+        the users' DataLoader, so that the decisions' ``sender`` fields find them there."""
+        viewer = info.context.signed_in
+        hidden = {
+            index
+            for index, (decision, sender_id) in enumerate(decided)
+            if privacy.needs_redaction(viewer, decision.recipients, sender_id)
+        }
+        names: dict[uuid.UUID, str | None] = {}
+        if hidden:
+            senders = list(dict.fromkeys(sender_id for _, sender_id in decided))
+            users = await asyncio.gather(*(info.context.users.load(s) for s in senders))
+            names = {
+                sender_id: user.name if user is not None else None
+                for sender_id, user in zip(senders, users, strict=True)
+            }
+        return [
+            cls.of(
+                decision,
+                sender_id,
+                privacy.visible_recipients(viewer, decision, sender_id, names[sender_id])
+                if index in hidden
+                else decision.recipients,
+            )
+            for index, (decision, sender_id) in enumerate(decided)
+        ]
+
+    @classmethod
+    def of(
+        cls,
+        decision: Decision,
+        sender_id: uuid.UUID,
+        recipients: Sequence[RecipientDecision],
+    ) -> EmailLoggingDecision:
+        """Use seen_by: ``recipients`` are those the viewer may see."""
         # Decision's counts, from one pass over its recipients (a batch makes a hundred)
         outcomes = list(map(_OUTCOME, decision.recipients))
         logged = outcomes.count(Outcome.LOGGED)
@@ -222,6 +266,7 @@ class EmailLoggingDecision:
             automated_reason=decision.automated_reason,
             capture=capture,
             limited_count=limited or 0,
+            recipients=recipients,  # type: ignore[arg-type]
             sender_id=sender_id,
             decision=decision,
         )
@@ -323,9 +368,14 @@ class EmailLoggingSimulation(Node):
     name: str | None
     created_at: dt.datetime
     email: SimulatedEmail
-    recorded: EmailLoggingDecision
     row: strawberry.Private[EmailSimulation]
     parsed: strawberry.Private[Email]
+    recorded_decision: strawberry.Private[Decision]
+
+    @strawberry.field
+    async def recorded(self, info: Info) -> EmailLoggingDecision:
+        decided = [(self.recorded_decision, self.row.sender_id)]
+        return (await EmailLoggingDecision.seen_by(info, decided))[0]
 
     @strawberry.field
     async def created_by(self, info: Info) -> User | None:
@@ -333,7 +383,8 @@ class EmailLoggingSimulation(Node):
 
     @strawberry.field(description="The same email decided again under the lists as they are now.")
     async def current(self, info: Info) -> EmailLoggingDecision:
-        return EmailLoggingDecision.of(await self._current(info), self.row.sender_id)
+        decided = [(await self._current(info), self.row.sender_id)]
+        return (await EmailLoggingDecision.seen_by(info, decided))[0]
 
     @strawberry.field(description="True where current differs from recorded for any recipient.")
     async def changed_since_run(self, info: Info) -> bool:
@@ -353,9 +404,9 @@ class EmailLoggingSimulation(Node):
             name=row.name,
             created_at=row.created_at,
             email=SimulatedEmail.of(email, row.sender_id),
-            recorded=EmailLoggingDecision.of(Decision.from_dict(row.recorded), row.sender_id),
             row=row,
             parsed=email,
+            recorded_decision=Decision.from_dict(row.recorded),
         )
 
 
@@ -365,18 +416,21 @@ class DecisionQuery:
         permission_classes=SIGNED_IN,
         description="Decide, without saving anything, what would be logged for this email.",
     )
-    async def evaluate_email_logging(self, info: Info, email: EmailInput) -> EmailLoggingDecision:
+    async def evaluate_email_logging(
+        self, info: Info, email: EmailArgument
+    ) -> EmailLoggingDecision:
         ctx = info.context
         try:
             decided = await decisions.evaluate(
-                ctx.db, ctx.signed_in, email.to_email(), sender_id=email.sender()
+                ctx.db, ctx.signed_in, email.email, sender_id=email.sender()
             )
         except TooManyRecipients as exc:
             raise BadUserInput(str(exc), limit=exc.limit) from exc
         except BadEmail as exc:
             raise BadUserInput(str(exc), field=["email", exc.field]) from exc
         ctx.observe_decisions((decided.decision,))
-        return EmailLoggingDecision.of(decided.decision, decided.sender_id)
+        decision = [(decided.decision, decided.sender_id)]
+        return (await EmailLoggingDecision.seen_by(info, decision))[0]
 
     @strawberry.field(
         permission_classes=SIGNED_IN,
@@ -384,15 +438,19 @@ class DecisionQuery:
         "would for each, in input order: for pipelines that log mailboxes in bulk.",
     )
     async def evaluate_email_logging_batch(
-        self, info: Info, emails: list[EmailInput]
+        self,
+        info: Info,
+        emails: Annotated[list[GivenEmail], strawberry.argument(graphql_type=list[EmailInput])],
     ) -> list[EmailLoggingDecision]:
         ctx = info.context
-        given = [(email.to_email(), email.sender()) for email in emails]
+        given = [(email.email, email.sender()) for email in emails]
         # An email that fails them all raises decisions.InEmail: schema/errors.py's
         # public_error puts its error at the email's index in the batch's path.
         decided = await decisions.evaluate_batch(ctx.db, ctx.signed_in, given)
         ctx.observe_decisions([d.decision for d in decided])
-        return [EmailLoggingDecision.of(d.decision, d.sender_id) for d in decided]
+        return await EmailLoggingDecision.seen_by(
+            info, [(d.decision, d.sender_id) for d in decided]
+        )
 
     @strawberry.field(
         permission_classes=SIGNED_IN,
@@ -411,7 +469,7 @@ class DecisionQuery:
 @strawberry.input
 class RunEmailLoggingSimulationInput:
     name: str | None = None
-    email: EmailInput
+    email: GivenEmail = strawberry.field(graphql_type=EmailInput)
 
 
 @strawberry.type
@@ -442,7 +500,7 @@ class DecisionMutation:
             row = await decisions.run_simulation(
                 ctx.db,
                 ctx.signed_in,
-                input.email.to_email(),
+                input.email.email,
                 sender_id=input.email.sender(),
                 name=input.name,
                 limit=ctx.limits.simulations,
@@ -450,7 +508,7 @@ class DecisionMutation:
         except BadEmail as exc:
             raise BadUserInput(str(exc), field=["input", "email", exc.field]) from exc
         simulation = EmailLoggingSimulation.from_row(row)
-        ctx.observe_decisions((simulation.recorded.decision,))
+        ctx.observe_decisions((simulation.recorded_decision,))
         return RunEmailLoggingSimulationPayload(simulation=simulation)
 
     @signed_in_mutation()

@@ -31,16 +31,18 @@ from graphql import (
     GraphQLScalarType,
     get_named_type,
     get_operation_ast,
+    get_variable_values,
     is_abstract_type,
     parse,
     validate,
 )
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from schema import build_schema, graphql_schema
 from schema.compiled_operations import (
     MAX_PLANNED_FIELDS,
+    PlainVariables,
     Unplanned,
     compile_operation,
     execute_operation,
@@ -52,6 +54,7 @@ from tenancy.account_limits import AccountLimits
 from tenancy.tokens import authenticate
 from tests.api.decision_helpers import EVALUATE, RUN_SIMULATION, email
 from tests.helpers import Api, add_entries, assert_no_user_errors
+from tests.profiles import examples
 
 SCHEMA = graphql_schema()
 EXECUTION_CONTEXT = build_schema().execution_context_class
@@ -436,3 +439,180 @@ def test_a_text_too_large_to_plan_runs_on_stock_execution() -> None:
     # then the first has no plan (stock execution runs it), the second has one
     assert compile_operation(SCHEMA, *over) is None
     assert compile_operation(SCHEMA, *at) is not None
+
+
+# -- Variables coerced plainly are coerced as graphql-core coerces them ------------------
+
+# Every input type that an argument or an input field of the schema takes (a variable may
+# be of any of them), once each.
+INPUT_TYPES: list[GraphQLInputType] = list(
+    {
+        str(input_type): input_type
+        for type_ in SCHEMA.type_map.values()
+        if not type_.name.startswith("__")
+        for input_type in (
+            [a.type for f in type_.fields.values() for a in f.args.values()]
+            if isinstance(type_, GraphQLObjectType)
+            else [f.type for f in type_.fields.values()]
+            if isinstance(type_, GraphQLInputObjectType)
+            else []
+        )
+    }.values()
+)
+# What may stand where a value is expected: every JSON shape, nulls, the edges of Int,
+# enum names that are not a member's, and a value nested past any depth.
+ODD_VALUES: list[Any] = [
+    None,
+    0,
+    -1,
+    2**31 - 1,
+    2**31,
+    -(2**31) - 1,
+    1.0,
+    1.5,
+    float("inf"),
+    True,
+    False,
+    "",
+    "x",
+    "LOGGED",
+    "CRM",
+    "crm",
+    "not a member",
+    [],
+    ["x"],
+    [None],
+    {},
+    {"to": []},
+    {"unknown": 1},
+    [[[[[[[[[["deep"]]]]]]]]]],
+]
+
+
+def _odd(draw: Callable[..., Any], type_: GraphQLInputType, value: Any, depth: int = 0) -> Any:
+    """``value`` with a few of its parts changed for what the type does not expect (or
+    may): a null, another JSON shape, a field left out or added, a single value for a
+    list, a value nested deeper."""
+    named: Any = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    leaf = isinstance(named, GraphQLScalarType | GraphQLEnumType)
+    choice = draw(st.integers(0, 2 if leaf else 9))
+    if choice == 0:
+        return draw(st.sampled_from(ODD_VALUES))
+    if choice == 1 and depth < 3:
+        return [value]  # a single value stands for a list of one
+    if isinstance(named, GraphQLList) and isinstance(value, list) and value:
+        index = draw(st.integers(0, len(value) - 1))
+        value = list(value)
+        value[index] = _odd(draw, named.of_type, value[index], depth + 1)
+        return value
+    if isinstance(named, GraphQLInputObjectType) and isinstance(value, dict):
+        value = dict(value)
+        action = draw(st.integers(0, 3))
+        if action == 0 and value:
+            del value[draw(st.sampled_from(sorted(value)))]  # a field left out
+        elif action == 1:
+            value[draw(st.sampled_from(["extra", "To", "sender_id"]))] = "x"  # not a field
+        else:
+            name = draw(st.sampled_from(sorted(named.fields)))
+            value[name] = _odd(draw, named.fields[name].type, value.get(name), depth + 1)
+        return value
+    return value
+
+
+@st.composite
+def variables_of_input_types(
+    draw: Callable[..., Any],
+) -> tuple[str, dict[str, Any]]:
+    """Variable definitions of the schema's input types, and values for them: valid ones
+    (as the operations above draw them), some of them changed (_odd), some left out."""
+    writer = _Writer(draw, Seeded(ids=["VXNlcjox", "not an id"], strings=["", "x@y.com"]))
+    count = draw(st.integers(1, 3))
+    definitions, values = [], {}
+    for n in range(count):
+        type_ = draw(st.sampled_from(INPUT_TYPES))
+        if draw(st.integers(0, 3)) == 0 and isinstance(type_, GraphQLNonNull):
+            type_ = type_.of_type  # the same type, nullable
+        definitions.append(f"$v{n}: {type_}")
+        value = writer.value(type_)
+        shape = draw(st.integers(0, 5))
+        if shape == 0:
+            continue  # not given
+        if shape <= 2:
+            value = _odd(draw, type_, value)
+        values[f"v{n}"] = value
+    return f"query Q({', '.join(definitions)}) {{ __typename }}", values
+
+
+@settings(max_examples=examples(full=2_000, short=300), deadline=None)
+@given(variables_of_input_types())
+# the edges every run meets, beside the drawn ones
+@example(("query Q($v: [String!]) { __typename }", {"v": ["a@b.com", None]}))
+@example(("query Q($v: [String!]!) { __typename }", {"v": ["a@b.com", 1]}))
+@example(("query Q($v: [String!]!) { __typename }", {"v": "a@b.com"}))
+@example(("query Q($v: [ID!]) { __typename }", {"v": [1]}))
+@example(("query Q($v: Int) { __typename }", {"v": True}))
+@example(("query Q($v: Int) { __typename }", {"v": 2**31}))
+@example(("query Q($v: Int) { __typename }", {"v": 1.0}))
+@example(("query Q($v: Boolean!) { __typename }", {"v": 0}))
+@example(("query Q($v: String) { __typename }", {}))
+@example(("query Q($v: String!) { __typename }", {}))
+@example(("query Q($v: NeverLogScope!) { __typename }", {"v": "account"}))
+@example(("query Q($v: EmailInput!) { __typename }", {"v": {"channel": "CRM"}}))
+@example(("query Q($v: EmailInput!) { __typename }", {"v": {"channel": "CRM", "to": [], "x": 1}}))
+@example(
+    ("query Q($v: EmailInput!) { __typename }", {"v": {"channel": "CRM", "to": [], "cc": None}})
+)
+@example(
+    ("query Q($v: [EmailInput!]!) { __typename }", {"v": [{"channel": "CRM", "to": []}, None]})
+)
+def test_variables_coerced_plainly_are_what_graphql_core_makes_of_them(
+    given_variables: tuple[str, dict[str, Any]],
+) -> None:
+    # given variables of the schema's input types, valid or not, and their values
+    text, variables = given_variables
+    document = parse(text)
+    operation = get_operation_ast(document)
+    assert operation is not None
+    plain = PlainVariables.of(SCHEMA, operation)
+    assert plain is not None, text  # every input type of the schema is covered
+    # when they are coerced plainly, and by graphql-core
+    coerced = plain(variables)
+    stock = get_variable_values(SCHEMA, operation.variable_definitions or (), variables)
+    # then where plain coercion answers, graphql-core coerced them alike (the same
+    # values, of the same types, in the same order); where graphql-core refuses them,
+    # plain coercion never answers (graphql-core's errors are what the client reads)
+    if isinstance(stock, list):
+        event("refused by graphql-core")
+        assert coerced is None, (text, variables)
+        return
+    if coerced is None:
+        event("left to graphql-core")
+        return
+    event("coerced plainly")
+    assert _typed(coerced.coerced) == _typed(stock.coerced), (text, variables)
+
+
+def _typed(value: Any) -> Any:
+    """A value with the type of each of its parts (1 == 1.0 == True, but not for a client)."""
+    if isinstance(value, dict):
+        return ("dict", [(k, _typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [_typed(v) for v in value])
+    return (type(value), value)
+
+
+def test_a_plain_email_batch_is_coerced_without_graphql_core() -> None:
+    # given the batch's operation and a batch of plainly valid emails
+    text, variables = LOAD["evaluateEmailLoggingBatch"]
+    operation = get_operation_ast(parse(text))
+    assert operation is not None
+    plain = PlainVariables.of(SCHEMA, operation)
+    assert plain is not None
+    # when they are coerced plainly
+    coerced = plain(variables)
+    # then they are, as graphql-core coerces them; and a null where an email must be
+    # leaves them to graphql-core
+    stock = get_variable_values(SCHEMA, operation.variable_definitions or (), variables)
+    assert coerced is not None and not isinstance(stock, list)
+    assert _typed(coerced.coerced) == _typed(stock.coerced)
+    assert plain({"emails": [*variables["emails"], None]}) is None

@@ -1,6 +1,7 @@
-"""schema/inputs.py builds the decision's inputs exactly as Strawberry's own conversion
-does, for any value a client may send: it replaces that conversion on the hot path, so
-this is what allows it to stay."""
+"""schema/decisions.py's given_email builds an EmailInput's domain email at once, exactly as
+Strawberry's own conversion followed by a copy into policy.Email would, for any value a
+client may send: it replaces that conversion on the hot path, so this is what allows it
+to stay."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strawberry.types.arguments import convert_argument
 
+from policy import Email, OriginalEmail
 from schema import build_schema, graphql_schema
-from schema.decisions import EmailHeaderInput, EmailInput, OriginalEmailInput
+from schema.decisions import EmailInput, GivenEmail
 from tests.profiles import examples
 
 SCHEMA = build_schema()
@@ -57,18 +59,14 @@ email = st.fixed_dictionaries(
 
 @contextlib.contextmanager
 def strawberrys_own() -> Iterator[None]:
-    """Strawberry's own conversion: the inputs without their from_input hook."""
-    definitions = [
-        c.__strawberry_definition__ for c in (EmailInput, OriginalEmailInput, EmailHeaderInput)
-    ]  # type: ignore[union-attr]
-    hooks = [d.from_input for d in definitions]
-    for definition in definitions:
-        definition.from_input = None
+    """Strawberry's own conversion: EmailInput without its from_input hook."""
+    definition = EmailInput.__strawberry_definition__  # type: ignore[attr-defined]
+    hook = definition.from_input
+    definition.from_input = None
     try:
         yield
     finally:
-        for definition, hook in zip(definitions, hooks, strict=True):
-            definition.from_input = hook
+        definition.from_input = hook
 
 
 def _convert(value: Any) -> Any:
@@ -77,27 +75,54 @@ def _convert(value: Any) -> Any:
     )
 
 
+def _as_domain(own: Any) -> GivenEmail:
+    """What Strawberry's own EmailInput means as the domain's email: each field copied."""
+    original = own.in_reply_to
+    return GivenEmail(
+        Email(
+            channel=own.channel,
+            to=tuple(own.to),
+            cc=tuple(own.cc or ()),
+            bcc=tuple(own.bcc or ()),
+            log_to_crm=own.log_to_crm,
+            create_new_contacts=own.create_new_contacts,
+            excluded_recipients=tuple(own.excluded_recipients or ()),
+            existing_contacts=tuple(own.existing_contacts or ()),
+            in_reply_to=None
+            if original is None
+            else OriginalEmail(
+                to=tuple(original.to), cc=tuple(original.cc or ()), bcc=tuple(original.bcc or ())
+            ),
+            direction=own.direction,
+            sender_address=own.from_,
+            headers=tuple((h.name, h.value) for h in own.headers) if own.headers else (),
+        ),
+        own.sender_id,
+    )
+
+
 @settings(max_examples=examples(300, 60), deadline=None)
 @given(email)
 def test_an_email_is_built_as_strawberry_builds_it(raw: dict[str, Any]) -> None:
     # given what graphql-core makes of a client's value for EmailInput
     coerced = coerce_input_value(raw, EMAIL_TYPE)
-    # when it is built by the plain hook and by Strawberry's own conversion
-    plain = _convert(coerced)
+    # when it is built by the hook, and by Strawberry's own conversion
+    given_email = _convert(coerced)
     with strawberrys_own():
         own = _convert(coerced)
-    # then both give the same EmailInput, nested reply and lists included
-    assert type(plain) is type(own) is EmailInput
-    assert plain == own
-    assert type(plain.in_reply_to) is type(own.in_reply_to)
-    assert [type(h) for h in plain.headers or ()] == [type(h) for h in own.headers or ()]
+    # then the hook's domain email is Strawberry's EmailInput, field by field, nested
+    # reply and headers included, with the sender's ID as given
+    assert type(own) is EmailInput and type(given_email) is GivenEmail
+    assert given_email == _as_domain(own)
+    assert [type(v) for v in given_email.email] == [type(v) for v in _as_domain(own).email]
 
 
-def test_a_built_list_is_a_copy_of_what_graphql_core_holds() -> None:
-    # given a coerced value whose list graphql-core may hand to the next request as a default
+def test_a_built_email_holds_no_list_of_graphql_cores() -> None:
+    # given a coerced value whose lists graphql-core may hand to the next request as a
+    # default
     coerced = coerce_input_value({"channel": "CRM", "to": ["a@b.com"]}, EMAIL_TYPE)
     # when it is built
     built = _convert(coerced)
-    built.to.append("c@d.com")
-    # then the coerced value is untouched
-    assert coerced["to"] == ["a@b.com"]
+    # then it holds tuples of its own, not the coerced value's lists
+    assert built.email.to == ("a@b.com",) and built.email.cc == ()
+    assert all(type(v) is not list for v in built.email)
