@@ -6,7 +6,7 @@ Under pytest-xdist (``make test`` runs a worker per core) each worker has databa
 own: its SQLite files are in its own temporary directory, and on PostgreSQL it makes
 ``<database>_<worker>`` (``neverlog_test_gw0``) on the server of the URL when it starts
 and drops it, with its role, when it ends. Tests that share a server or a browser per
-module (``SHARED``) run on one worker, all of them."""
+module or folder (``SHARED``) run on one worker, all of them."""
 
 from __future__ import annotations
 
