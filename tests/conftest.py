@@ -6,7 +6,7 @@ Under pytest-xdist (``make test`` runs a worker per core) each worker has databa
 own: its SQLite files are in its own temporary directory, and on PostgreSQL it makes
 ``<database>_<worker>`` (``neverlog_test_gw0``) on the server of the URL when it starts
 and drops it, with its role, when it ends. Tests that share a server or a browser per
-module (``SHARED``) run on one worker, all of them."""
+module or folder (``SHARED``) run on one worker, all of them."""
 
 from __future__ import annotations
 
@@ -90,10 +90,27 @@ LAST = (
 )
 
 
+# The longest tests that no group holds (real processes, the fuzzing): under xdist they are
+# handed out right after the groups, so that none of them starts when the other workers
+# are finishing (the killed-process webhook test, 16 s, did, and the others idled).
+FIRST = (
+    "tests/api/test_fuzz.py::test_no_input_makes_any_operation_fail_with_an_internal_error",
+    "tests/api/test_redis_ratelimit.py::test_two_serve_processes_together_hold_the_documented_rate",
+    "tests/reliability/test_webhook_delivery.py::test_a_killed_process_loses_no_committed_change",
+    "tests/api/test_expiry.py::test_two_serve_processes_remove_an_expired_entry_within_a_minute",
+    "tests/reliability/test_held_lists.py::test_a_list_change_reaches_the_other_process_at_once",
+    "tests/api/test_production.py::test_x_forwarded_for_is_believed_only_from_the_proxies_named",
+    "tests/api/test_http_audit.py::",
+    "tests/test_cli_messages.py::",
+)
+
+
 def _order(item: pytest.Item) -> int:
     if item.nodeid.startswith(LAST):
-        return 2
-    return 0 if _shared_group(item.nodeid) is not None else 1
+        return 3
+    if _shared_group(item.nodeid) is not None:
+        return 0
+    return 1 if item.nodeid.startswith(FIRST) else 2
 
 
 def _shared_group(nodeid: str) -> str | None:
@@ -118,8 +135,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        # The groups first (each worker collects in the same order): the longest units of
-        # work start while the others share the rest, not last, alone on one worker.
+        # The groups first (each worker collects in the same order), then the longest
+        # tests of no group: the longest units of work start while the others share the
+        # rest, not last, alone on one worker.
         items.sort(key=_order)
     run_postgresql = bool(PG_URL) and "postgresql" in WANTED
     dropped = [

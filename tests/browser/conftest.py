@@ -264,10 +264,11 @@ def add_user(server: LiveServer, admin_token: str, email: str) -> str:
     return token
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One server for a module's tests: each makes an account of its own, and what a test
-    changes in the page (routes, storage) lives in its own browser context."""
+    """One server for every browser test (they run on one worker: ``SHARED`` in
+    tests/conftest.py): each makes an account of its own, and what a test changes in the
+    page (routes, storage) lives in its own browser context."""
     reason = _no_browser()
     if reason is not None:
         pytest.skip(reason)
@@ -275,16 +276,59 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def chromium(server: LiveServer) -> Iterator[Any]:
-    """One Chromium for a module's tests (each test has a context of its own: cookies,
-    storage, routes and downloads are not shared)."""
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+class _Chromium:
+    """One Chromium for the browser tests that run one after another (each test has a
+    context of its own: cookies, storage, routes and downloads are not shared). Playwright's
+    sync API runs an event loop on this thread while it is started, where no asyncio test
+    can run: it is stopped after the last test in a row that needs it (``nextitem``), and
+    started again by the next one."""
+
+    def __init__(self) -> None:
+        self._playwright: Any = None
+        self._browser: Any = None
+        self.next_needs_it = False
+
+    def get(self) -> Any:
+        if self._browser is None:
+            self._playwright = sync_api.sync_playwright().start()
+            try:
+                self._browser = self._playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=CHROMIUM_ARGS
+                )
+            except BaseException:
+                self.stop()
+                raise
+        return self._browser
+
+    def stop(self) -> None:
+        browser, playwright = self._browser, self._playwright
+        self._browser = self._playwright = None
         try:
-            yield launched
+            if browser is not None:
+                browser.close()
         finally:
-            launched.close()
+            if playwright is not None:
+                playwright.stop()
+
+
+_CHROMIUM = _Chromium()
+
+
+@pytest.fixture
+def chromium(server: LiveServer) -> Iterator[Any]:
+    yield _CHROMIUM.get()
+    # Torn down after the test's browser context, before any wider fixture (the session's
+    # asyncio fixtures among them).
+    if not _CHROMIUM.next_needs_it:
+        _CHROMIUM.stop()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Before the test's fixtures are torn down: whether the next test needs Chromium too."""
+    _CHROMIUM.next_needs_it = nextitem is not None and "chromium" in getattr(
+        nextitem, "fixturenames", ()
+    )
 
 
 @pytest.fixture

@@ -8,15 +8,16 @@ by the list version alone."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
+from persistence.database import Database
+from persistence.migrate import upgrade
 from tests.api.decision_helpers import email
-from tests.reliability.conftest import Server, run_cli
+from tests.reliability.conftest import Server, new_account
 
 pytestmark = pytest.mark.reliability
 
@@ -62,12 +63,14 @@ async def _two_processes(
     # given two processes on one database, each having decided for the account (its lists
     # held)
     settings = {**settings, "HELD_LISTS_AFTER": "1"}  # held from the first decision on
-    (first,) = await serve(url, **settings)  # the first migrates an SQLite file
-    (second,) = await serve(url, **settings)
-    created = await run_cli(
-        url, "create-account", "Held lists", "--admin-email", "owner@held.example.com"
-    )
-    token = json.loads(created)["token"]
+    # (migrated here, so that the two start at once and neither migrates)
+    database = Database(url)
+    try:
+        await upgrade(database)
+        token = (await new_account(database, "Held lists")).token
+    finally:
+        await database.dispose()
+    first, second = await serve(url, n=2, **settings)
     for server in (first, second, first, second):
         assert await _outcome(server, token) == "LOGGED"
 

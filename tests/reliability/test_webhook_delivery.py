@@ -20,13 +20,13 @@ import pytest
 
 from api.settings import Settings
 from persistence.database import Database
+from persistence.migrate import upgrade
 from tests.reliability.conftest import (
     PG_URL,
     WANTED,
     Member,
     Server,
     new_account,
-    run_cli,
     skip_without_pg,
 )
 from tests.webhook_receiver import Answer, Received, Receiver, receiving
@@ -60,8 +60,8 @@ async def backend(
     else:
         skip_without_pg()
         url = Settings(database_url=PG_URL).database_url
-    await run_cli(url, "migrate")
     database = Database(url)
+    await upgrade(database)  # in this process: the command's own tests are elsewhere
     yield url, database
     await database.dispose()
 
