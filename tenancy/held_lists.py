@@ -4,19 +4,30 @@ for them, kept true by the account's list version and, on PostgreSQL, by notices
 What a decision reads of an account (``persistence.entries.keyed_entries``: the
 entries of the account-wide list and of the senders' personal lists whose match key is
 one of the email's keys, the internal domains that answer a key, the settings of the
-account and of the senders) is, for an account asked often, the same few thousand rows
-again and again. This module keeps them per account, read whole by one statement
-(``persistence.held.held_rows``) once the account has been looked up ``build_after``
-times (16: reading every row costs about as much as 15 look-ups, so only an account asked
-again and again pays it back) and there is room, and answers the look-up from them with
-exactly the rows that the statement would return (``HeldAccount.keyed_entries``).
+account and of the senders) is, for an account asked often, the same rows again and
+again. This module keeps them per account, in one of two forms, both answering with
+exactly the rows that the look-up would return (``HeldAccount.keyed_entries``):
+
+- **The look-ups' answers.** From an account's first decision on, the answer of each
+  look-up is held (``persistence.held.keyed_rows``, the look-up with the list version
+  in the same statement): for each key, the entries of the owners it was looked up for,
+  or that there are none, and the internal domains that answer it; the settings read. A
+  decision whose owners and keys were all looked up at the held version is answered from
+  memory; one that asks for anything else takes the look-up, whose answer joins the
+  rest. A few hundred bytes an account, so that many thousands of busy accounts fit.
+- **The lists whole**, read by one statement (``persistence.held.held_rows``) once the
+  account has taken the look-up ``build_after`` times (16: reading every row costs about
+  as much as 15 look-ups, so only an account whose decisions keep asking for new keys
+  pays it back) and there is room: then every key is answered.
 
 How a held account stays true:
 
 - **The list version.** ``list_versions`` holds a number per account that database
   triggers move on in the transaction of every change to an entry, an internal domain, the
   account's settings or a user's (migration 0011): no way of writing can miss it. A held
-  account remembers the version that it was read at, in the same statement as its rows.
+  account remembers the version that it was read at, in the same statement as its rows;
+  answers read at another version are never mixed (a version only moves on: the newer
+  replaces the older).
 - **On SQLite** every decision first asks the file's ``PRAGMA data_version``
   (``Database.sqlite_data_version``: it moves on with every commit of any other connection,
   another process's or this one's writers), and where anything was committed since the
@@ -24,18 +35,25 @@ How a held account stays true:
   held account is used only while its version is the current one. So every process on the
   file sees a change on its first decision after the commit.
 - **On PostgreSQL** (a version read is a round trip, as long as the look-up it saves) a
-  held account is used for at most ``check_every`` seconds (0.5) after the read of its
-  version began; the first decision after that reads the version again (one decision per
-  account and half-second pays for it), and rebuilds the account if it moved. Besides,
+  held account is used for ``check_every`` seconds (0.5) after its read began, and after
+  that only while a poll begun within the last ``check_every`` vouches for it: one
+  statement per process (``persistence.held.changed_since``, migration 0012), made by the
+  first decision that needs it and shared by all that wait, returns the accounts whose
+  version a transaction moved since the last poll, and those held at an older version are
+  dropped. Each poll asks from the oldest transaction still running at the last poll's
+  snapshot, so a change that commits after a later one is still found; its cost does not
+  grow with the number of accounts held. What was read before the first poll of the
+  process, no poll vouches for: it is used for ``check_every`` after its read only. Besides,
   the same triggers send the account's id on ``neverlog_lists`` (pg_notify, delivered at
   commit): each process's listener drops the account as soon as the notice arrives
   (milliseconds). Behind PgBouncer in transaction mode, where a LISTEN does not stay on one
-  server connection, the version alone bounds it (or the listener on
+  server connection, the poll alone bounds it (or the listener on
   ``NEVERLOG_LISTEN_DATABASE_URL`` where one is given).
 - **The process that made a change** drops the account right after the change's
   transaction commits (``Database.after_write``), before the mutation answers.
-- A build that a drop overtakes (it began before the drop) is not kept: each build takes
-  a ticket first, which every drop of its account, and every clearing, moves on.
+- A read that a drop overtakes (it began before the drop, or before a poll that found its
+  account changed) is not kept: each read takes a ticket first, which every drop of its
+  account, every poll that names it, and every clearing moves on.
 
 What that guarantees: a change is seen by the next decision of the process that made it,
 and by every decision that begins in any other process 0.5 s after the commit
