@@ -74,6 +74,7 @@ bound is never held.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import sys
@@ -588,6 +589,27 @@ class HeldLists:
         self._polled = began
         self.polls += 1
 
+    def start(self) -> None:
+        """PostgreSQL, with an event loop running: make the first poll now, so that what
+        the first decisions read is vouched for by the polls (see _poll)."""
+        with contextlib.suppress(RuntimeError):  # no loop running: the first look-up polls
+            if self.db.is_postgresql and self._since is None and self._polling is None:
+                self._start_poll()
+
+    async def first_poll(self) -> None:
+        """Wait for the first poll under way, if any (a test that counts statements)."""
+        task = self._polling
+        if task is not None and not task.done() and _running_in(task):
+            await asyncio.shield(task)
+
+    async def stop(self) -> None:
+        """End the poll under way, if any (the app is stopping)."""
+        task, self._polling = self._polling, None
+        if task is not None and not task.done() and _running_in(task):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     def _ticket(self, account_id: uuid.UUID) -> tuple[int, int]:
         return (self._epoch, self._drops.get(account_id, 0))
 
@@ -686,12 +708,14 @@ class Holding:
             raise ValueError("this database already has held lists in this process")
         self.db.info[HOLDER] = self.held
         self.db.after_write.append(self.held.written)
+        self.held.start()
         if self.listener is not None:
             self.listener.start()
 
     async def stop(self) -> None:
         if self.listener is not None:
             await self.listener.stop()
+        await self.held.stop()
         if self.held.written in self.db.after_write:
             self.db.after_write.remove(self.held.written)
         if self.db.info.get(HOLDER) is self.held:

@@ -105,12 +105,13 @@ async def _two_processes(
         if at_once:
             assert await _outcome(other, token) == expected
             continue
-        seen = []
-        while time.monotonic() - committed < BOUND + 0.2:
+        # (on until two decisions have begun past the bound: on a busy machine a request
+        # may itself take longer than the bound)
+        seen: list[tuple[float, str]] = []
+        while len([at for at, _ in seen if at > BOUND]) < 2:
             began = time.monotonic()
             outcome = await _outcome(other, token)
             seen.append((round(began - committed, 3), outcome))
             if began - committed > BOUND:
                 assert outcome == expected, seen
             await asyncio.sleep(0.02)
-        assert seen[-1][1] == expected, seen
