@@ -107,8 +107,13 @@ MAX_BYTES = 64 * 1024 * 1024
 # A rough cost of a row held, beside its text: its tuples, its place in the index.
 ROW_BYTES = 360
 # A key held for an account of which only the looked-up keys are held, beside its text and
-# rows: its place in two dictionaries, the tuple of its rows, the owners looked up for it.
-KEY_BYTES = 240
+# rows: its place in two dictionaries, the tuple of its rows, the owners looked up for it,
+# its place in the sets of keys known answered (HeldAccount.answered, at most ANSWERED).
+KEY_BYTES = 320
+ANSWERED = 4
+# An account held by its look-ups' answers, beside its keys: its objects, its place in
+# the held accounts.
+ACCOUNT_BYTES = 1800
 Clock = Callable[[], float]
 _Held = tuple[tuple[KeyedEntry, dt.datetime | None], ...]
 
@@ -136,6 +141,9 @@ class HeldAccount:
     # PostgreSQL: read after the first poll's snapshot, so that the polls vouch for it
     # (else it is used for check_every after its read only)
     pollable: bool = False
+    # The keys known answered, by set of owners: what ``answers`` found, so that a
+    # decision asked again (the same sender, the same recipients) is one set comparison.
+    answered: dict[frozenset[uuid.UUID], set[str]] | None = None
 
     @classmethod
     def of(cls, version: int, rows: list[HeldRow], began: float) -> HeldAccount:
@@ -174,7 +182,13 @@ class HeldAccount:
         """An account of which nothing is held yet but its version: ``learn`` adds the
         answers of its look-ups."""
         return cls(
-            version=version, by_key={}, account=None, users={}, size=0, checked=began, looked={}
+            version=version,
+            by_key={},
+            account=None,
+            users={},
+            size=ACCOUNT_BYTES,
+            checked=began,
+            looked={},
         )
 
     @property
@@ -186,12 +200,23 @@ class HeldAccount:
         looked = self.looked
         if looked is None:
             return True
+        answered = self.answered
+        if answered is None:
+            answered = self.answered = {}
+        known = answered.get(owners)
+        if known is not None and known.issuperset(keys):
+            return True
         if not owners <= self.settled:
             return False
         for key in keys:
             seen = looked.get(key)
             if seen is None or not owners <= seen:
                 return False
+        if known is None:
+            if len(answered) >= ANSWERED:
+                answered.clear()  # a few senders at a time; more keep to the check by key
+            known = answered[owners] = set()
+        known.update(keys)
         return True
 
     def learn(
@@ -467,6 +492,7 @@ class HeldLists:
             held.used = began
             held.pollable = pollable
             self._held[account_id] = held
+            self.size += held.size
         else:
             self._held.move_to_end(account_id)
             if began > held.checked:

@@ -308,8 +308,12 @@ async def test_held_look_ups_answer_with_the_rows_of_the_look_up(api: Api, db: D
             assert not current.whole and current.answers(frozenset(owners), wanted)
             again = await held.keyed_entries(account, owners, wanted)
             assert Counter(first) == Counter(looked_up) == Counter(again), (owners, wanted)
-    # and none of its keys came from elsewhere: a key never looked up is not answered
-    assert not held._held[account].answers(frozenset([account]), {"nobody@else.example"})
+    # and what was never looked up is not answered: a key, or an owner's list
+    current = held._held[account]
+    assert not current.answers(frozenset([account]), {"nobody@else.example"})
+    assert not current.answers(frozenset([account, uuid.uuid4()]), some)
+    # and the bytes counted are those of what is held
+    assert held.size == current.size > 0
 
 
 async def test_a_change_past_this_process_is_seen_within_the_bound(api: Api, db: Database) -> None:
