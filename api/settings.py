@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     # Each process's lists held in memory (tenancy/held_lists.py), at most this many MiB
     # (an estimate); 0 turns holding off: every decision reads its entries.
     held_lists_mb: float = Field(64.0, ge=0, le=65_536)
-    # An account's lists are read whole once it has been looked up this many times.
+    # An account's lists are read whole once its decisions have taken the database
+    # look-up this many times (until then each look-up's answer is held).
     held_lists_after: int = Field(16, ge=1, le=1_000_000)
     log_level: str = "INFO"
     # Live list changes (api/live.py, docs/live.md): a direct connection to PostgreSQL for

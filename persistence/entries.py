@@ -91,8 +91,15 @@ def _keyed_statement(dialect: str) -> sa.CompoundSelect[Any]:
     internal domains that cover the keys' domains (persistence/internal_domains.py) and
     the settings of the account and of the senders (_settings_statements): a decision
     still costs one look-up."""
+    return sa.union_all(*keyed_selects(dialect))
+
+
+def keyed_selects(dialect: str) -> list[sa.Select[Any]]:
+    """The parts of the look-up's statement, each a SELECT of the columns of KeyedEntry
+    (the entries first), with the bound parameters of ``keyed_parameters``: for a reader
+    that adds columns or parts of its own (persistence/held.py)."""
     domains = [select.add_columns(_NO_TEXT.label("action")) for select in keyed_domains(dialect)]
-    return sa.union_all(_keyed_entries_statement(dialect), *domains, *_settings_statements(dialect))
+    return [_keyed_entries_statement(dialect), *domains, *_settings_statements(dialect)]
 
 
 def _owners(column: Any, dialect: str) -> Any:
@@ -174,7 +181,7 @@ def _keyed_entries_statement(dialect: str) -> sa.Select[Any]:
     )
 
 
-def _keyed_parameters(
+def keyed_parameters(
     dialect: str, account_id: uuid.UUID, owner_ids: Collection[uuid.UUID], keys: Collection[str]
 ) -> dict[str, Any]:
     at_domains, sub_domains = domain_parameters(keys)
@@ -222,7 +229,7 @@ async def keyed_entries(
         dialect = "postgresql" if db.is_postgresql else "sqlite"
         statement = _gated_keyed_statement() if db.is_postgresql else _keyed_statement(dialect)
         rows = await db.read_once(
-            account_id, statement, _keyed_parameters(dialect, account_id, owner_ids, keys)
+            account_id, statement, keyed_parameters(dialect, account_id, owner_ids, keys)
         )
         return [KeyedEntry(*row) for row in rows]
     return await _keyed_entries_in(session, account_id, owner_ids, keys)
@@ -236,7 +243,7 @@ async def _keyed_entries_in(
 ) -> list[KeyedEntry]:
     dialect = session.get_bind().dialect.name
     result = await session.execute(
-        _keyed_statement(dialect), _keyed_parameters(dialect, account_id, owner_ids, keys)
+        _keyed_statement(dialect), keyed_parameters(dialect, account_id, owner_ids, keys)
     )
     return [KeyedEntry(*row) for row in result]
 

@@ -1,6 +1,8 @@
 """The reads of tenancy/held_lists.py: everything that a decision of one account reads
 (its live entries, its internal domains, the settings of the account and of its users)
-with the account's list version, in one statement; and that version alone.
+with the account's list version, in one statement; a decision's look-up with that
+version and each entry's expiry (``keyed_rows``); the version alone; and, on PostgreSQL,
+the accounts whose version moved since a poll (``changed_since``, migration 0012).
 
 Each runs as a statement of its own (``Database.read_once``): on PostgreSQL one round trip,
 row-level security binding it; on SQLite a synchronous read. One statement reads one
@@ -12,12 +14,18 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
+from collections.abc import Collection
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from persistence.database import Database, account_gate
-from persistence.entries import account_settings_row, user_settings_row
+from persistence.entries import (
+    account_settings_row,
+    keyed_parameters,
+    keyed_selects,
+    user_settings_row,
+)
 from persistence.internal_domains import INTERNAL_SCOPE
 from persistence.tables import (
     Account,
@@ -130,3 +138,79 @@ async def list_version(db: Database, account_id: uuid.UUID) -> int:
         account_id, _version_statement(db.is_postgresql), {"account_id": account_id}
     )
     return int(rows[0][0]) if rows else 0
+
+
+@functools.cache
+def _keyed_rows_statement(dialect: str) -> sa.Select[Any]:
+    """The look-up of persistence/entries.py (keyed_selects), each row with its expiry
+    (entries only), and the account's version as one more row (scope VERSION), in one
+    statement: one consistent state, so the version is that of the rows."""
+    never = sa.cast(sa.null(), UTCDateTime())
+    text = sa.literal("", sa.String)
+    entries, *others = keyed_selects(dialect)
+    version = sa.select(
+        _VERSIONS.c.account_id,
+        sa.literal(VERSION_SCOPE, sa.String),
+        sa.cast(_VERSIONS.c.version, sa.String),
+        text,
+        text,
+        text,
+        never,
+    ).where(_VERSIONS.c.account_id == sa.bindparam("account_id"))
+    found = sa.union_all(
+        entries.add_columns(_ENTRIES.c.expires_at),
+        *(select.add_columns(never) for select in others),
+        version,
+    ).subquery()
+    statement = sa.select(*found.c)
+    return statement.where(account_gate()) if dialect == "postgresql" else statement
+
+
+async def keyed_rows(
+    db: Database,
+    account_id: uuid.UUID,
+    owner_ids: Collection[uuid.UUID],
+    keys: Collection[str],
+) -> tuple[int, list[HeldRow]]:
+    """The rows of ``persistence.entries.keyed_entries`` for these owners and keys, each
+    with its expiry (HeldRow; internal domains keep the key that they answer, ``@`` or
+    ``*.`` included), and the account's list version as of them, in one statement."""
+    dialect = "postgresql" if db.is_postgresql else "sqlite"
+    rows = await db.read_once(
+        account_id,
+        _keyed_rows_statement(dialect),
+        keyed_parameters(dialect, account_id, owner_ids, keys),
+    )
+    version = 0
+    found: list[HeldRow] = []
+    for row in rows:
+        if row[1] == VERSION_SCOPE:
+            version = int(row[2])
+        else:
+            found.append(HeldRow(*row))
+    return version, found
+
+
+# Every account whose version a transaction of id ``since`` or later moved (migration
+# 0012), and the oldest transaction still running at this statement's snapshot: the
+# ``since`` of the next poll. A NULL ``since`` (the first poll) finds no account.
+_CHANGED = sa.text(
+    "SELECT CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text) AS horizon, "
+    "changed.account_id, changed.version "
+    "FROM (SELECT 1) AS one LEFT JOIN "
+    "neverlog_lists_changed_since(CAST(CAST(:since AS text) AS xid8)) AS changed ON true"
+).bindparams(sa.bindparam("since", type_=sa.String))
+
+
+async def changed_since(db: Database, since: str | None) -> tuple[str, list[tuple[uuid.UUID, int]]]:
+    """PostgreSQL: the accounts whose list version a transaction of id ``since`` or later
+    moved, with their versions, and the ``since`` of the next call (the oldest
+    transaction still running at this read's snapshot): every change that this read did
+    not see has an id at least that. One round trip, whatever the number of accounts.
+    ``since`` None: no account, only the next ``since``."""
+    # The function runs as its owner (row-level security would show one account's row);
+    # the gate's account is no account's.
+    rows = await db.read_once(uuid.UUID(int=0), _CHANGED, {"since": since})
+    horizon = str(rows[0][0])
+    changed = [(row[1], int(row[2])) for row in rows if row[1] is not None]
+    return horizon, changed

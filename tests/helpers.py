@@ -34,14 +34,15 @@ class Api:
             transport=httpx.ASGITransport(app=self.app), base_url="http://neverlog.local"
         )
         # Decisions read the lists held in memory, as the served app's lifespan has them
-        # (tenancy/held_lists.py), from an account's first decision on (served, from its
-        # 16th): the suite runs the read path that serves (None where another client of
+        # (tenancy/held_lists.py): each look-up's answer from an account's first decision
+        # on, and the lists whole from its second look-up (served, from its 16th), so
+        # that the suite runs both read paths that serve (None where another client of
         # this database holds them already, or they are off).
         self.holding = held_lists.start_holding(
             db,
             max_bytes=int(settings.held_lists_mb * 1024 * 1024),
             listen_url=settings.listen_database_url,
-            build_after=1,
+            build_after=2,
         )
 
     async def close(self) -> None:

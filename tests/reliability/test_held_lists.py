@@ -37,19 +37,32 @@ async def _outcome(server: Server, token: str) -> str:
     return outcome
 
 
+# What each process holds: the lists whole from an account's first decision on, or only
+# each look-up's answer (an account that is never read whole).
+HOLDING = pytest.mark.parametrize("after", ["1", "1000000"], ids=["whole", "look-ups"])
+
+
+@HOLDING
 @pytest.mark.parametrize("backend", ["sqlite"])  # runs in the SQLite pass
 async def test_a_list_change_reaches_the_other_process_at_once_on_sqlite(
-    backend: str, serve: Callable[..., Awaitable[list[Server]]], tmp_path: Path
+    backend: str, after: str, serve: Callable[..., Awaitable[list[Server]]], tmp_path: Path
 ) -> None:
-    await _two_processes(serve, f"sqlite+aiosqlite:///{tmp_path / 'held.db'}", {}, at_once=True)
+    await _two_processes(
+        serve,
+        f"sqlite+aiosqlite:///{tmp_path / 'held.db'}",
+        {"HELD_LISTS_AFTER": after},
+        at_once=True,
+    )
 
 
+@HOLDING
 @pytest.mark.parametrize("notices", [True, False], ids=["notices", "without-notices"])
 async def test_a_list_change_reaches_the_other_process_within_its_bound_on_postgresql(
-    notices: bool, migrated_pg: str, serve: Callable[..., Awaitable[list[Server]]]
+    notices: bool, after: str, migrated_pg: str, serve: Callable[..., Awaitable[list[Server]]]
 ) -> None:
-    # Behind PgBouncer no notice reaches a process: the version alone bounds it.
-    settings = {} if notices else {"DATABASE_PGBOUNCER": "true"}
+    # Behind PgBouncer no notice reaches a process: the poll of the changed accounts
+    # alone bounds it.
+    settings = {"HELD_LISTS_AFTER": after} | ({} if notices else {"DATABASE_PGBOUNCER": "true"})
     await _two_processes(serve, migrated_pg, settings, at_once=False)
 
 
@@ -61,9 +74,8 @@ async def _two_processes(
     at_once: bool,
 ) -> None:
     # given two processes on one database, each having decided for the account (its lists
-    # held)
-    settings = {**settings, "HELD_LISTS_AFTER": "1"}  # held from the first decision on
-    # (migrated here, so that the two start at once and neither migrates)
+    # held, whole or the look-up's answer, from the first decision on; migrated here, so
+    # that the two start at once and neither migrates)
     database = Database(url)
     try:
         await upgrade(database)
@@ -73,6 +85,13 @@ async def _two_processes(
     first, second = await serve(url, n=2, **settings)
     for server in (first, second, first, second):
         assert await _outcome(server, token) == "LOGGED"
+    # and having gone on deciding for longer than the bound (on PostgreSQL each process
+    # then has polled the changed accounts, and holds the account as that poll left it)
+    settled = time.monotonic()
+    while time.monotonic() - settled < BOUND + 0.2:
+        for server in (first, second):
+            assert await _outcome(server, token) == "LOGGED"
+        await asyncio.sleep(0.05)
 
     for maker, other, change, expected in (
         (first, second, "add", "NEVER_LOG"),
@@ -89,12 +108,13 @@ async def _two_processes(
         if at_once:
             assert await _outcome(other, token) == expected
             continue
-        seen = []
-        while time.monotonic() - committed < BOUND + 0.2:
+        # (on until two decisions have begun past the bound: on a busy machine a request
+        # may itself take longer than the bound)
+        seen: list[tuple[float, str]] = []
+        while len([at for at, _ in seen if at > BOUND]) < 2:
             began = time.monotonic()
             outcome = await _outcome(other, token)
             seen.append((round(began - committed, 3), outcome))
             if began - committed > BOUND:
                 assert outcome == expected, seen
             await asyncio.sleep(0.02)
-        assert seen[-1][1] == expected, seen
