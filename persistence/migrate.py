@@ -22,15 +22,24 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+# Held by the transaction of a migration on PostgreSQL: two processes that migrate at once
+# (two deploy jobs, each replica's start) take turns, and the second finds nothing to do.
+# On SQLite the file's write lock, taken at BEGIN (IMMEDIATE), does the same.
+MIGRATION_LOCK = sa.text("SELECT pg_advisory_xact_lock(7462301597)")
+
+
 async def upgrade(database: Database, revision: str = "head") -> None:
-    """Apply every migration up to ``revision`` in one transaction."""
+    """Apply every migration up to ``revision`` in one transaction, one process at a time."""
 
     def _upgrade(connection: Connection) -> None:
         config = alembic_config(database.url.render_as_string(hide_password=False))
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with database.engine.begin() as connection:
+    engine = database.engine.execution_options(sqlite_begin="IMMEDIATE")
+    async with engine.begin() as connection:
+        if database.is_postgresql:
+            await connection.execute(MIGRATION_LOCK)
         await connection.run_sync(_upgrade)
 
 

@@ -5,6 +5,7 @@ has: row counts, every primary key, and the key columns that still exist."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
@@ -255,3 +256,21 @@ async def test_users_who_hold_a_token_have_signed_in_after_the_upgrade(
     assert signed_in == {
         user.hex: (NOW if role == "SUPER_ADMIN" else None) for user, role in users.items()
     }
+
+
+async def test_two_processes_that_migrate_at_once_both_succeed(fresh_db: Database) -> None:
+    # given an empty database, and two upgrades started at once (two replicas' start, two
+    # deploy jobs), each on an engine of its own
+    other = Database(fresh_db.url.render_as_string(hide_password=False))
+    try:
+        # when both run
+        results = await asyncio.gather(upgrade(fresh_db), upgrade(other), return_exceptions=True)
+        # then neither fails, and the schema is there once, at the head
+        assert [r for r in results if isinstance(r, BaseException)] == []
+        async with fresh_db.engine.connect() as connection:
+            versions = (
+                await connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+            ).all()
+        assert len(versions) == 1
+    finally:
+        await other.dispose()
