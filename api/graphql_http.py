@@ -397,7 +397,12 @@ class GraphQLHTTP:
                 if isinstance(d, FragmentDefinitionNode)
             }
             measured = measure(
-                self.schema, operation, fragments, params.variables, self.query_limits
+                self.schema,
+                operation,
+                fragments,
+                params.variables,
+                self.query_limits,
+                prepared.parts,
             )
             if not measured.uses_variables:
                 prepared.measures[params.operation_name] = measured

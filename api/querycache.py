@@ -36,6 +36,9 @@ class Prepared:
     errors: list[GraphQLError]
     # Measures that read no variable, by operation name.
     measures: dict[str | None, Any] = field(default_factory=dict)
+    # The measures of its selection sets that read no variable (schema.limits.measure's
+    # ``unchanging``): what a request whose variables change its measure still shares.
+    parts: dict[Any, Any] = field(default_factory=dict)
     # Plans (schema.compiled_operations.Plan, or None where an operation has none), by
     # operation name.
     plans: dict[str | None, Any] = field(default_factory=dict)

@@ -239,14 +239,24 @@ def measure(
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any] | None,
     limits: QueryLimits | None = None,
+    unchanging: UnchangingParts | None = None,
 ) -> Measure:
-    """Depth, aliases and cost of one operation of a valid document."""
+    """Depth, aliases and cost of one operation of a valid document. ``unchanging`` keeps,
+    across the requests of one cached document, the measures of its selection sets that
+    read no variable (give the same dict with the same document each time)."""
     root = {
         OperationType.QUERY: schema.query_type,
         OperationType.MUTATION: schema.mutation_type,
         OperationType.SUBSCRIPTION: schema.subscription_type,
     }[operation.operation]
-    walker = _Walker(schema, fragments, operation, variables or {}, limits or QueryLimits())
+    walker = _Walker(
+        schema,
+        fragments,
+        operation,
+        variables or {},
+        limits or QueryLimits(),
+        {} if unchanging is None else unchanging,
+    )
     mutation = operation.operation is OperationType.MUTATION
     part = walker.selections(operation.selection_set, root, frozenset(), mutation=mutation)
     return Measure(
@@ -259,11 +269,11 @@ def measure(
 
 
 # The measure of a selection set that reads no variable is the same in every request of
-# its document (a cached document keeps its nodes): kept by the node's id, with the node
-# (so that the id stays its own), its parent type, whether under a mutation, the limits.
-# Bounded: emptied when full.
-_UNCHANGING: dict[tuple[int, Any, bool, QueryLimits], tuple[SelectionSetNode, _Part, int]] = {}
-_UNCHANGING_KEPT = 4096
+# its document (a cached document keeps its nodes): kept with the document
+# (api/querycache.py Prepared.parts) by the node's id, with the node (so that the id stays
+# its own), its parent type, whether under a mutation, the limits. As large as the
+# document, at most.
+UnchangingParts = dict[tuple[int, Any, bool, "QueryLimits"], tuple[SelectionSetNode, "_Part", int]]
 
 
 class _Walker:
@@ -274,8 +284,10 @@ class _Walker:
         operation: OperationDefinitionNode,
         variables: Mapping[str, Any],
         limits: QueryLimits,
+        unchanging: UnchangingParts,
     ) -> None:
         self.schema = schema
+        self.unchanging = unchanging
         self.fragments = fragments
         self.limits = limits
         # Variables as given, else as their default value.
@@ -306,7 +318,7 @@ class _Walker:
         if visiting:  # in a fragment: measured once per document already (fragment)
             return self._selections(selection_set, parent, visiting, mutation)
         key = (id(selection_set), parent, mutation, self.limits)
-        known = _UNCHANGING.get(key)
+        known = self.unchanging.get(key)
         if known is not None:
             _, part, longest = known
             self.longest_string = max(self.longest_string, longest)
@@ -315,9 +327,7 @@ class _Walker:
             lambda: self._selections(selection_set, parent, visiting, mutation)
         )
         if not uses_variables:
-            if len(_UNCHANGING) >= _UNCHANGING_KEPT:
-                _UNCHANGING.clear()
-            _UNCHANGING[key] = (selection_set, part, longest)
+            self.unchanging[key] = (selection_set, part, longest)
         return part
 
     def _apart(self, measuring: Callable[[], _Part]) -> tuple[_Part, bool, int]:

@@ -162,8 +162,6 @@ _MUTATORS = {
 # app holds (its database's sign-in cache, lastUsedAt writes, live hubs, held lists) lives
 # on the app's state or beside its Database handle (Database.info), never here.
 ALLOWED_REGISTRIES = {
-    # A cache of a pure computation (a query document's limits): the same for every app.
-    ("schema.limits", "_UNCHANGING"),
     # Strong references to the futures a resolver leaves running until they settle (asyncio
     # keeps only weak ones): nothing of an app, and empty once they have.
     ("schema.compiled_operations", "_TRACKED"),
