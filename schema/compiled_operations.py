@@ -66,6 +66,7 @@ import contextlib
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import attrgetter
 from typing import Any, NamedTuple, cast
 
@@ -560,18 +561,11 @@ def _object_of_attributes(
     return cast(Complete, namespace["complete"])
 
 
-# The completions generated for objects of attributes, by the kinds of their fields: the
-# source names only what _generated_source writes (no name of the schema or the query).
-_GENERATED: dict[tuple[str, ...], Any] = {}
-
-
+@lru_cache(maxsize=256)
 def _generated_code(kinds: tuple[str, ...]) -> Any:
-    code = _GENERATED.get(kinds)
-    if code is None:
-        code = compile(_generated_source(kinds), "<object of attributes>", "exec")
-        if len(_GENERATED) < 1000:
-            _GENERATED[kinds] = code
-    return code
+    """The compiled source of _generated_source: one per shape of selection (the kinds of
+    its fields), whatever its names (they are the function's globals)."""
+    return compile(_generated_source(kinds), "<object of attributes>", "exec")
 
 
 def _generated_source(kinds: tuple[str, ...]) -> str:
