@@ -26,6 +26,22 @@ this module compiles an operation once into a *plan* and runs the plan for each 
    sibling awaitables awaited together (so that DataLoaders batch as they do under
    graphql-core), and the answer's objects counted as they are made (what the view
    charges for an answer larger than its calculated cost).
+   An *object of attributes* (every field of its selection one that Strawberry reads as
+   an attribute, and a leaf or a list or object of such: a decision, a recipient; most of
+   a batch's answer) is completed by a function generated once per plan, as graphql-jit
+   generates JavaScript: ``_generated_source`` writes Python source that reads the
+   attributes at once and, for each field, keeps the value where its exact type proves
+   it its own answer (``type(v) is str`` for a String or an ID, ``bool`` for a Boolean,
+   an ``int`` within 32 bits for an Int, a null where the field may be null, an enum's
+   member found among those its type serialized before) and else calls the field's own
+   completion (the type's ``coerce_output_value``; a null where none may be, or a value
+   that does not serialize, gives up as below). The source is made of names it writes
+   itself (``v0``, ``key0``, ``complete0``, ...) and depends only on each field's kind;
+   the response names, the attributes and the types are values in the function's
+   globals, never text of the source. It is compiled once per shape (``compile``, then
+   ``exec`` to bind the globals). tests/schema/test_compiled_operations.py holds it to
+   graphql-core's own execution for objects holding anything (nulls, values of other
+   types, members of another enum, aliases, ``__typename``).
 3. Anything unexpected while a plan runs (a resolver that raises, a null where none may
    be, a value that does not serialize, variables that do not coerce, an object that is
    not of its type) abandons the plan's answer, and the whole operation runs again on
@@ -50,6 +66,7 @@ import contextlib
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import attrgetter
 from typing import Any, NamedTuple, cast
 
@@ -399,6 +416,7 @@ class _LeafSpec(NamedTuple):
     nullable: bool
     known: dict[Any, Any] | None
     complete: Complete
+    int32: bool = False  # an Int: an ``int`` within 32 bits is its own answer
 
 
 def _leaf(type_: GraphQLScalarType | GraphQLEnumType, nullable: bool = True) -> _LeafSpec:
@@ -437,7 +455,7 @@ def _leaf(type_: GraphQLScalarType | GraphQLEnumType, nullable: bool = True) -> 
                 known[value] = serialized
         return serialized
 
-    return _LeafSpec(unchanged, nullable, known, complete)
+    return _LeafSpec(unchanged, nullable, known, complete, is_int)
 
 
 def _non_null(inner: Complete) -> Complete:
@@ -510,38 +528,110 @@ def _object_of_attributes(
 ) -> Complete:
     """An object whose every field Strawberry reads as an attribute with ``getattr`` and
     whose completions read no path (a decision and its recipients: most of a batch's
-    answer): its attributes read at once (``operator.attrgetter``, in the fields' order,
-    as the stock executor reads them one by one) and each value completed inline where
-    its leaf's spec (_LeafSpec) says how, else by the field's completion; no path, no
-    resolve info."""
+    answer), completed by a function generated for its selection (_generated_source): its
+    attributes read at once (``operator.attrgetter``, in the fields' order, as the stock
+    executor reads them one by one), each value kept as it is where its leaf's spec
+    (_LeafSpec) proves it its own answer (a ``str`` for a String or an ID, a ``bool`` for
+    a Boolean, an ``int`` within 32 bits for an Int, an enum's member already serialized
+    once), else completed by the field's completion (which serializes, or raises
+    Unplanned); no path, no resolve info."""
     read = attrgetter(*(f.attribute for f in fields))
-    single = len(fields) == 1
-    specs = tuple(
-        (f.response_name, *(leaf or _LeafSpec(None, False, None, f.complete)))  # type: ignore[arg-type]
-        for f, leaf in zip(fields, leaves, strict=True)
-    )
+    kinds: list[str] = []
+    namespace: dict[str, Any] = {"read": read, "Unplanned": Unplanned, "Exception": Exception}
+    for index, (field, leaf) in enumerate(zip(fields, leaves, strict=True)):
+        namespace[f"key{index}"] = field.response_name
+        namespace[f"complete{index}"] = field.complete
+        if leaf is None:
+            kinds.append("call")
+            continue
+        # a null is kept inline where the field may be null (its completion gives it)
+        nullable = "?" if leaf.nullable else ""
+        if leaf.known is not None:
+            kinds.append("known" + nullable)
+            namespace[f"known{index}"] = leaf.known
+        elif leaf.int32:
+            kinds.append("int" + nullable)
+        elif leaf.plain is not None:
+            kinds.append("plain" + nullable)
+            namespace[f"plain{index}"] = leaf.plain
+        else:
+            kinds.append("call")
+    code = _generated_code(tuple(kinds))
+    exec(code, namespace)  # source written by _generated_source alone: names, no input
+    return cast(Complete, namespace["complete"])
 
-    def complete(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, Exception):
-            raise Unplanned
-        values = (read(value),) if single else read(value)
-        answer: dict[str, Any] = {}
-        for (name, plain, nullable, known, slow), leaf in zip(specs, values, strict=True):
-            kind = type(leaf)
-            if kind is plain:
-                answer[name] = leaf
-            elif leaf is None and nullable:
-                answer[name] = None
-            elif known is not None and (named := known.get(leaf)) is not None:
-                answer[name] = named
-            else:
-                answer[name] = slow(leaf, None, None, run)  # type: ignore[arg-type]
-        run.objects += 1
-        return answer
 
-    return complete
+@lru_cache(maxsize=256)
+def _generated_code(kinds: tuple[str, ...]) -> Any:
+    """The compiled source of _generated_source: one per shape of selection (the kinds of
+    its fields), whatever its names (they are the function's globals)."""
+    return compile(_generated_source(kinds), "<object of attributes>", "exec")
+
+
+def _generated_source(kinds: tuple[str, ...]) -> str:
+    """The source of an object of attributes' completion, field ``i`` of kind
+    ``kinds[i]``: "plain" (kept where ``type(value) is plain{i}``), "int" (kept where an
+    ``int`` within 32 bits), "known" (an enum: its member looked up in ``known{i}``, the
+    names the leaf's completion serialized before) or "call"; anything not kept goes to
+    ``complete{i}``, the field's own completion, exactly as the stock completion of a
+    leaf would serialize it (a null, a value of another type, an unknown member).
+    The source holds only names made here (``v{i}``, ``key{i}``, ...): the response
+    names, the attributes and the types are values of the function's globals. For
+    (plain, known, call) it reads::
+
+        def complete(value, path, info, run):
+            if value is None:
+                return None
+            if isinstance(value, Exception):
+                raise Unplanned
+            v0, v1, v2 = read(value)
+            if type(v0) is not plain0:
+                v0 = complete0(v0, None, None, run)
+            named = known1.get(v1)
+            v1 = complete1(v1, None, None, run) if named is None else named
+            v2 = complete2(v2, None, None, run)
+            run.objects += 1
+            return {key0: v0, key1: v1, key2: v2}
+    """
+    values = [f"v{i}" for i in range(len(kinds))]
+    lines = [
+        "def complete(value, path, info, run):",
+        "    if value is None:",
+        "        return None",
+        "    if isinstance(value, Exception):",
+        "        raise Unplanned",
+        f"    {values[0]} = read(value)"
+        if len(kinds) == 1
+        else f"    {', '.join(values)} = read(value)",
+    ]
+    for i, kind in enumerate(kinds):
+        slow = f"complete{i}(v{i}, None, None, run)"
+        # "kind?": the field may be null, and a null is its own answer
+        unless_null = f" and v{i} is not None" if kind.endswith("?") else ""
+        kind = kind.rstrip("?")
+        if kind == "plain":
+            lines += [f"    if type(v{i}) is not plain{i}{unless_null}:", f"        v{i} = {slow}"]
+        elif kind == "int":
+            lines += [
+                f"    if (type(v{i}) is not int or not {_INT_MIN} <= v{i} <= {_INT_MAX})"
+                f"{unless_null}:",
+                f"        v{i} = {slow}",
+            ]
+        elif kind == "known":
+            lines += [
+                f"    named = known{i}.get(v{i})",
+                "    if named is not None:",
+                f"        v{i} = named",
+                f"    elif v{i} is not None:" if unless_null else "    else:",
+                f"        v{i} = {slow}",
+            ]
+        elif kind == "call":
+            lines.append(f"    v{i} = {slow}")
+        else:
+            raise ValueError(kind)
+    entries = ", ".join(f"key{i}: v{i}" for i in range(len(kinds)))
+    lines += ["    run.objects += 1", f"    return {{{entries}}}"]
+    return "\n".join(lines) + "\n"
 
 
 def _execute_fields(

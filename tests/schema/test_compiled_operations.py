@@ -12,24 +12,34 @@ test-all) and 25 in the short one (make test)."""
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from graphql import (
     ExecutionResult,
+    GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLEnumValue,
     GraphQLField,
+    GraphQLFloat,
+    GraphQLID,
     GraphQLInputObjectType,
     GraphQLInputType,
+    GraphQLInt,
     GraphQLList,
     GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLSchema,
+    GraphQLString,
+    execute,
     get_named_type,
     get_operation_ast,
     get_variable_values,
@@ -44,8 +54,11 @@ from schema import build_schema, graphql_schema
 from schema.compiled_operations import (
     MAX_PLANNED_FIELDS,
     PlainVariables,
+    Plan,
     Unplanned,
+    _Compiler,
     compile_operation,
+    count_objects,
     execute_operation,
     execute_stock,
     run_plan,
@@ -617,3 +630,194 @@ def test_a_plain_email_batch_is_coerced_without_graphql_core() -> None:
     assert coerced is not None and not isinstance(stock, list)
     assert _typed(coerced.coerced) == _typed(stock.coerced)
     assert plain({"emails": [*variables["emails"], None]}) is None
+
+
+# -- An object of attributes completes as stock execution does ----------------------------
+#
+# The real schema's objects of attributes (a decision, a recipient) only ever hold values
+# of their fields' types, so the property above never sends the generated completion
+# (_object_of_attributes) anything odd. Here a small schema of every kind of leaf, whose
+# fields graphql-core's default resolver reads as attributes, is planned as if Strawberry
+# read them so, and its objects hold anything: nulls where none may be, values of other
+# types (a float or a bool for an Int, a subclass of str, an int past 32 bits, a list or
+# a dict for a String), members of the enum, of another enum, or its names.
+
+
+class _Color(enum.Enum):
+    RED = "red"
+    GREEN = "green"
+
+
+class _Other(enum.Enum):
+    RED = "red"
+
+
+class _Text(str):
+    pass
+
+
+COLOR = GraphQLEnumType("Color", {"RED": GraphQLEnumValue(_Color.RED), "GREEN": _Color.GREEN})
+INNER = GraphQLObjectType("Inner", {"s": GraphQLField(GraphQLString), "e": GraphQLField(COLOR)})
+LEAVES: dict[str, Any] = {
+    "s": GraphQLString,
+    "sn": GraphQLNonNull(GraphQLString),
+    "id": GraphQLID,
+    "i": GraphQLInt,
+    "inn": GraphQLNonNull(GraphQLInt),
+    "b": GraphQLBoolean,
+    "bn": GraphQLNonNull(GraphQLBoolean),
+    "f": GraphQLFloat,
+    "e": COLOR,
+    "en": GraphQLNonNull(COLOR),
+    "l": GraphQLList(GraphQLString),
+    "inner": INNER,
+    "inners": GraphQLList(GraphQLNonNull(INNER)),
+}
+THING = GraphQLObjectType("Thing", {name: GraphQLField(t) for name, t in LEAVES.items()})
+ATTRIBUTES_SCHEMA = GraphQLSchema(
+    GraphQLObjectType(
+        "Query",
+        {
+            "thing": GraphQLField(THING, resolve=lambda _, info: info.context.thing),
+            "things": GraphQLField(
+                GraphQLList(GraphQLNonNull(THING)), resolve=lambda _, info: info.context.things
+            ),
+        },
+    )
+)
+ANY_VALUE = st.one_of(
+    st.none(),
+    st.sampled_from(
+        [
+            "",
+            "x",
+            _Text("sub"),
+            0,
+            -1,
+            2**31 - 1,
+            2**31,
+            -(2**31) - 1,
+            1.0,
+            1.5,
+            float("nan"),
+            True,
+            False,
+            _Color.RED,
+            _Color.GREEN,
+            _Other.RED,
+            "RED",
+            [],
+            ["a", None],
+            {"s": "x"},
+            ValueError("a value that is an error"),
+        ]
+    ),
+    st.text(max_size=3),
+    st.integers() | st.sampled_from([2**31, -(2**31) - 1, 2**63]),
+)
+
+
+class _AttributesCompiler(_Compiler):
+    """Reads every pathless field but the root's as an attribute, as the compiler does
+    for Strawberry's basic fields on the real schema."""
+
+    def _reads_attribute(self, parent: GraphQLObjectType, name: str, pathless: bool) -> Any:
+        return (getattr, name) if pathless and parent.name != "Query" else (None, "")
+
+
+# A value of each field's type (what the object mostly holds: an odd value among them
+# shows whether that one alone is completed as stock execution completes it).
+TYPED: dict[str, Any] = {
+    "s": st.text(max_size=3) | st.none(),
+    "sn": st.text(max_size=3),
+    "id": st.text(max_size=3) | st.none(),
+    "i": st.integers(-(2**31), 2**31 - 1) | st.none(),
+    "inn": st.integers(-(2**31), 2**31 - 1),
+    "b": st.booleans() | st.none(),
+    "bn": st.booleans(),
+    "f": st.floats(allow_nan=False, allow_infinity=False) | st.none(),
+    "e": st.sampled_from([_Color.RED, _Color.GREEN, None]),
+    "en": st.sampled_from([_Color.RED, _Color.GREEN]),
+    "l": st.lists(st.text(max_size=2) | st.none(), max_size=2) | st.none(),
+}
+
+
+@st.composite
+def things(draw: Callable[..., Any], names: tuple[str, ...] = tuple(TYPED)) -> Any:
+    odd = draw(st.sets(st.sampled_from(names), max_size=2))
+    values = {name: draw(ANY_VALUE if name in odd else TYPED[name]) for name in names}
+    if names == tuple(TYPED):
+        values["inner"] = draw(st.none() | things(("s", "e")))
+        values["inners"] = draw(st.none() | st.lists(things(("s", "e")), max_size=2))
+    return SimpleNamespace(**values)
+
+
+@st.composite
+def attribute_selections(draw: Callable[..., Any]) -> str:
+    def fields(names: list[str]) -> str:
+        chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=6, unique=True))
+        parts = [f"a_{n}: {n}" if draw(st.booleans()) else n for n in chosen]
+        if draw(st.integers(0, 3)) == 0:
+            parts.append("__typename")
+        if draw(st.integers(0, 3)) == 0:
+            parts.append(f"twice_{chosen[0]}: {chosen[0]}")  # one attribute, two names
+        return " ".join(
+            f"{p} {{ {fields(['s', 'e'])} }}" if p.split(": ")[-1] in ("inner", "inners") else p
+            for p in parts
+        )
+
+    return f"{{ thing {{ {fields(sorted(LEAVES))} }} things {{ {fields(sorted(LEAVES))} }} }}"
+
+
+def _thing(**odd: Any) -> Any:
+    """An object of well-typed values but ``odd``."""
+    typed = {"s": "x", "sn": "y", "id": "1", "i": 1, "inn": -1, "b": True, "bn": False}
+    typed |= {"f": 1.5, "e": _Color.RED, "en": _Color.GREEN, "l": ["a"], "inner": None}
+    return SimpleNamespace(**(typed | {"inners": []} | odd))
+
+
+ALL_FIELDS = "s sn id i inn b bn f e en l inner { s e } inners { s e }"
+
+
+@settings(max_examples=examples(full=3_000, short=400), deadline=None)
+@given(attribute_selections(), things(), st.lists(things(), max_size=3))
+@example(f"{{ thing {{ {ALL_FIELDS} }} things {{ a: i }} }}", _thing(), [_thing()])
+@example(f"{{ thing {{ {ALL_FIELDS} }} things {{ i }} }}", _thing(i=2**31), [])
+@example(f"{{ thing {{ {ALL_FIELDS} }} things {{ i }} }}", _thing(), [_thing(i=True)])
+@example(f"{{ thing {{ {ALL_FIELDS} }} things {{ b }} }}", _thing(inn=None), [])
+@example(f"{{ thing {{ {ALL_FIELDS} }} things {{ b }} }}", _thing(s=_Text("t"), b=1), [])
+@example(f"{{ thing {{ {ALL_FIELDS} }} things {{ e }} }}", _thing(e=_Other.RED), [])
+@example(f"{{ thing {{ {ALL_FIELDS} }} things {{ e }} }}", _thing(e="RED"), [])
+@example("{ thing { s __typename } things { e } }", _thing(), [_thing(e=None)])
+async def test_an_object_of_attributes_completes_as_stock_execution_does(
+    text: str, thing: Any, more: list[Any]
+) -> None:
+    # given a selection of attributes of every kind of leaf, and objects holding anything
+    document = parse(text)
+    assert validate(ATTRIBUTES_SCHEMA, document) == [], text
+    operation = get_operation_ast(document)
+    assert operation is not None
+    query = ATTRIBUTES_SCHEMA.query_type
+    assert query is not None
+    compiler = _AttributesCompiler(ATTRIBUTES_SCHEMA, {})
+    fields = compiler.fields(query, [operation.selection_set])
+    plan = Plan(ATTRIBUTES_SCHEMA, document, operation, {}, query, fields, compiler.size)
+    root = SimpleNamespace(thing=thing, things=more)
+    # when stock execution (graphql-core's) answers, and the plan
+    stock = execute(ATTRIBUTES_SCHEMA, document, context_value=root)
+    assert isinstance(stock, ExecutionResult)
+    counted: list[int] = []
+    try:
+        planned: ExecutionResult | None = await run_plan(
+            plan, context=root, variables={}, on_objects=counted.append
+        )
+    except Exception:  # given up: stock execution answers (execute_operation)
+        planned = None
+    # then the plan answers exactly stock execution's data, and its objects, where stock
+    # execution answers without an error; and gives up where it answers with one
+    if stock.errors:
+        assert planned is None, (text, stock.errors, planned)
+    else:
+        assert planned is not None, text
+        assert _typed(planned.data) == _typed(stock.data), text
+        assert counted in ([], [count_objects(stock.data)])
