@@ -613,6 +613,12 @@
 
   function renderRows(state, rows) {
     const tbody = state.section.querySelector("tbody");
+    // The control of a row that has the focus keeps it when the rows are drawn again (a
+    // live change, the reading after a change): the same control of the entry's new row.
+    const focused = tbody.contains(document.activeElement) ? document.activeElement : null;
+    const row = focused && focused.closest("tr");
+    const pattern = row ? row.dataset.pattern : null;
+    const control = focused && focused.className ? focused.className.split(" ")[0] : null;
     tbody.replaceChildren(
       ...rows.map((entry) =>
         el(
@@ -628,6 +634,10 @@
       ),
     );
     decorateRows(state, rows);
+    if (pattern !== null && control) {
+      const again = tbody.querySelector(`tr[data-pattern="${CSS.escape(pattern)}"] .${CSS.escape(control)}`);
+      if (again) again.focus();
+    }
   }
 
   function removeButton(scope, entry) {
