@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -196,6 +197,11 @@ class Plan:
     # The variables coerced for plainly valid values (PlainVariables); None: always by
     # graphql-core's get_variable_values.
     plain_variables: PlainVariables | None = None
+    # The helpers of its resolve infos, with the futures that its resolvers leave running
+    # (held until they settle: asyncio keeps only weak references to them).
+    helpers: GraphQLResolveInfoHelpers = dataclasses.field(
+        default_factory=lambda: _Tracker().helpers
+    )
 
 
 def compile_operation(
@@ -980,19 +986,20 @@ async def _gather(values: Sequence[Awaitable[Any]]) -> list[Any]:
     return list(await asyncio.gather(*values))
 
 
-_TRACKED: set[asyncio.Future[Any]] = set()
+class _Tracker:
+    """A plan's resolve-info helpers: awaitables gathered, and those that a resolver leaves
+    running tracked (kept until they settle: empty once they have)."""
 
+    def __init__(self) -> None:
+        self.running: set[asyncio.Future[Any]] = set()
+        self.helpers = GraphQLResolveInfoHelpers(_gather, self.track)
 
-def _track(values: Sequence[Any]) -> None:
-    """Awaitables that a resolver leaves running: kept until they settle."""
-    for value in values:
-        if _is_awaitable(value):
-            future = asyncio.ensure_future(value)
-            _TRACKED.add(future)
-            future.add_done_callback(_TRACKED.discard)
-
-
-_HELPERS = GraphQLResolveInfoHelpers(_gather, _track)
+    def track(self, values: Sequence[Any]) -> None:
+        for value in values:
+            if _is_awaitable(value):
+                future = asyncio.ensure_future(value)
+                self.running.add(future)
+                future.add_done_callback(self.running.discard)
 
 
 async def run_plan(
@@ -1015,7 +1022,7 @@ async def run_plan(
             raise Unplanned  # the variables' errors, as stock execution words them
         coerced = found
     run = _Run(
-        plan.schema, plan.fragments, plan.operation, context, coerced, coerced.coerced, _HELPERS
+        plan.schema, plan.fragments, plan.operation, context, coerced, coerced.coerced, plan.helpers
     )
     data = _execute_fields(plan.fields, None, None, run)
     if _is_awaitable(data):
