@@ -183,6 +183,26 @@ class _Field:
     attribute: str = ""
 
 
+class _Tracker:
+    """A plan's resolve-info helpers: awaitables gathered, and those that a resolver leaves
+    running tracked (kept until they settle: empty once they have)."""
+
+    def __init__(self) -> None:
+        self.running: set[asyncio.Future[Any]] = set()
+        self.helpers = GraphQLResolveInfoHelpers(_gather, self.track)
+
+    def track(self, values: Sequence[Any]) -> None:
+        for value in values:
+            if _is_awaitable(value):
+                future = asyncio.ensure_future(value)
+                self.running.add(future)
+                future.add_done_callback(self.running.discard)
+
+
+def _tracked_helpers() -> GraphQLResolveInfoHelpers:
+    return _Tracker().helpers
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """An operation compiled: its root type and the fields selected on it."""
@@ -199,9 +219,7 @@ class Plan:
     plain_variables: PlainVariables | None = None
     # The helpers of its resolve infos, with the futures that its resolvers leave running
     # (held until they settle: asyncio keeps only weak references to them).
-    helpers: GraphQLResolveInfoHelpers = dataclasses.field(
-        default_factory=lambda: _Tracker().helpers
-    )
+    helpers: GraphQLResolveInfoHelpers = dataclasses.field(default_factory=_tracked_helpers)
 
 
 def compile_operation(
@@ -984,22 +1002,6 @@ class _Run:
 
 async def _gather(values: Sequence[Awaitable[Any]]) -> list[Any]:
     return list(await asyncio.gather(*values))
-
-
-class _Tracker:
-    """A plan's resolve-info helpers: awaitables gathered, and those that a resolver leaves
-    running tracked (kept until they settle: empty once they have)."""
-
-    def __init__(self) -> None:
-        self.running: set[asyncio.Future[Any]] = set()
-        self.helpers = GraphQLResolveInfoHelpers(_gather, self.track)
-
-    def track(self, values: Sequence[Any]) -> None:
-        for value in values:
-            if _is_awaitable(value):
-                future = asyncio.ensure_future(value)
-                self.running.add(future)
-                future.add_done_callback(self.running.discard)
 
 
 async def run_plan(
