@@ -779,7 +779,7 @@ def _thing(**odd: Any) -> Any:
 ALL_FIELDS = "s sn id i inn b bn f e en l inner { s e } inners { s e }"
 
 
-@settings(max_examples=examples(full=3_000, short=400), deadline=None)
+@settings(max_examples=examples(full=3_000, short=100), deadline=None)
 @given(attribute_selections(), things(), st.lists(things(), max_size=3))
 @example(f"{{ thing {{ {ALL_FIELDS} }} things {{ a: i }} }}", _thing(), [_thing()])
 @example(f"{{ thing {{ {ALL_FIELDS} }} things {{ i }} }}", _thing(i=2**31), [])
