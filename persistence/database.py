@@ -454,8 +454,8 @@ class Database:
         engine's dispose closes only the connections in its pool, and one checked out then
         (or being opened) goes back, once done, to the pool discarded, unclosed, for the
         garbage collector to drop (aiosqlite's and asyncpg's ResourceWarning). asyncpg's
-        pool of read_once waits for its own. What ``before_dispose`` holds is awaited
-        first."""
+        pool of read_once waits for its own, as long, then cuts them. What
+        ``before_dispose`` holds is awaited first."""
         for writing in list(self.before_dispose):
             await writing()
         if self._sqlite_reads is not None:
@@ -463,7 +463,14 @@ class Database:
             sqlite_reads.close()
         if self._reads is not None:
             reads, self._reads = self._reads, None
-            await reads.close()
+            # asyncpg's close waits for every connection to be given back, without end: a
+            # read whose task never gives its connection back (cancelled in a loop that no
+            # longer runs, stuck on a dead peer) would hold the shutdown for ever.
+            try:
+                await asyncio.wait_for(reads.close(), DISPOSE_WAIT)
+            except TimeoutError:
+                log.warning("reads still under way when the database closed: connections cut")
+                reads.terminate()
         if self._in_use:
             self._all_done = asyncio.Event()
             try:

@@ -6,7 +6,9 @@ databases."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import uuid
 import warnings
 from collections.abc import AsyncIterator
 
@@ -89,3 +91,29 @@ async def test_the_app_closes_its_connections_when_it_stops_even_where_a_step_fa
     await client.aclose()
     # then the engine was closed all the same: no connection left open
     assert pooled(own) == 0
+
+
+async def test_disposing_does_not_wait_for_ever_for_a_read_that_keeps_its_connection(
+    own_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not own_db.is_postgresql:
+        pytest.skip("read_once keeps a pool of its own on PostgreSQL only")
+    # given a read under way that will not give its connection back for a long while
+    monkeypatch.setattr("persistence.database.DISPOSE_WAIT", 0.5)
+    started = asyncio.Event()
+    account = uuid.uuid4()
+
+    async def long_read() -> None:
+        started.set()
+        await own_db.read_once(account, sa.text("select pg_sleep(60)"), {})
+
+    reading = asyncio.create_task(long_read())
+    await started.wait()
+    await asyncio.sleep(0.2)  # let it take its connection and send the statement
+    # when the database is disposed, then it closes within its wait (not after the read)
+    try:
+        await asyncio.wait_for(own_db.dispose(), 10)
+    finally:
+        reading.cancel()
+        with contextlib.suppress(BaseException):
+            await reading
