@@ -63,6 +63,33 @@ class HeldRow(NamedTuple):
     expires_at: dt.datetime | None
 
 
+def _version_row(account: Any) -> sa.Select[Any]:
+    """The account's list version as one more row of a union of HeldRow's shape (scope
+    VERSION, the version in the pattern's column)."""
+    text = sa.literal("", sa.String)
+    return sa.select(
+        _VERSIONS.c.account_id,
+        sa.literal(VERSION_SCOPE, sa.String),
+        sa.cast(_VERSIONS.c.version, sa.String),
+        text,
+        text,
+        text,
+        sa.cast(sa.null(), UTCDateTime()),
+    ).where(_VERSIONS.c.account_id == account)
+
+
+def _version_and_rows(rows: list[Any]) -> tuple[int, list[HeldRow]]:
+    """A union's version row (0 where the account has none yet) and its other rows."""
+    version = 0
+    found: list[HeldRow] = []
+    for row in rows:
+        if row[1] == VERSION_SCOPE:
+            version = int(row[2])
+        else:
+            found.append(HeldRow(*row))
+    return version, found
+
+
 @functools.cache
 def _held_statement(gated: bool) -> sa.Select[Any]:
     text = sa.literal("", sa.String)
@@ -92,15 +119,7 @@ def _held_statement(gated: bool) -> sa.Select[Any]:
     # the settings exactly as the look-up reads them (persistence/entries.py)
     settings = sa.select(*account_settings_row(), never).where(_ACCOUNTS.c.id == account)
     users = sa.select(*user_settings_row(), never).where(_USERS.c.account_id == account)
-    version = sa.select(
-        _VERSIONS.c.account_id,
-        sa.literal(VERSION_SCOPE, sa.String),
-        sa.cast(_VERSIONS.c.version, sa.String),
-        text,
-        text,
-        text,
-        never,
-    ).where(_VERSIONS.c.account_id == account)
+    version = _version_row(account)
     found = sa.union_all(entries, domains, settings, users, version).subquery()
     statement = sa.select(*found.c)
     return statement.where(account_gate()) if gated else statement
@@ -122,14 +141,7 @@ async def held_rows(db: Database, account_id: uuid.UUID) -> tuple[int, list[Held
         _held_statement(db.is_postgresql),
         {"account_id": account_id, "now": utcnow()},
     )
-    version = 0
-    held: list[HeldRow] = []
-    for row in rows:
-        if row[1] == VERSION_SCOPE:
-            version = int(row[2])
-        else:
-            held.append(HeldRow(*row))
-    return version, held
+    return _version_and_rows(rows)
 
 
 async def list_version(db: Database, account_id: uuid.UUID) -> int:
@@ -146,17 +158,8 @@ def _keyed_rows_statement(dialect: str) -> sa.Select[Any]:
     (entries only), and the account's version as one more row (scope VERSION), in one
     statement: one consistent state, so the version is that of the rows."""
     never = sa.cast(sa.null(), UTCDateTime())
-    text = sa.literal("", sa.String)
     entries, *others = keyed_selects(dialect)
-    version = sa.select(
-        _VERSIONS.c.account_id,
-        sa.literal(VERSION_SCOPE, sa.String),
-        sa.cast(_VERSIONS.c.version, sa.String),
-        text,
-        text,
-        text,
-        never,
-    ).where(_VERSIONS.c.account_id == sa.bindparam("account_id"))
+    version = _version_row(sa.bindparam("account_id"))
     found = sa.union_all(
         entries.add_columns(_ENTRIES.c.expires_at),
         *(select.add_columns(never) for select in others),
@@ -181,14 +184,7 @@ async def keyed_rows(
         _keyed_rows_statement(dialect),
         keyed_parameters(dialect, account_id, owner_ids, keys),
     )
-    version = 0
-    found: list[HeldRow] = []
-    for row in rows:
-        if row[1] == VERSION_SCOPE:
-            version = int(row[2])
-        else:
-            found.append(HeldRow(*row))
-    return version, found
+    return _version_and_rows(rows)
 
 
 # Every account whose version a transaction of id ``since`` or later moved (migration
