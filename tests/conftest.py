@@ -26,6 +26,12 @@ from api.settings import Settings
 from persistence.database import Database
 from persistence.migrate import grant_app_role, upgrade
 from tenancy import touches
+from tests.hang_watch import (  # noqa: F401 (hooks and a fixture: a hung test fails)
+    _hang_watch_loop,
+    pytest_runtest_call,
+    pytest_runtest_setup,
+    pytest_runtest_teardown,
+)
 from tests.helpers import Api
 from tests.profiles import PROFILE
 
