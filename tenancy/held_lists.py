@@ -452,12 +452,10 @@ class HeldLists:
         ):
             self._asked.pop(account_id, None)
             built = await self._build(account_id, now)
-            if built is not None:
-                return built.keyed_entries(owners, keys)
-        else:
-            if len(self._asked) >= 10_000:
-                self._asked.clear()
-            self._asked[account_id] = min(asked, self.build_after)
+            return built.keyed_entries(owners, keys)
+        if len(self._asked) >= 10_000:
+            self._asked.clear()
+        self._asked[account_id] = min(asked, self.build_after)
         ticket = self._ticket(account_id)
         pollable = self._since is not None
         data_version = self.db.sqlite_data_version()
@@ -514,7 +512,7 @@ class HeldLists:
             self._drop(oldest_id, moved=False)
         return True
 
-    async def _build(self, account_id: uuid.UUID, began: float) -> HeldAccount | None:
+    async def _build(self, account_id: uuid.UUID, began: float) -> HeldAccount:
         ticket = self._ticket(account_id)
         pollable = self._since is not None
         data_version = self.db.sqlite_data_version()
@@ -528,7 +526,10 @@ class HeldLists:
         built.used = began
         built.pollable = pollable
         if ticket != self._ticket(account_id):
-            return None  # a change committed while it was read: the look-up answers
+            # A change committed while it was read: it is not held, but it answers this
+            # decision, as a look-up read at the same moment would (a second read would
+            # answer no truer, and cost a round trip).
+            return built
         if not self._admit(account_id, built, began):
             # Too large to hold, or no room: it answers this decision (read just now), and
             # the look-up the account's next ones for a while.

@@ -282,6 +282,36 @@ async def test_an_account_is_held_whole_once_it_has_been_looked_up_often(
     assert held.held_whole(_account(admin))
 
 
+async def test_a_build_overtaken_by_a_change_answers_its_decision_but_is_not_held(
+    api: Api, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given held lists that read an account whole at its first look-up, and a change of
+    # the account that is told (its notice, a poll) while the lists are being read
+    admin = await api.new_account()
+    await add_patterns(api, admin, ["bob@initech.de"], scope="ACCOUNT")
+    account = _account(admin)
+    held = HeldLists(db, build_after=1)
+    read_whole = held_rows.held_rows
+    looked_up: list[Any] = []
+
+    async def changed_while_read(database: Database, account_id: uuid.UUID) -> Any:
+        found = await read_whole(database, account_id)
+        held.forget(account_id)
+        return found
+
+    async def look_up(*args: Any, **kwargs: Any) -> Any:
+        looked_up.append(args)
+        raise AssertionError("the decision read the lists a second time")
+
+    monkeypatch.setattr(held_rows, "held_rows", changed_while_read)
+    monkeypatch.setattr(held_rows, "keyed_rows", look_up)
+    # when a decision looks the account up
+    rows = await held.keyed_entries(account, [account], {"bob@initech.de", "x@initech.de"})
+    # then it is answered from the lists read, without a second read, and they are not held
+    assert [r.pattern for r in rows if r.scope == "ACCOUNT"] == ["bob@initech.de"] and not looked_up
+    assert not held.held_whole(account)
+
+
 async def test_held_look_ups_answer_with_the_rows_of_the_look_up(api: Api, db: Database) -> None:
     # given an account with entries on every list, an internal domain and settings, and
     # held lists that hold each look-up's answer (never the lists whole)
