@@ -92,6 +92,7 @@ from persistence.entries import ACCOUNT_SETTINGS_SCOPE, USER_SETTINGS_SCOPE, Key
 from persistence.held import HeldRow
 from persistence.internal_domains import INTERNAL_SCOPE
 from persistence.tables import utcnow
+from persistence.tasks import cancel_and_wait
 
 log = logging.getLogger("neverlog.held_lists")
 
@@ -633,9 +634,7 @@ class HeldLists:
         """End the poll under way, if any (the app is stopping)."""
         task, self._polling = self._polling, None
         if task is not None and not task.done() and _running_in(task):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
     def _ticket(self, account_id: uuid.UUID) -> tuple[int, int]:
         return (self._epoch, self._drops.get(account_id, 0))

@@ -56,6 +56,7 @@ from persistence import notifications
 from persistence.database import Database, after_commit, after_transaction, database_of
 from persistence.tables import ListChange as ListChangeRow
 from persistence.tables import utcnow
+from persistence.tasks import cancel_and_wait
 from policy import Scope
 
 log = logging.getLogger("neverlog.live")
@@ -326,9 +327,7 @@ class Hub:
         if self.listener is not None:
             await self.listener.stop()
         for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._tasks.clear()
         self.db.info.get(HUBS, set()).discard(self)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from persistence.database import Database
 from persistence.migrate import grant_app_role, upgrade
+from persistence.tasks import cancel_and_wait
 from tenancy import expiry, held_lists, signin, touches
 from tenancy.delivery import DeliveryWorker, Schedule
 from tenancy.live import Hub
@@ -61,13 +62,6 @@ class Services:
     touches: Touches | None = None
 
 
-async def _cancelled(task: asyncio.Task[None]) -> None:
-    """Cancel ``task`` and wait until it has ended."""
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
 @contextlib.asynccontextmanager
 async def running(
     db: Database, options: ServiceOptions, *, owns_db: bool, migrate_first: bool
@@ -86,7 +80,7 @@ async def running(
         sweeps = asyncio.create_task(
             expiry.run_sweeps(db, every=options.expiry_sweep_seconds), name="expiry-sweeps"
         )
-        stopping.push_async_callback(_cancelled, sweeps)
+        stopping.push_async_callback(cancel_and_wait, sweeps)
         worker = DeliveryWorker(
             db,
             schedule=options.webhook_schedule,

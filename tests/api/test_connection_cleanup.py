@@ -11,6 +11,7 @@ import gc
 import uuid
 import warnings
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,9 @@ from sqlalchemy.pool import QueuePool
 
 from api.app import create_app
 from api.settings import Settings
+from persistence import notifications
 from persistence.database import Database
+from persistence.tasks import cancel_and_wait
 from tenancy.delivery import DeliveryWorker
 
 
@@ -117,3 +120,72 @@ async def test_disposing_does_not_wait_for_ever_for_a_read_that_keeps_its_connec
         reading.cancel()
         with contextlib.suppress(BaseException):
             await reading
+
+
+async def test_a_task_that_loses_its_cancellation_is_stopped_all_the_same() -> None:
+    # given a background task that drops the first cancellation that reaches it (as
+    # asyncio.wait_for can on Python 3.11, when its result comes in the same turn)
+    cancellations = 0
+
+    async def forever() -> None:
+        nonlocal cancellations
+        while True:
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                cancellations += 1
+                if cancellations == 1:
+                    continue
+                raise
+
+    task = asyncio.create_task(forever())
+    await asyncio.sleep(0)
+    # when it is stopped, then it has ended, cancelled again after the first was lost
+    await asyncio.wait_for(cancel_and_wait(task, again_after=0.05), 10)
+    assert task.cancelled() and cancellations == 2
+
+
+class _LosesOneCancellation:
+    """asyncio as the listener sees it, whose wait_for drops the first cancellation."""
+
+    def __init__(self) -> None:
+        self.lost = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    async def wait_for(self, awaitable: Any, timeout: float | None) -> Any:
+        try:
+            return await asyncio.wait_for(awaitable, timeout)
+        except asyncio.CancelledError:
+            if self.lost:
+                raise
+            self.lost += 1
+            return None
+
+
+@pytest.mark.postgresql
+async def test_a_listener_stops_even_where_its_cancellation_is_lost(
+    own_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a listening connection whose wait drops the first cancellation
+    lossy = _LosesOneCancellation()
+    monkeypatch.setattr(notifications, "asyncio", lossy)
+    up = asyncio.Event()
+    listener = notifications.Listener(
+        own_db, "neverlog_test", on_message=lambda _: None, on_up=up.set, on_down=lambda: None
+    )
+    listener.start()
+    await asyncio.wait_for(up.wait(), 10)
+    listening = listener._task
+    assert listening is not None
+    # when it is stopped (waited for at most 10 s, never cancelled)
+    stopping = asyncio.ensure_future(listener.stop())
+    await asyncio.wait({stopping}, timeout=10)
+    try:
+        # then it has ended, its connection closed
+        assert stopping.done() and listening.done()
+        assert not listener.up and listener.server_pid is None
+    finally:
+        listening.cancel()
+        await asyncio.gather(stopping, listening, return_exceptions=True)
