@@ -56,3 +56,7 @@ async def grant_app_role(database: Database, role: str) -> None:
             await connection.execute(
                 sa.text(f'GRANT SELECT, INSERT, UPDATE, DELETE ON {table.name} TO "{role}"')
             )
+        # which accounts' lists changed (migration 0013: no other role may ask)
+        await connection.execute(
+            sa.text(f'GRANT EXECUTE ON FUNCTION neverlog_lists_changed_since(xid8) TO "{role}"')
+        )

@@ -117,3 +117,30 @@ async def test_a_write_into_another_account_is_refused(api: Api) -> None:
                 ),
                 {"account": globex, "id": uuid.uuid4()},
             )
+
+
+async def test_only_the_service_may_ask_which_accounts_lists_changed(
+    api: Api, admin_db: Database
+) -> None:
+    # given two accounts whose lists changed, and a role of the server other than the
+    # service's (a reporting user), that may log in
+    await _two_accounts_with_data(api)
+    other = f"neverlog_other_{uuid.uuid4().hex[:8]}"
+    async with admin_db.engine.begin() as connection:
+        await connection.execute(sa.text(f'CREATE ROLE "{other}" LOGIN'))
+    stranger = Database(admin_db.url.set(username=other).render_as_string(hide_password=False))
+    ask = sa.text("SELECT count(*) FROM neverlog_lists_changed_since('0'::xid8)")
+    try:
+        # when each asks which accounts' lists changed
+        async with api.db.engine.connect() as connection:
+            served = await connection.scalar(ask)
+        with pytest.raises(sa.exc.DBAPIError) as refused:
+            async with stranger.engine.connect() as connection:
+                await connection.scalar(ask)
+        # then the service is told, and the other role refused
+        assert served is not None and served >= 2
+        assert "permission denied for function neverlog_lists_changed_since" in str(refused.value)
+    finally:
+        await stranger.dispose()
+        async with admin_db.engine.begin() as connection:
+            await connection.execute(sa.text(f'DROP ROLE "{other}"'))
