@@ -9,9 +9,10 @@ are what the service itself would have written.
 
 from __future__ import annotations
 
+import itertools
 import random
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,15 +123,30 @@ RECIPIENTS = (
 )
 
 
-def email_input() -> dict[str, Any]:
-    """The email as the GraphQL EmailInput (and the baseline's JSON body) takes it."""
+def email_input(order: Sequence[Expected] = RECIPIENTS) -> dict[str, Any]:
+    """The email as the GraphQL EmailInput (and the baseline's JSON body) takes it; its
+    recipients in ``order`` (one of ``recipient_orders``)."""
     return {
         "channel": "SALES_EXTENSION",
-        "to": [r.given for r in RECIPIENTS if r.field == "TO"],
-        "cc": [r.given for r in RECIPIENTS if r.field == "CC"],
-        "bcc": [r.given for r in RECIPIENTS if r.field == "BCC"],
+        "to": [r.given for r in order if r.field == "TO"],
+        "cc": [r.given for r in order if r.field == "CC"],
+        "bcc": [r.given for r in order if r.field == "BCC"],
         "existingContacts": ["jane.doe@northwind-traders.com"],
     }
+
+
+def recipient_orders(count: int) -> list[tuple[Expected, ...]]:
+    """``count`` different orders of the email's recipients (each field's own reordered):
+    the emails of a batch, to the same people as the single calls' email and decided as
+    it is, but no two alike, so that a batch does the work of ``count`` emails."""
+    fields = [tuple(r for r in RECIPIENTS if r.field == f) for f in ("TO", "CC", "BCC")]
+    orders = [
+        (*to, *cc, *bcc)
+        for to, cc, bcc in itertools.product(*(itertools.permutations(f) for f in fields))
+    ]
+    if count > len(orders):
+        raise ValueError(f"at most {len(orders)} different orders, not {count}")
+    return orders[:count]
 
 
 def email() -> Email:
@@ -265,13 +281,14 @@ EVALUATE = (
 )
 
 
-def check_decision(decision: dict[str, Any]) -> list[str]:
-    """What is wrong with an evaluateEmailLogging answer for the benchmark's email."""
+def check_decision(decision: dict[str, Any], order: Sequence[Expected] = RECIPIENTS) -> list[str]:
+    """What is wrong with an evaluateEmailLogging answer for the benchmark's email (its
+    recipients in ``order``)."""
     problems: list[str] = []
     recipients = decision.get("recipients") or []
-    if [r.get("address") for r in recipients] != [e.address for e in RECIPIENTS]:
+    if [r.get("address") for r in recipients] != [e.address for e in order]:
         return [f"recipients {[r.get('address') for r in recipients]}"]
-    for got, want in zip(recipients, RECIPIENTS, strict=True):
+    for got, want in zip(recipients, order, strict=True):
         seen = (got["field"], got["outcome"], got["matchedPattern"], got["matchedScope"])
         if seen != (want.field, want.outcome, want.pattern, want.scope):
             problems.append(f"{want.address}: {seen}")
