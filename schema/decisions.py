@@ -208,31 +208,42 @@ class EmailLoggingDecision:
 
         Nothing to hide (nearly always): the decision's own recipients, at once. Else the
         senders' names loaded first: those of every decision of a batch, in one load of
-        the users' DataLoader, so that the decisions' ``sender`` fields find them there."""
+        the users' DataLoader, so that the decisions' ``sender`` fields find them there.
+
+        A decision given again for the same sender (a batch's copies of one email:
+        tenancy.decisions.evaluate_batch gives them the same Decision) is answered by the
+        same object: what the viewer may see of it depends on nothing else."""
         viewer = info.context.signed_in
-        hidden = {
-            index
-            for index, (decision, sender_id) in enumerate(decided)
-            if privacy.needs_redaction(viewer, decision.recipients, sender_id)
-        }
+        # Each distinct (decision, sender), by the decision's identity (``decided`` holds
+        # them until the end), with whether the viewer may not see all of it.
+        distinct: dict[tuple[int, uuid.UUID], bool] = {}
+        for decision, sender_id in decided:
+            key = (id(decision), sender_id)
+            if key not in distinct:
+                distinct[key] = privacy.needs_redaction(viewer, decision.recipients, sender_id)
         names: dict[uuid.UUID, str | None] = {}
-        if hidden:
+        if any(distinct.values()):
             senders = list(dict.fromkeys(sender_id for _, sender_id in decided))
             users = await asyncio.gather(*(info.context.users.load(s) for s in senders))
             names = {
                 sender_id: user.name if user is not None else None
                 for sender_id, user in zip(senders, users, strict=True)
             }
-        return [
-            cls.of(
-                decision,
-                sender_id,
-                privacy.visible_recipients(viewer, decision, sender_id, names[sender_id])
-                if index in hidden
-                else decision.recipients,
-            )
-            for index, (decision, sender_id) in enumerate(decided)
-        ]
+        made: dict[tuple[int, uuid.UUID], EmailLoggingDecision] = {}
+        answers: list[EmailLoggingDecision] = []
+        for decision, sender_id in decided:
+            key = (id(decision), sender_id)
+            answer = made.get(key)
+            if answer is None:
+                answer = made[key] = cls.of(
+                    decision,
+                    sender_id,
+                    privacy.visible_recipients(viewer, decision, sender_id, names[sender_id])
+                    if distinct[key]
+                    else decision.recipients,
+                )
+            answers.append(answer)
+        return answers
 
     @classmethod
     def of(
