@@ -380,11 +380,11 @@ class _Compiler:
             return self._pathless(_non_null(inner), inner in self.pathless)
         if isinstance(type_, GraphQLList):
             item = self._completion(type_.of_type, nodes)
-            return (
-                self._pathless(_list(item, pathless=True), True)
-                if item in self.pathless
-                else _list(item)
-            )
+            if item not in self.pathless:
+                return _list(item)
+            if item in self.leaves:
+                return self._pathless(_list(item, pathless=True), True)
+            return self._pathless(_repeating_list(item), True)
         if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
             return self._leaf(type_)
         if isinstance(type_, GraphQLObjectType):
@@ -527,6 +527,40 @@ def _list(item: Complete, pathless: bool = False) -> Complete:
         if pending is None:
             return completed
         return _settle(completed, pending)
+
+    return complete
+
+
+_NOTHING = object()
+
+
+def _repeating_list(item: Complete) -> Complete:
+    """A list of pathless objects (objects of attributes, or lists of them): completed in
+    one pass, as ``_list``'s pathless items, where an item that is the very object before
+    it (a batch's copies of one email's decision) is that item's answer again, and counts
+    its objects again, rather than read anew. A pathless completion reads attributes and
+    serializes leaves, calls no resolver and awaits nothing: nothing runs between the two
+    items that could make the second answer differ."""
+
+    def complete(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
+        if value is None:
+            return None
+        if type(value) not in (list, tuple):
+            raise Unplanned
+        completed = []
+        last: Any = _NOTHING
+        answer = None
+        objects = 0
+        for element in value:
+            if element is last:
+                run.objects += objects
+            else:
+                before = run.objects
+                answer = item(element, path, info, run)
+                objects = run.objects - before
+                last = element
+            completed.append(answer)
+        return completed
 
     return complete
 
