@@ -860,7 +860,13 @@ def _coercion(type_: GraphQLInputType, made: dict[Any, _Coerce]) -> _Coerce:
     if known is not None:
         return known
     if isinstance(type_, GraphQLNonNull):
-        inner = _coercion(type_.of_type, made)
+        of = type_.of_type
+        # An enum's and these scalars' coercions give Undefined for a null themselves.
+        if isinstance(of, GraphQLEnumType):
+            return _enum_coercion(of)
+        if isinstance(of, GraphQLScalarType) and of in _TYPED_SCALARS:
+            return _scalar_coercion(of)
+        inner = _coercion(of, made)
 
         def non_null(value: Any, depth: int) -> Any:
             return Undefined if value is None else inner(value, depth)
@@ -875,6 +881,10 @@ def _coercion(type_: GraphQLInputType, made: dict[Any, _Coerce]) -> _Coerce:
     if isinstance(type_, GraphQLScalarType):
         return _nullable(_scalar_coercion(type_))
     raise _NotPlain
+
+
+# The scalars whose plain coercion takes only a value of one Python type (never a null).
+_TYPED_SCALARS: frozenset[Any] = frozenset({GraphQLString, GraphQLID, GraphQLBoolean, GraphQLInt})
 
 
 def _nullable(coerce: _Coerce) -> _Coerce:
@@ -928,25 +938,48 @@ def _texts_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerc
 
 
 def _object_coercion(type_: GraphQLInputObjectType, made: dict[Any, _Coerce]) -> _Coerce:
+    """An input object: each field given coerced, each other field's default (as
+    graphql-core takes it: the field's ``default_value`` itself), under their
+    ``out_name``, in the order of the type's fields; through the type's ``out_type``.
+    Where every field is required or has a default (an EmailInput), the coerced value
+    starts as a copy of the defaults (``template``, in field order; a required field's
+    place is kept by Undefined, and always filled: a value that lacks one is not plain)
+    and only the fields given are looked at: an email gives 4 or 5 of its 14."""
     if type_.is_one_of:
         raise _NotPlain
-    fields: list[tuple[str, str, _Coerce | None, bool, Any]] = []
+    fields: list[tuple[str, str, _Coerce, bool, Any]] = []
     names = frozenset(type_.fields)
     out_type = type_.out_type
+    # By name: its out_name and coercion; the names of required fields; the template.
+    given: dict[str, tuple[str, _Coerce]] = {}
+    required: frozenset[str] = frozenset()
+    template: dict[str, Any] | None = None
 
     def coerce(value: Any, depth: int) -> Any:
         if value is None:
             return None
         if type(value) is not dict or depth >= _PLAIN_DEPTH or not names.issuperset(value):
             return Undefined
-        coerced: dict[str, Any] = {}
-        for name, out_name, field_coerce, required, default in fields:
-            if name in value:
-                field_value = field_coerce(value[name], depth + 1)  # type: ignore[misc]
+        coerced: dict[str, Any]
+        if template is not None:
+            if not value.keys() >= required:
+                return Undefined
+            coerced = template.copy()
+            for name, field_value in value.items():
+                out_name, field_coerce = given[name]
+                field_value = field_coerce(field_value, depth + 1)
                 if field_value is Undefined:
                     return Undefined
                 coerced[out_name] = field_value
-            elif required:
+            return out_type(coerced)
+        coerced = {}
+        for name, out_name, field_coerce, is_required, default in fields:
+            if name in value:
+                field_value = field_coerce(value[name], depth + 1)
+                if field_value is Undefined:
+                    return Undefined
+                coerced[out_name] = field_value
+            elif is_required:
                 return Undefined
             elif default is not Undefined:
                 coerced[out_name] = default
@@ -965,6 +998,11 @@ def _object_coercion(type_: GraphQLInputObjectType, made: dict[Any, _Coerce]) ->
                 field.default_value,
             )
         )
+    for name, out_name, field_coerce, _, _ in fields:
+        given[name] = (out_name, field_coerce)
+    required = frozenset(name for name, _, _, is_required, _ in fields if is_required)
+    if all(is_required or default is not Undefined for _, _, _, is_required, default in fields):
+        template = {out_name: default for _, out_name, _, _, default in fields}
     return coerce
 
 
