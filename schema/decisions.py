@@ -107,32 +107,48 @@ def given_email(type_: type, value: Mapping[str, Any], context: InputContext) ->
     included; enums already members) made the domain's email at once: Strawberry's hook
     for input types that build their own value (``from_input``), in place of an
     EmailInput, its nested inputs and a copy of each. tests/schema/test_inputs.py holds it
-    to Strawberry's own conversion."""
-    original = value.get("inReplyTo")
-    headers = value.get("headers")
+    to Strawberry's own conversion. Built by position (``Email._make``, in Email's field
+    order): a batch builds a hundred."""
+    get = value.get
+    original = get("inReplyTo")
+    headers = get("headers")
+    cc = get("cc")
+    bcc = get("bcc")
+    excluded = get("excludedRecipients")
+    existing = get("existingContacts")
     return GivenEmail(
-        Email(
-            channel=value["channel"],
-            to=tuple(value["to"]),
-            cc=tuple(value.get("cc") or ()),
-            bcc=tuple(value.get("bcc") or ()),
-            log_to_crm=value.get("logToCrm", True),
-            create_new_contacts=value.get("createNewContacts", True),
-            excluded_recipients=tuple(value.get("excludedRecipients") or ()),
-            existing_contacts=tuple(value.get("existingContacts") or ()),
-            in_reply_to=None
-            if original is None
-            else OriginalEmail(
-                to=tuple(original["to"]),
-                cc=tuple(original.get("cc") or ()),
-                bcc=tuple(original.get("bcc") or ()),
-            ),
-            direction=value.get("direction", EmailDirection.OUTBOUND),
-            sender_address=value.get("from"),
-            headers=tuple((h["name"], h["value"]) for h in headers) if headers else (),
+        _email(
+            (
+                value["channel"],
+                tuple(value["to"]),
+                tuple(cc) if cc else (),
+                tuple(bcc) if bcc else (),
+                get("logToCrm", True),
+                get("createNewContacts", True),
+                tuple(excluded) if excluded else (),
+                tuple(existing) if existing else (),
+                None
+                if original is None
+                else OriginalEmail(
+                    to=tuple(original["to"]),
+                    cc=tuple(original.get("cc") or ()),
+                    bcc=tuple(original.get("bcc") or ()),
+                ),
+                get("direction", EmailDirection.OUTBOUND),
+                get("from"),
+                tuple((h["name"], h["value"]) for h in headers) if headers else (),
+            )
         ),
-        value.get("senderId"),
+        get("senderId"),
     )
+
+
+_email = Email._make
+assert Email._fields == (
+    *("channel", "to", "cc", "bcc", "log_to_crm", "create_new_contacts"),
+    *("excluded_recipients", "existing_contacts", "in_reply_to", "direction"),
+    *("sender_address", "headers"),
+), "given_email builds an Email by position"
 
 
 EmailInput.__strawberry_definition__.from_input = given_email  # type: ignore[attr-defined]
