@@ -230,11 +230,12 @@ class EmailLoggingDecision:
         tenancy.decisions.evaluate_batch gives them the same Decision) is answered by the
         same object: what the viewer may see of it depends on nothing else."""
         viewer = info.context.signed_in
-        # Each distinct (decision, sender), by the decision's identity (``decided`` holds
-        # them until the end), with whether the viewer may not see all of it.
-        distinct: dict[tuple[int, uuid.UUID], bool] = {}
+        # Each distinct (decision, sender), by their identities (``decided`` holds them
+        # until the end; a UUID hashes in Python), with whether the viewer may not see all
+        # of it.
+        distinct: dict[tuple[int, int], bool] = {}
         for decision, sender_id in decided:
-            key = (id(decision), sender_id)
+            key = (id(decision), id(sender_id))
             if key not in distinct:
                 distinct[key] = privacy.needs_redaction(viewer, decision.recipients, sender_id)
         names: dict[uuid.UUID, str | None] = {}
@@ -245,10 +246,10 @@ class EmailLoggingDecision:
                 sender_id: user.name if user is not None else None
                 for sender_id, user in zip(senders, users, strict=True)
             }
-        made: dict[tuple[int, uuid.UUID], EmailLoggingDecision] = {}
+        made: dict[tuple[int, int], EmailLoggingDecision] = {}
         answers: list[EmailLoggingDecision] = []
         for decision, sender_id in decided:
-            key = (id(decision), sender_id)
+            key = (id(decision), id(sender_id))
             answer = made.get(key)
             if answer is None:
                 answer = made[key] = cls.of(

@@ -317,8 +317,11 @@ async def _evaluate_all(
             failed = InEmail(index, error)
             break
         first_of.append(index)
-    others = {sender for sender in senders if sender != viewer.user_id}
-    wanted = frozenset[str]().union(*(one.keys for one in read))
+    # The distinct senders, found by identity first (a batch's copies share theirs; a
+    # UUID hashes and compares in Python).
+    distinct = list({id(sender): sender for sender in senders}.values())
+    others = {sender for sender in distinct if sender != viewer.user_id}
+    wanted = frozenset[str]().union(*{id(one): one.keys for one in read}.values())
     if failed is not None and not others:
         raise failed
     if others:
@@ -335,7 +338,7 @@ async def _evaluate_all(
     if failed is not None:
         raise failed
     # One statement of its own: one round trip on PostgreSQL (Database.read_once).
-    rows = await keyed_entries(db, viewer, set(senders), wanted)
+    rows = await keyed_entries(db, viewer, set(distinct), wanted)
     # One sender's lists serve every email of that sender: the rows of the other emails'
     # recipients are never looked at (policy.Lists). A row's entry is built once, however
     # many senders' lists it is on (the rows live until the end, so their ids stay theirs).
