@@ -127,13 +127,24 @@ class Metrics:
     def observe_decisions(self, decisions: Sequence[Decision]) -> None:
         """Count a request's recipients by channel and outcome: one increment per channel
         and outcome among them (each increment takes a lock: a batch's hundred decisions of
-        ten recipients were a thousand, then two hundred, now a few)."""
+        ten recipients were a thousand, then two hundred, now a few). A decision given
+        several times (a batch's copies of one email share theirs) is counted once and
+        multiplied."""
         counts: dict[Any, collections.Counter[Any]] = {}
+        times = collections.Counter(map(id, decisions))  # the decisions live until the end
         for decision in decisions:
+            copies = times.pop(id(decision), 0)
+            if not copies:
+                continue  # counted with its first copy
             outcomes = counts.get(decision.channel)
             if outcomes is None:
                 outcomes = counts[decision.channel] = collections.Counter()
-            outcomes.update(map(_OUTCOME, decision.recipients))  # counted in C
+            each = map(_OUTCOME, decision.recipients)
+            if copies == 1:
+                outcomes.update(each)  # counted in C
+            else:
+                for outcome, count in collections.Counter(each).items():
+                    outcomes[outcome] += count * copies
         for channel, outcomes in counts.items():
             for outcome, count in outcomes.items():
                 counter = self._decisions_of.get((channel, outcome))

@@ -10,6 +10,8 @@ syntax only: deliverability (DNS) is never checked.
 
 from __future__ import annotations
 
+from typing import Any
+
 import idna
 from email_validator import EmailNotValidError, EmailSyntaxError, ValidatedEmail, validate_email
 
@@ -17,6 +19,7 @@ __all__ = [
     "LONGEST",
     "NO_PERIOD",
     "EmailNotValidError",
+    "free_texts",
     "parse_points",
     "reason",
     "too_long",
@@ -125,6 +128,22 @@ def parse_points(text: str) -> int:
         + -(-extra // NON_ASCII_BYTES_PER_POINT)
         + XN_POINTS * text.lower().count("xn--")
     )
+
+
+def free_texts(texts: list[Any]) -> str | None:
+    """``texts`` joined by NULs where every one is a ``str`` that parse_points charges
+    nothing (an ordinary address: ASCII, shorter than BYTES_PER_POINT, nothing that leaves
+    the fast path); else None. One pass of C over them all rather than a call per text:
+    a batch's measure reads a thousand addresses. A NUL next to a "-" makes no "--"."""
+    try:
+        joined = "\x00".join(texts)
+    except TypeError:  # not all of them texts
+        return None
+    if not joined.isascii() or '"' in joined or "(" in joined or "\\" in joined:
+        return None
+    if "--" in joined or (texts and max(map(len, texts)) >= BYTES_PER_POINT):
+        return None
+    return joined
 
 
 def _domain_part(text: str) -> str:

@@ -41,7 +41,9 @@ this module compiles an operation once into a *plan* and runs the plan for each 
    globals, never text of the source. It is compiled once per shape (``compile``, then
    ``exec`` to bind the globals). tests/schema/test_compiled_operations.py holds it to
    graphql-core's own execution for objects holding anything (nulls, values of other
-   types, members of another enum, aliases, ``__typename``).
+   types, members of another enum, aliases, ``__typename``). A list of them completes an
+   item that is the very object before it once (``_repeating_list``: a batch's copies of
+   one email share their decision), counting its objects each time.
 3. Anything unexpected while a plan runs (a resolver that raises, a null where none may
    be, a value that does not serialize, variables that do not coerce, an object that is
    not of its type) abandons the plan's answer, and the whole operation runs again on
@@ -380,11 +382,11 @@ class _Compiler:
             return self._pathless(_non_null(inner), inner in self.pathless)
         if isinstance(type_, GraphQLList):
             item = self._completion(type_.of_type, nodes)
-            return (
-                self._pathless(_list(item, pathless=True), True)
-                if item in self.pathless
-                else _list(item)
-            )
+            if item not in self.pathless:
+                return _list(item)
+            if item in self.leaves:
+                return self._pathless(_list(item, pathless=True), True)
+            return self._pathless(_repeating_list(item), True)
         if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
             return self._leaf(type_)
         if isinstance(type_, GraphQLObjectType):
@@ -527,6 +529,40 @@ def _list(item: Complete, pathless: bool = False) -> Complete:
         if pending is None:
             return completed
         return _settle(completed, pending)
+
+    return complete
+
+
+_NOTHING = object()
+
+
+def _repeating_list(item: Complete) -> Complete:
+    """A list of pathless objects (objects of attributes, or lists of them): completed in
+    one pass, as ``_list``'s pathless items, where an item that is the very object before
+    it (a batch's copies of one email's decision) is that item's answer again, and counts
+    its objects again, rather than read anew. A pathless completion reads attributes and
+    serializes leaves, calls no resolver and awaits nothing: nothing runs between the two
+    items that could make the second answer differ."""
+
+    def complete(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
+        if value is None:
+            return None
+        if type(value) not in (list, tuple):
+            raise Unplanned
+        completed = []
+        last: Any = _NOTHING
+        answer = None
+        objects = 0
+        for element in value:
+            if element is last:
+                run.objects += objects
+            else:
+                before = run.objects
+                answer = item(element, path, info, run)
+                objects = run.objects - before
+                last = element
+            completed.append(answer)
+        return completed
 
     return complete
 
@@ -826,7 +862,13 @@ def _coercion(type_: GraphQLInputType, made: dict[Any, _Coerce]) -> _Coerce:
     if known is not None:
         return known
     if isinstance(type_, GraphQLNonNull):
-        inner = _coercion(type_.of_type, made)
+        of = type_.of_type
+        # An enum's and these scalars' coercions give Undefined for a null themselves.
+        if isinstance(of, GraphQLEnumType):
+            return _enum_coercion(of)
+        if isinstance(of, GraphQLScalarType) and of in _TYPED_SCALARS:
+            return _scalar_coercion(of)
+        inner = _coercion(of, made)
 
         def non_null(value: Any, depth: int) -> Any:
             return Undefined if value is None else inner(value, depth)
@@ -841,6 +883,10 @@ def _coercion(type_: GraphQLInputType, made: dict[Any, _Coerce]) -> _Coerce:
     if isinstance(type_, GraphQLScalarType):
         return _nullable(_scalar_coercion(type_))
     raise _NotPlain
+
+
+# The scalars whose plain coercion takes only a value of one Python type (never a null).
+_TYPED_SCALARS: frozenset[Any] = frozenset({GraphQLString, GraphQLID, GraphQLBoolean, GraphQLInt})
 
 
 def _nullable(coerce: _Coerce) -> _Coerce:
@@ -894,25 +940,48 @@ def _texts_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerc
 
 
 def _object_coercion(type_: GraphQLInputObjectType, made: dict[Any, _Coerce]) -> _Coerce:
+    """An input object: each field given coerced, each other field's default (as
+    graphql-core takes it: the field's ``default_value`` itself), under their
+    ``out_name``, in the order of the type's fields; through the type's ``out_type``.
+    Where every field is required or has a default (an EmailInput), the coerced value
+    starts as a copy of the defaults (``template``, in field order; a required field's
+    place is kept by Undefined, and always filled: a value that lacks one is not plain)
+    and only the fields given are looked at: an email gives 4 or 5 of its 14."""
     if type_.is_one_of:
         raise _NotPlain
-    fields: list[tuple[str, str, _Coerce | None, bool, Any]] = []
+    fields: list[tuple[str, str, _Coerce, bool, Any]] = []
     names = frozenset(type_.fields)
     out_type = type_.out_type
+    # By name: its out_name and coercion; the names of required fields; the template.
+    given: dict[str, tuple[str, _Coerce]] = {}
+    required: frozenset[str] = frozenset()
+    template: dict[str, Any] | None = None
 
     def coerce(value: Any, depth: int) -> Any:
         if value is None:
             return None
         if type(value) is not dict or depth >= _PLAIN_DEPTH or not names.issuperset(value):
             return Undefined
-        coerced: dict[str, Any] = {}
-        for name, out_name, field_coerce, required, default in fields:
-            if name in value:
-                field_value = field_coerce(value[name], depth + 1)  # type: ignore[misc]
+        coerced: dict[str, Any]
+        if template is not None:
+            if not value.keys() >= required:
+                return Undefined
+            coerced = template.copy()
+            for name, field_value in value.items():
+                out_name, field_coerce = given[name]
+                field_value = field_coerce(field_value, depth + 1)
                 if field_value is Undefined:
                     return Undefined
                 coerced[out_name] = field_value
-            elif required:
+            return out_type(coerced)
+        coerced = {}
+        for name, out_name, field_coerce, is_required, default in fields:
+            if name in value:
+                field_value = field_coerce(value[name], depth + 1)
+                if field_value is Undefined:
+                    return Undefined
+                coerced[out_name] = field_value
+            elif is_required:
                 return Undefined
             elif default is not Undefined:
                 coerced[out_name] = default
@@ -931,6 +1000,11 @@ def _object_coercion(type_: GraphQLInputObjectType, made: dict[Any, _Coerce]) ->
                 field.default_value,
             )
         )
+    for name, out_name, field_coerce, _, _ in fields:
+        given[name] = (out_name, field_coerce)
+    required = frozenset(name for name, _, _, is_required, _ in fields if is_required)
+    if all(is_required or default is not Undefined for _, _, _, is_required, default in fields):
+        template = {out_name: default for _, out_name, _, _, default in fields}
     return coerce
 
 

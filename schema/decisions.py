@@ -107,32 +107,48 @@ def given_email(type_: type, value: Mapping[str, Any], context: InputContext) ->
     included; enums already members) made the domain's email at once: Strawberry's hook
     for input types that build their own value (``from_input``), in place of an
     EmailInput, its nested inputs and a copy of each. tests/schema/test_inputs.py holds it
-    to Strawberry's own conversion."""
-    original = value.get("inReplyTo")
-    headers = value.get("headers")
+    to Strawberry's own conversion. Built by position (``Email._make``, in Email's field
+    order): a batch builds a hundred."""
+    get = value.get
+    original = get("inReplyTo")
+    headers = get("headers")
+    cc = get("cc")
+    bcc = get("bcc")
+    excluded = get("excludedRecipients")
+    existing = get("existingContacts")
     return GivenEmail(
-        Email(
-            channel=value["channel"],
-            to=tuple(value["to"]),
-            cc=tuple(value.get("cc") or ()),
-            bcc=tuple(value.get("bcc") or ()),
-            log_to_crm=value.get("logToCrm", True),
-            create_new_contacts=value.get("createNewContacts", True),
-            excluded_recipients=tuple(value.get("excludedRecipients") or ()),
-            existing_contacts=tuple(value.get("existingContacts") or ()),
-            in_reply_to=None
-            if original is None
-            else OriginalEmail(
-                to=tuple(original["to"]),
-                cc=tuple(original.get("cc") or ()),
-                bcc=tuple(original.get("bcc") or ()),
-            ),
-            direction=value.get("direction", EmailDirection.OUTBOUND),
-            sender_address=value.get("from"),
-            headers=tuple((h["name"], h["value"]) for h in headers) if headers else (),
+        _email(
+            (
+                value["channel"],
+                tuple(value["to"]),
+                tuple(cc) if cc else (),
+                tuple(bcc) if bcc else (),
+                get("logToCrm", True),
+                get("createNewContacts", True),
+                tuple(excluded) if excluded else (),
+                tuple(existing) if existing else (),
+                None
+                if original is None
+                else OriginalEmail(
+                    to=tuple(original["to"]),
+                    cc=tuple(original.get("cc") or ()),
+                    bcc=tuple(original.get("bcc") or ()),
+                ),
+                get("direction", EmailDirection.OUTBOUND),
+                get("from"),
+                tuple((h["name"], h["value"]) for h in headers) if headers else (),
+            )
         ),
-        value.get("senderId"),
+        get("senderId"),
     )
+
+
+_email = Email._make
+assert Email._fields == (
+    *("channel", "to", "cc", "bcc", "log_to_crm", "create_new_contacts"),
+    *("excluded_recipients", "existing_contacts", "in_reply_to", "direction"),
+    *("sender_address", "headers"),
+), "given_email builds an Email by position"
 
 
 EmailInput.__strawberry_definition__.from_input = given_email  # type: ignore[attr-defined]
@@ -208,31 +224,43 @@ class EmailLoggingDecision:
 
         Nothing to hide (nearly always): the decision's own recipients, at once. Else the
         senders' names loaded first: those of every decision of a batch, in one load of
-        the users' DataLoader, so that the decisions' ``sender`` fields find them there."""
+        the users' DataLoader, so that the decisions' ``sender`` fields find them there.
+
+        A decision given again for the same sender (a batch's copies of one email:
+        tenancy.decisions.evaluate_batch gives them the same Decision) is answered by the
+        same object: what the viewer may see of it depends on nothing else."""
         viewer = info.context.signed_in
-        hidden = {
-            index
-            for index, (decision, sender_id) in enumerate(decided)
-            if privacy.needs_redaction(viewer, decision.recipients, sender_id)
-        }
+        # Each distinct (decision, sender), by their identities (``decided`` holds them
+        # until the end; a UUID hashes in Python), with whether the viewer may not see all
+        # of it.
+        distinct: dict[tuple[int, int], bool] = {}
+        for decision, sender_id in decided:
+            key = (id(decision), id(sender_id))
+            if key not in distinct:
+                distinct[key] = privacy.needs_redaction(viewer, decision.recipients, sender_id)
         names: dict[uuid.UUID, str | None] = {}
-        if hidden:
+        if any(distinct.values()):
             senders = list(dict.fromkeys(sender_id for _, sender_id in decided))
             users = await asyncio.gather(*(info.context.users.load(s) for s in senders))
             names = {
                 sender_id: user.name if user is not None else None
                 for sender_id, user in zip(senders, users, strict=True)
             }
-        return [
-            cls.of(
-                decision,
-                sender_id,
-                privacy.visible_recipients(viewer, decision, sender_id, names[sender_id])
-                if index in hidden
-                else decision.recipients,
-            )
-            for index, (decision, sender_id) in enumerate(decided)
-        ]
+        made: dict[tuple[int, int], EmailLoggingDecision] = {}
+        answers: list[EmailLoggingDecision] = []
+        for decision, sender_id in decided:
+            key = (id(decision), id(sender_id))
+            answer = made.get(key)
+            if answer is None:
+                answer = made[key] = cls.of(
+                    decision,
+                    sender_id,
+                    privacy.visible_recipients(viewer, decision, sender_id, names[sender_id])
+                    if distinct[key]
+                    else decision.recipients,
+                )
+            answers.append(answer)
+        return answers
 
     @classmethod
     def of(

@@ -284,13 +284,31 @@ async def _evaluate_all(
     users named by a super admin) in one query, then the entries of the account-wide list
     and of every sender's personal list that could match any recipient, in one query.
     Each email's checks run in the order of a single decision; the first email that fails
-    (lowest index) fails them all, as InEmail."""
+    (lowest index) fails them all, as InEmail.
+
+    An email given again with the same sender (a thread's emails, a retried page) is read
+    and decided once: its checks, its reading and its decision depend on nothing else (the
+    viewer's and the lists are the batch's), so its later copies take the first one's
+    Decided, the very same object (which lets the answer build it once too)."""
     if not emails:
         return []
     read: list[ReadEmail] = []
     senders: list[uuid.UUID] = []
+    # For each email, the index of its first copy in the batch (its own where it is one).
+    first_of: list[int] = []
+    firsts: dict[tuple[Email, uuid.UUID | None], int] = {}
     failed: InEmail | None = None
-    for index, (email, sender_id) in enumerate(emails):
+    for index, given in enumerate(emails):
+        try:
+            earlier = firsts.setdefault(given, index)
+        except TypeError:  # a value that cannot be hashed: read on its own
+            earlier = index
+        if earlier != index:
+            first_of.append(earlier)
+            read.append(read[earlier])
+            senders.append(senders[earlier])
+            continue
+        email, sender_id = given
         try:
             check_recipient_lists(email, at(index))
             read.append(read_email(email))
@@ -298,8 +316,12 @@ async def _evaluate_all(
         except (Refusal, TooManyRecipients, BadEmail) as error:
             failed = InEmail(index, error)
             break
-    others = {sender for sender in senders if sender != viewer.user_id}
-    wanted = frozenset[str]().union(*(one.keys for one in read))
+        first_of.append(index)
+    # The distinct senders, found by identity first (a batch's copies share theirs; a
+    # UUID hashes and compares in Python).
+    distinct = list({id(sender): sender for sender in senders}.values())
+    others = {sender for sender in distinct if sender != viewer.user_id}
+    wanted = frozenset[str]().union(*{id(one): one.keys for one in read}.values())
     if failed is not None and not others:
         raise failed
     if others:
@@ -316,7 +338,7 @@ async def _evaluate_all(
     if failed is not None:
         raise failed
     # One statement of its own: one round trip on PostgreSQL (Database.read_once).
-    rows = await keyed_entries(db, viewer, set(senders), wanted)
+    rows = await keyed_entries(db, viewer, set(distinct), wanted)
     # One sender's lists serve every email of that sender: the rows of the other emails'
     # recipients are never looked at (policy.Lists). A row's entry is built once, however
     # many senders' lists it is on (the rows live until the end, so their ids stay theirs).
@@ -330,7 +352,11 @@ async def _evaluate_all(
 
     lists: dict[uuid.UUID, Lists] = {}
     decided: list[Decided] = []
-    for one, sender in zip(read, senders, strict=True):
+    for index, (one, sender) in enumerate(zip(read, senders, strict=True)):
+        earlier = first_of[index]
+        if earlier != index:
+            decided.append(decided[earlier])
+            continue
         sender_lists = lists.get(sender)
         if sender_lists is None:
             sender_lists = lists[sender] = lists_for(rows, viewer.account_id, sender, entry)

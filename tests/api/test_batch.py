@@ -149,6 +149,46 @@ async def test_internal_domains_and_each_senders_lists_decide_only_the_emails_th
     ]
 
 
+# The answer without the sender's field: every field then read as an attribute (the plan
+# completes it without a resolver, an email's copies once).
+PLAIN_DECISION = DECISION.replace("sender { id }", "")
+PLAIN_BATCH = f"""query($emails: [EmailInput!]!) {{
+    evaluateEmailLoggingBatch(emails: $emails) {{ {PLAIN_DECISION} }} }}"""
+PLAIN_EVALUATE = EVALUATE.replace("sender { id }", "")
+
+
+async def test_copies_of_an_email_are_each_decided_as_evaluate_email_logging_decides_it(
+    api: Api,
+) -> None:
+    # given: an email that the user's personal list matches (hidden from the admin where
+    # decided for the user), another, and a batch of copies of both, next to each other
+    # and apart, for either sender
+    admin, user = await _account_with_lists(api)
+    mine = email("CRM", to=["maria.lopez@gmail.com", "tom@northwind-traders.com"])
+    other = email("CRM", to=["ana@ridgeway-family.org"], cc=["joe@brightpath.io"])
+    for_user = {**mine, "senderId": user.user_id}
+    emails = [for_user, for_user, mine, other, for_user, other, other, mine, for_user]
+    for query, single in ((BATCH, EVALUATE), (PLAIN_BATCH, PLAIN_EVALUATE)):
+        # when
+        data = await api.data(query, {"emails": emails}, token=admin.token)
+        decided = data["evaluateEmailLoggingBatch"]
+        # then: each copy is the answer of evaluateEmailLogging for it, for its sender
+        alone = [
+            (await api.data(single, {"email": given}, token=admin.token))["evaluateEmailLogging"]
+            for given in emails
+        ]
+        assert decided == alone
+        outcome = {r["address"]: r["outcome"] for r in decided[0]["recipients"]}
+        assert outcome["maria.lopez@gmail.com"] == "NEVER_LOG"
+        assert decided[0]["recipients"][0]["matchedPattern"] is None  # hidden from the admin
+        outcome = {r["address"]: r["outcome"] for r in decided[2]["recipients"]}
+        assert outcome["maria.lopez@gmail.com"] == "LOGGED"
+    # and another account's copies of the same email are decided by its own lists
+    elsewhere = await api.new_account("Elsewhere")
+    data = await api.data(PLAIN_BATCH, {"emails": [mine, mine]}, token=elsewhere.token)
+    assert [d["loggedCount"] for d in data["evaluateEmailLoggingBatch"]] == [2, 2]
+
+
 async def test_an_empty_batch_decides_nothing(api: Api) -> None:
     admin = await api.new_account()
     assert await batch(api, admin, []) == []

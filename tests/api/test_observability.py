@@ -63,6 +63,32 @@ async def test_metrics_count_requests_decisions_and_refusals(make_api: Callable[
     assert "neverlog_db_pool_connections_in_use" in after
 
 
+async def test_a_batch_counts_the_recipients_of_every_copy_of_an_email(api: Api) -> None:
+    # given: a batch of an email three times (two recipients, one of them invalid) and
+    # another once (one recipient)
+    admin = await api.new_account()
+    copied = {"channel": "TEAM_INBOX", "to": ["a@customer.com", "not an address"]}
+    other = {"channel": "TEAM_INBOX", "to": ["b@customer.com"]}
+    before = (await api.client.get("/metrics")).text
+    # when
+    await api.data(
+        "query($emails: [EmailInput!]!) { evaluateEmailLoggingBatch(emails: $emails) "
+        "{ loggedCount } }",
+        {"emails": [copied, copied, other, copied]},
+        token=admin.token,
+    )
+    after = (await api.client.get("/metrics")).text
+
+    # then: each copy's recipients are counted
+    def grew(outcome: str) -> float:
+        labels = {"channel": "TEAM_INBOX", "outcome": outcome}
+        name = "neverlog_recipient_decisions_total"
+        return _sample(after, name, **labels) - _sample(before, name, **labels)
+
+    assert grew("LOGGED") == 3 + 1
+    assert grew("INVALID_ADDRESS") == 3
+
+
 async def test_one_log_line_per_request_without_secrets(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:

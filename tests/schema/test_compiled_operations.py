@@ -742,13 +742,21 @@ TYPED: dict[str, Any] = {
 }
 
 
+def repeated(objects: st.SearchStrategy[list[Any]]) -> st.SearchStrategy[list[Any]]:
+    """Lists of these objects where one may be the very object of another item, next to
+    it or apart (a batch's copies of one email's decision)."""
+    return objects.flatmap(
+        lambda drawn: st.lists(st.sampled_from(drawn), max_size=4) if drawn else st.just([])
+    )
+
+
 @st.composite
 def things(draw: Callable[..., Any], names: tuple[str, ...] = tuple(TYPED)) -> Any:
     odd = draw(st.sets(st.sampled_from(names), max_size=2))
     values = {name: draw(ANY_VALUE if name in odd else TYPED[name]) for name in names}
     if names == tuple(TYPED):
         values["inner"] = draw(st.none() | things(("s", "e")))
-        values["inners"] = draw(st.none() | st.lists(things(("s", "e")), max_size=2))
+        values["inners"] = draw(st.none() | repeated(st.lists(things(("s", "e")), max_size=2)))
     return SimpleNamespace(**values)
 
 
@@ -777,10 +785,15 @@ def _thing(**odd: Any) -> Any:
 
 
 ALL_FIELDS = "s sn id i inn b bn f e en l inner { s e } inners { s e }"
+# One object as several items of a list: completed once, counted each time; one that
+# gives up gives up wherever it is.
+_SAME = _thing(inner=_thing(), inners=[_thing(), _thing()])
+_SAME.inners.append(_SAME.inners[0])
+_ODD = _thing(i=2**31)
 
 
 @settings(max_examples=examples(full=3_000, short=100), deadline=None)
-@given(attribute_selections(), things(), st.lists(things(), max_size=3))
+@given(attribute_selections(), things(), repeated(st.lists(things(), max_size=3)))
 @example(f"{{ thing {{ {ALL_FIELDS} }} things {{ a: i }} }}", _thing(), [_thing()])
 @example(f"{{ thing {{ {ALL_FIELDS} }} things {{ i }} }}", _thing(i=2**31), [])
 @example(f"{{ thing {{ {ALL_FIELDS} }} things {{ i }} }}", _thing(), [_thing(i=True)])
@@ -789,6 +802,10 @@ ALL_FIELDS = "s sn id i inn b bn f e en l inner { s e } inners { s e }"
 @example(f"{{ thing {{ {ALL_FIELDS} }} things {{ e }} }}", _thing(e=_Other.RED), [])
 @example(f"{{ thing {{ {ALL_FIELDS} }} things {{ e }} }}", _thing(e="RED"), [])
 @example("{ thing { s __typename } things { e } }", _thing(), [_thing(e=None)])
+@example(
+    f"{{ thing {{ s }} things {{ {ALL_FIELDS} }} }}", _thing(), [_SAME, _SAME, _thing(), _SAME]
+)
+@example("{ thing { s } things { i } }", _thing(), [_thing(), _ODD, _ODD])
 async def test_an_object_of_attributes_completes_as_stock_execution_does(
     text: str, thing: Any, more: list[Any]
 ) -> None:

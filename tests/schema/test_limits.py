@@ -7,9 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schema import graphql_schema
-from schema.limits import Measure, QueryLimits, measure
+from schema.limits import Measure, QueryLimits, _items, _walked, longest_string, measure
+from tests.profiles import examples
 
 SCHEMA = graphql_schema()
 
@@ -138,3 +141,43 @@ def test_patterns_and_csv_lines_cost_what_parsing_them_costs() -> None:
     # Punycode is IDNA's work too, however ASCII
     assert add(["*@xn--mller-kva.de"]) - ordinary == 1 + 13
     assert imported("*@" + umlauts(0).split("@")[1]) - imported("*@x.de") == 1 + 1 + 30
+
+
+# Texts near every line the measure draws: ordinary addresses, separators, what leaves
+# the fast path ("--", a quote, a backslash, a comment), letters beyond ASCII, 255 and 256
+# characters.
+ODD_TEXTS = [
+    *("a@x.com", "", "a,b@x.com", "a;b", "a\nb", "x--y@x.com", '"a"@x.com', "a\\b", "(c)a@x"),
+    *("ü@x.de", "a-", "-b", "\x00", "a" * 255, "a" * 256, "*@xn--mller-kva.de"),
+]
+TEXTS = st.one_of(st.sampled_from(ODD_TEXTS), st.text(max_size=12))
+SCALARS = st.one_of(TEXTS, st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False))
+FIELDS = st.sampled_from(["to", "cc", "csv", "channel", "patterns", "headers", "name"])
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=6), st.dictionaries(FIELDS, inner, max_size=5)
+    ),
+    max_leaves=40,
+)
+# Shaped as a batch's emails (lists of objects of lists of texts): the fast paths' case.
+EMAILS = st.lists(st.dictionaries(FIELDS, st.one_of(SCALARS, st.lists(TEXTS)), max_size=5))
+
+
+@settings(max_examples=examples(2_000, 200))
+@given(st.one_of(VALUES, EMAILS, st.dictionaries(FIELDS, st.one_of(SCALARS, st.lists(TEXTS)))))
+def test_the_measure_of_plain_values_at_once_is_the_measure_of_each_value(value: Any) -> None:
+    """_items finds plain values' count at once (in C), longest_string a list's texts: the
+    same as looking at each value on its own."""
+
+    def longest(value: Any) -> int:
+        if isinstance(value, str):
+            return len(value)
+        inner = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict | list):
+            return max(map(longest, inner), default=0)
+        return 0
+
+    assert _items(value) == _walked(value)
+    assert longest_string(value) == longest(value)
+    assert longest_string({"emails": value}) == longest(value)
