@@ -533,34 +533,35 @@ def _list(item: Complete, pathless: bool = False) -> Complete:
     return complete
 
 
-_NOTHING = object()
-
-
 def _repeating_list(item: Complete) -> Complete:
     """A list of pathless objects (objects of attributes, or lists of them): completed in
-    one pass, as ``_list``'s pathless items, where an item that is the very object before
-    it (a batch's copies of one email's decision) is that item's answer again, and counts
-    its objects again, rather than read anew. A pathless completion reads attributes and
-    serializes leaves, calls no resolver and awaits nothing: nothing runs between the two
-    items that could make the second answer differ."""
+    one pass, as ``_list``'s pathless items, where an item that is the very object of an
+    item completed before in the run (by this completion: a recipient's decision, which
+    policy makes once per recipient and field and shares between emails; a batch's copies
+    of one email's decision) is that item's answer again, and counts its objects again,
+    rather than read anew. A pathless completion reads attributes and serializes leaves,
+    calls no resolver and awaits nothing, and the objects it reads are immutable (a
+    decision and its recipients): the second answer could not differ. The run keeps each
+    object with its answer (``_Run.repeats``), so that no other object takes its id."""
 
     def complete(value: Any, path: ResponsePath, info: Info, run: _Run) -> Any:
         if value is None:
             return None
         if type(value) not in (list, tuple):
             raise Unplanned
+        seen = run.repeats.get(item)
+        if seen is None:
+            seen = run.repeats[item] = {}
         completed = []
-        last: Any = _NOTHING
-        answer = None
-        objects = 0
         for element in value:
-            if element is last:
-                run.objects += objects
-            else:
-                before = run.objects
-                answer = item(element, path, info, run)
-                objects = run.objects - before
-                last = element
+            found = seen.get(id(element))
+            if found is not None and found[0] is element:
+                run.objects += found[2]
+                completed.append(found[1])
+                continue
+            before = run.objects
+            answer = item(element, path, info, run)
+            seen[id(element)] = (element, answer, run.objects - before)
             completed.append(answer)
         return completed
 
@@ -1072,6 +1073,11 @@ class _Run:
     # where a scalar serialized to a dict or a list (count_objects looks inside).
     objects: int = 0
     counted: bool = True
+    # What _repeating_list completed, per item completion: by the object's id, the object,
+    # its answer and the objects it counted.
+    repeats: dict[Complete, dict[int, tuple[Any, Any, int]]] = dataclasses.field(
+        default_factory=dict
+    )
 
 
 async def _gather(values: Sequence[Awaitable[Any]]) -> list[Any]:
