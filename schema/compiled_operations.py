@@ -755,6 +755,7 @@ def _execute_field(field: _Field, source: Any, parent: ResponsePath | None, run:
         arguments = get_argument_values(field.definition, field.nodes[0], run.variables)  # type: ignore[arg-type]
     value = field.resolve(source, info, **arguments)
     if type(value) not in _NEVER_AWAITABLE and inspect.isawaitable(value):
+        run.resolving.append(value)
         return _complete_later(value, field.complete, path, info, run)
     return field.complete(value, path, info, run)
 
@@ -1073,11 +1074,26 @@ class _Run:
     # where a scalar serialized to a dict or a list (count_objects looks inside).
     objects: int = 0
     counted: bool = True
+    # The awaitables that resolvers returned: closed where the run ends before they
+    # started (_close_unstarted).
+    resolving: list[Any] = dataclasses.field(default_factory=list)
     # What _repeating_list completed, per item completion: by the object's id, the object,
     # its answer and the objects it counted.
     repeats: dict[Complete, dict[int, tuple[Any, Any, int]]] = dataclasses.field(
         default_factory=dict
     )
+
+
+def _close_unstarted(awaitables: Sequence[Any]) -> None:
+    """Close the resolvers' coroutines that never started: a run cancelled (a client gone,
+    a deadline) while its completions wait in tasks that have not run yet ends those
+    tasks before they await their resolver, whose coroutine would be dropped unawaited
+    (a RuntimeWarning, raised at whatever runs when it is collected)."""
+    for awaitable in awaitables:
+        if inspect.iscoroutine(awaitable) and (
+            inspect.getcoroutinestate(awaitable) == inspect.CORO_CREATED
+        ):
+            awaitable.close()
 
 
 async def _gather(values: Sequence[Awaitable[Any]]) -> list[Any]:
@@ -1106,9 +1122,13 @@ async def run_plan(
     run = _Run(
         plan.schema, plan.fragments, plan.operation, context, coerced, coerced.coerced, plan.helpers
     )
-    data = _execute_fields(plan.fields, None, None, run)
-    if _is_awaitable(data):
-        data = await data
+    try:
+        data = _execute_fields(plan.fields, None, None, run)
+        if _is_awaitable(data):
+            data = await data
+    except BaseException:
+        _close_unstarted(run.resolving)
+        raise
     if on_objects is not None and run.counted:
         on_objects(run.objects)
     return ExecutionResult(data, None)

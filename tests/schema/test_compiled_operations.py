@@ -12,9 +12,12 @@ test-all) and 25 in the short one (make test)."""
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import gc
 import json
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -439,6 +442,34 @@ async def test_a_resolver_error_gives_the_plan_up_for_stock_executions_answer(
     assert not isinstance(raised.value, Unplanned) or raised.value is not None
     stock = await _stock(api, seeded, "admin", document, variables)
     assert stock.errors and _answer(answered) == _answer(stock)
+
+
+async def test_a_plan_cancelled_before_its_resolvers_start_leaves_none_unawaited(
+    api: Api, seeded: Seeded
+) -> None:
+    # given a planned query whose resolver is a coroutine function (Strawberry's wrapper)
+    text, _ = LOAD["evaluateEmailLogging"]
+    document = parse(text)
+    operation = get_operation_ast(document)
+    assert operation is not None
+    plan = compile_operation(SCHEMA, document, operation)
+    assert plan is not None
+    variables = {"email": email("CRM", to=["bob@initech.de"])}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # when its run is cancelled (a client gone, a deadline) once the resolver's
+        # coroutine is made but before it has started
+        running = asyncio.create_task(
+            run_plan(plan, context=_context(api, seeded, "admin"), variables=variables)
+        )
+        await asyncio.sleep(0)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        del running
+        gc.collect()
+    # then no coroutine was left unawaited (a RuntimeWarning at whatever runs next)
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
 
 
 def test_a_text_too_large_to_plan_runs_on_stock_execution() -> None:
