@@ -66,7 +66,7 @@ from schema.context import SIGNED_IN, Context
 from schema.errors import coded, graphql_error, public_error
 from schema.limits import check, longest_string, query_too_long, string_too_long
 from schema.live import NeverLogListChange
-from schema.services import Hub, ListChange, ListKey, Viewer, authenticate
+from schema.services import Hub, ListChange, ListKey, Viewer, authenticate, cancel_and_wait
 
 log = logging.getLogger("neverlog.live")
 
@@ -216,8 +216,8 @@ class _Connection:
             for task in (reader, writer, pinger):
                 task.cancel()
             for task in (reader, writer, pinger):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                with contextlib.suppress(Exception):
+                    await cancel_and_wait(task)
         if code != 1000 or reason != "gone":
             await self._close(code, reason)
 

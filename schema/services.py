@@ -1,5 +1,5 @@
 """What the API builds its app and its command line from, as the floor below offers it:
-the database and its migrations, the background services, sign-in, the live hub, and the
+the database and its migrations, the background services (and how to stop a task), sign-in, the live hub, and the
 records and settings they take. The API imports these from here, never from tenancy or
 persistence: one floor at a time."""
 
@@ -11,7 +11,14 @@ from tenancy.invitations import invite_by_email
 from tenancy.live import Hub, ListChange, ListKey
 from tenancy.records import Database, is_unavailable
 from tenancy.roles import Viewer
-from tenancy.services import ServiceOptions, Services, migrate, open_database, running
+from tenancy.services import (
+    ServiceOptions,
+    Services,
+    cancel_and_wait,
+    migrate,
+    open_database,
+    running,
+)
 from tenancy.tokens import authenticate
 from tenancy.users import create_account
 
@@ -27,6 +34,7 @@ __all__ = [
     "Services",
     "Viewer",
     "authenticate",
+    "cancel_and_wait",
     "create_account",
     "invite_by_email",
     "is_unavailable",

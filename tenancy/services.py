@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from persistence.database import Database
 from persistence.migrate import grant_app_role, upgrade
-from persistence.tasks import cancel_and_wait
+from persistence.tasks import cancel_and_wait as cancel_and_wait  # for the API (schema/services.py)
 from tenancy import expiry, held_lists, signin, touches
 from tenancy.delivery import DeliveryWorker, Schedule
 from tenancy.live import Hub
