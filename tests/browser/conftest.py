@@ -1,7 +1,7 @@
 """The browser tests' harness: Debian's Chromium driven by Playwright (never `playwright
 install`, which downloads a browser of its own), against a real ``neverlog serve``, with every
 request to another host refused; axe-core (tests/browser/package.json, pinned) run in the page
-for an accessibility check; screenshots and the accessibility report in
+for an accessibility check; the accessibility report and (make test-all) screenshots in
 test-artifacts/settings-page/."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.live_server import REPO, LiveServer, live_server
+from tests.profiles import LONG
 
 try:
     from playwright import sync_api
@@ -118,7 +119,11 @@ class Browser:
         return other
 
     def shoot(self, name: str) -> None:
-        self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        """A full-page screenshot in test-artifacts/, for a person to look at (it asserts
+        nothing): taken in the long profile (make test-all, CI), whose artifacts are kept;
+        make test spares Chromium the rendering (about 0.3 s of CPU each, 30 of them)."""
+        if LONG:
+            self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
     def check_accessibility(self, name: str, upstream: frozenset[str] = frozenset()) -> None:
         """axe-core on the page as it is now: no serious or critical violation, but for the
