@@ -46,12 +46,17 @@ token: $(STAMP)
 # their workers (make test TEST_WORKERS=0 runs in one process, as --pdb needs).
 TEST_WORKERS ?= auto
 TEST_ALL_WORKERS ?= 0
+# Both write bytecode (into __pycache__/, which git ignores) where PYTHONDONTWRITEBYTECODE is
+# set, as in many container images: without it each xdist worker compiled the project and
+# pytest rewrote the asserts of every test module again (about 3 s of CPU a worker, every
+# run), and each server process that the tests start compiled the project anew.
+WITH_BYTECODE := env -u PYTHONDONTWRITEBYTECODE
 
 test: $(STAMP)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(WITH_BYTECODE) $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test-all: $(STAMP)
-	NEVERLOG_TEST_PROFILE=long $(BIN)/pytest -n $(TEST_ALL_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	NEVERLOG_TEST_PROFILE=long $(WITH_BYTECODE) $(BIN)/pytest -n $(TEST_ALL_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -129,18 +129,52 @@ def serving(
     """Run a server process until the block ends: it has answered /healthz when the block
     starts (else the error carries its log), and it is stopped (SIGTERM, then SIGKILL) when
     the block ends, however it ends."""
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    with serving_together([Served(command, env, url, log_path)], start_timeout) as (server,):
+        yield server
+
+
+@dataclass(frozen=True)
+class Served:
+    """A server process to run: its command, environment, URL and log file."""
+
+    command: list[str]
+    env: dict[str, str]
+    url: str
+    log_path: Path
+
+
+@contextlib.contextmanager
+def serving_together(
+    servers: list[Served], start_timeout: float = 120
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``serving`` for several servers, started at once: each has answered /healthz when
+    the block starts, and all are stopped when it ends. Their interpreters start side by
+    side, not one after the other."""
+    with contextlib.ExitStack() as stack:
+        started: list[subprocess.Popen[bytes]] = []
+        stack.callback(_stop, started)
+        for served in servers:
+            log = stack.enter_context(served.log_path.open("wb"))
+            started.append(
+                subprocess.Popen(
+                    served.command, env=served.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT
+                )
+            )
+        for server, served in zip(started, servers, strict=True):
+            _wait_until_up(server, served.url, served.log_path, start_timeout)
+        yield started
+
+
+def _stop(servers: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to every server at once, then a wait for each (SIGKILL after 20 s)."""
+    for server in servers:
+        server.terminate()
+    for server in servers:
         try:
-            _wait_until_up(server, url, log_path, start_timeout)
-            yield server
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def _wait_until_up(

@@ -6,7 +6,6 @@ test run's own; skipped with one line where none answers."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
@@ -26,7 +25,7 @@ from api.ratelimit import (
     RedisCostBuckets,
 )
 from tests.helpers import Api
-from tests.live_server import free_port, serving
+from tests.live_server import Served, free_port, serving_together
 
 REDIS_URL = os.environ.get("NEVERLOG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PREFIX = f"neverlog-test:{uuid.uuid4().hex}:"
@@ -148,20 +147,18 @@ def test_two_serve_processes_together_hold_the_documented_rate(tmp_path: Path, p
         "NEVERLOG_RATE_LIMIT_RESTORE_RATE": "0.001",
         "NEVERLOG_LOG_LEVEL": "WARNING",
     }
-    urls = []
-    with contextlib.ExitStack() as servers:
-        for name in ("one", "two"):
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
-            command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
-            server_env = env | {
-                "NEVERLOG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / name}.db"
-            }
-            servers.enter_context(
-                serving(command, env=server_env, url=url, log_path=tmp_path / f"{name}.log")
-            )
-            urls.append(url)
-
+    ports: set[int] = set()
+    while len(ports) < 2:  # both chosen before either listens: two different ones
+        ports.add(free_port())
+    servers = []
+    for name, port in zip(("one", "two"), sorted(ports), strict=True):
+        command = [sys.executable, "-m", "api.cli", "serve", "--port", str(port)]
+        server_env = env | {"NEVERLOG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / name}.db"}
+        servers.append(
+            Served(command, server_env, f"http://127.0.0.1:{port}", tmp_path / f"{name}.log")
+        )
+    urls = [served.url for served in servers]
+    with serving_together(servers):
         # when 16 requests without a token (one bucket: the client address) go to them in turn
         statuses = [
             httpx.post(
