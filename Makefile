@@ -79,7 +79,7 @@ fuzz: $(STAMP)
 # The benchmark (tests/bench, not part of make test): GraphQL against a bare Starlette
 # baseline, 1 and 1,000 full accounts, the decision module alone, the write path; on a
 # throwaway PostgreSQL database (NEVERLOG_BENCH_POSTGRES_URL names the server) and SQLite.
-# About 5 minutes; the table lands in bench-results/. wrk is installed where it can be
+# About 20 minutes; the table lands in bench-results/. wrk is installed where it can be
 # (Debian); without it a load generator of the benchmark's own stands in for both sides.
 bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null 2>&1 \
