@@ -91,9 +91,6 @@ class Listener:
         self._task: asyncio.Task[None] | None = None
         self._connection: Any = None
         self._listened = False
-        # Set by stop: the loops end at their next turn even where a cancellation was lost.
-        self._stopping = False
-        self._closed: asyncio.Event | None = None
         self.up = False
 
     @property
@@ -104,17 +101,13 @@ class Listener:
 
     def start(self) -> None:
         if self._task is None:
-            self._stopping = False
             self._task = asyncio.create_task(self._run(), name=f"listen-{self.channel}")
 
     async def stop(self) -> None:
         """Stop listening: the connection closed, and ``on_down`` called if it was up."""
         task, self._task = self._task, None
-        self._stopping = True
-        if self._closed is not None:
-            self._closed.set()  # the check loop wakes, and ends
         if task is not None:
-            await cancel_and_wait(task)
+            await cancel_and_wait(task)  # again where a cancellation is lost
         self._down()
 
     def _down(self) -> None:
@@ -127,7 +120,7 @@ class Listener:
 
     async def _run(self) -> None:
         failures = 0
-        while not self._stopping:
+        while True:
             self._listened = False
             try:
                 await self._listen()
@@ -140,18 +133,15 @@ class Listener:
                     self.channel,
                     error,
                 )
-            if self._stopping:
-                return
             # Lost after it listened: try again after the first wait, then ever slower.
             failures = 0 if self._listened else failures + 1
             await asyncio.sleep(self._retry_after[min(failures, len(self._retry_after) - 1)])
 
     async def _listen(self) -> None:
-        """Connect, LISTEN, and check the connection until it is lost (then raises) or
-        the listener stops."""
+        """Connect, LISTEN, and check the connection until it is lost (always raises)."""
         connection = await asyncpg.connect(**self._params, timeout=CONNECT_TIMEOUT)
         self._connection = connection
-        closed = self._closed = asyncio.Event()
+        closed = asyncio.Event()
 
         def lost(which: Any) -> None:
             # asyncpg calls it, in the event loop, as soon as the connection closes (the
@@ -172,16 +162,14 @@ class Listener:
             self._listened = self.up = True
             self._on_up()
             log.info("listening on %s", self.channel)
-            while not self._stopping:
+            while True:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(closed.wait(), self._check_every)
-                if self._stopping:
-                    break
                 if closed.is_set() or connection.is_closed():
                     raise ConnectionError("the server closed the listening connection")
                 await connection.fetchval("select 1", timeout=CHECK_TIMEOUT)
         finally:
-            self._connection = self._closed = None
+            self._connection = None
             self._down()
             try:
                 await connection.close(timeout=1)

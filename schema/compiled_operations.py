@@ -42,8 +42,9 @@ this module compiles an operation once into a *plan* and runs the plan for each 
    ``exec`` to bind the globals). tests/schema/test_compiled_operations.py holds it to
    graphql-core's own execution for objects holding anything (nulls, values of other
    types, members of another enum, aliases, ``__typename``). A list of them completes an
-   item that is the very object before it once (``_repeating_list``: a batch's copies of
-   one email share their decision), counting its objects each time.
+   object met before in the run once, wherever it comes (``_repeating_list``: policy
+   shares a recipient's decision between a batch's emails), counting its objects each
+   time.
 3. Anything unexpected while a plan runs (a resolver that raises, a null where none may
    be, a value that does not serialize, variables that do not coerce, an object that is
    not of its type) abandons the plan's answer, and the whole operation runs again on

@@ -14,12 +14,13 @@ ends with exit status 3."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import sys
 import threading
 import traceback
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
@@ -83,36 +84,32 @@ def _on_hang(item: pytest.Item, phase: str, finished: threading.Event) -> None:
     os._exit(3)
 
 
-def _watched(item: pytest.Item, phase: str) -> threading.Event:
+@contextlib.contextmanager
+def _watched(item: pytest.Item, phase: str) -> Iterator[None]:
+    """A watchdog thread for one phase of ``item``, told when the phase has ended."""
     finished = threading.Event()
     threading.Thread(
         target=_on_hang, args=(item, phase, finished), name="hang-watch", daemon=True
     ).start()
-    return finished
+    try:
+        yield
+    finally:
+        finished.set()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, Any, Any]:
-    finished = _watched(item, "set-up")
-    try:
+    with _watched(item, "set-up"):
         return (yield)
-    finally:
-        finished.set()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
-    finished = _watched(item, "call")
-    try:
+    with _watched(item, "call"):
         return (yield)
-    finally:
-        finished.set()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, Any, Any]:
-    finished = _watched(item, "teardown")
-    try:
+    with _watched(item, "teardown"):
         return (yield)
-    finally:
-        finished.set()

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     GraphQLBoolean,
     GraphQLEnumType,
@@ -415,16 +416,21 @@ async def test_the_operations_that_carry_load_run_on_their_plans(
     assert _answer(planned) == _answer(stock)
 
 
-async def test_a_resolver_error_gives_the_plan_up_for_stock_executions_answer(
-    api: Api, seeded: Seeded
-) -> None:
-    # given a planned query whose resolver fails (an address list too long to decide)
-    text, _ = LOAD["evaluateEmailLogging"]
-    document = parse(text)
+def _planned_evaluation() -> tuple[DocumentNode, Plan]:
+    """The load's evaluateEmailLogging, parsed, and its plan."""
+    document = parse(LOAD["evaluateEmailLogging"][0])
     operation = get_operation_ast(document)
     assert operation is not None
     plan = compile_operation(SCHEMA, document, operation)
     assert plan is not None
+    return document, plan
+
+
+async def test_a_resolver_error_gives_the_plan_up_for_stock_executions_answer(
+    api: Api, seeded: Seeded
+) -> None:
+    # given a planned query whose resolver fails (an address list too long to decide)
+    document, plan = _planned_evaluation()
     variables = {"email": email("CRM", to=[f"r{n}@x.com" for n in range(10_001)])}
     # when the plan runs, and when the operation runs
     with pytest.raises(Exception) as raised:
@@ -448,12 +454,7 @@ async def test_a_plan_cancelled_before_its_resolvers_start_leaves_none_unawaited
     api: Api, seeded: Seeded
 ) -> None:
     # given a planned query whose resolver is a coroutine function (Strawberry's wrapper)
-    text, _ = LOAD["evaluateEmailLogging"]
-    document = parse(text)
-    operation = get_operation_ast(document)
-    assert operation is not None
-    plan = compile_operation(SCHEMA, document, operation)
-    assert plan is not None
+    _, plan = _planned_evaluation()
     variables = {"email": email("CRM", to=["bob@initech.de"])}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
