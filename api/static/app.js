@@ -478,7 +478,7 @@
     section.querySelector(".next").append(...named("Next page", ` of ${meta.name}`));
     $("lists").append(section);
 
-    const state = { scope, section, editable, page: 0, afters: [null], search: "", sort: "PATTERN", csv: null, rows: [], timer: null, undo: null };
+    const state = { scope, section, editable, page: 0, afters: [null], search: "", sort: "PATTERN", csv: null, rows: [], timer: null, undo: null, load: null };
     lists[scope] = state;
     add.addEventListener("click", () => openAdd(scope));
     importButton.addEventListener("click", () => openImport(scope));
@@ -520,8 +520,20 @@
     (button.disabled ? other : button).focus();
   }
 
-  /** One page of the list: from the API's connection (by pattern), or from its CSV (by date). */
-  async function loadList(scope) {
+  /**
+   * One page of the list: from the API's connection (by pattern), or from its CSV (by
+   * date). Only the newest load of a list draws it: a load that a newer one overtook (a
+   * filter or a page chosen while a read was under way, a live change) draws nothing and
+   * answers the newest one's rows, so that an older read never draws over a newer choice.
+   */
+  function loadList(scope) {
+    const state = lists[scope];
+    const load = readList(scope, () => state.load !== load);
+    state.load = load;
+    return load;
+  }
+
+  async function readList(scope, overtaken) {
     const state = lists[scope];
     let list;
     let rows;
@@ -535,6 +547,7 @@
         after: state.afters[state.page] || null,
         search: state.search || null,
       });
+      if (overtaken()) return state.load;
       list = data.neverLogList;
       rows = list.entries.edges.map((edge) => edge.node);
       total = list.entries.totalCount;
@@ -545,6 +558,7 @@
       // field), paged here; only PAGE_SIZE rows are ever on the page.
       if (state.csv === null) {
         const data = await gql(LIST_CSV, { scope });
+        if (overtaken()) return state.load;
         state.csvList = data.neverLogList;
         state.csv = csvEntries(data.neverLogList.csv);
       }
