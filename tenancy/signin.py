@@ -1,29 +1,38 @@
-"""A per-process cache of sign-ins, kept true across processes by PostgreSQL LISTEN/NOTIFY.
+"""A per-process cache of sign-ins, kept true across processes: on PostgreSQL by
+LISTEN/NOTIFY, on an SQLite file by its ``PRAGMA data_version``.
 
 A request whose token this process signed in a moment ago is signed in again without a
 trip to the database. What that may cost in freshness, and no more:
 
-- Every change that ends or changes a sign-in (a token revoked, a user deactivated, a
-  role changed) calls ``signins_changed`` in its transaction: ``pg_notify`` of the account
-  id, which PostgreSQL delivers to every listening process when the change commits and
-  never when it rolls back. Each process's listener then drops every entry of that
-  account; the process that made the change drops its own at once after its commit. So a
-  committed change is seen by every process as soon as its notice arrives (milliseconds),
-  and by the one that made it on its very next request.
+- **On PostgreSQL** every change that ends or changes a sign-in (a token revoked, a user
+  deactivated, a role changed) calls ``signins_changed`` in its transaction: ``pg_notify``
+  of the account id, which PostgreSQL delivers to every listening process when the change
+  commits and never when it rolls back. Each process's listener then drops every entry of
+  that account; the process that made the change drops its own at once after its commit.
+  So a committed change is seen by every process as soon as its notice arrives
+  (milliseconds), and by the one that made it on its very next request.
 - A process whose listening connection is down (not yet connected, lost, reconnecting)
   keeps its cache empty and does not use it: every request reads its token, so a notice
   missed meanwhile can never keep a revoked token alive.
+- **On an SQLite file** no notice can reach another process; instead every look-up first
+  asks the file's ``PRAGMA data_version`` (``Database.sqlite_data_version``: microseconds,
+  against the tens of a token's read), which moves on with every commit of any other
+  connection, this process's writers included. Where it moved, the whole cache is dropped
+  before the look-up. So any committed change, by any process (and by hand, with the
+  ``sqlite3`` shell), is seen on the very next request of every process. Every commit
+  drops every sign-in (a lastUsedAt written, an entry added): each token is then read once
+  again, as it would be without the cache.
 - No entry is used once it is ``max_age`` seconds old, counted from when its read began:
   the bound for what no notice could tell (a listening connection that died without a
   word, found by its next check).
 - A read that began before an invalidation (a notice, a drop, the listener going down or
-  up) never stores what it read: each read takes a ticket with the cache's generation,
-  which every invalidation moves on.
+  up, the file's version moving) never stores what it read: each read takes a ticket with
+  the cache's generation, which every invalidation moves on.
 - Only successful sign-ins are kept, by the SHA-256 of the token, at most ``max_entries``
   (the least recently used go first): unknown tokens never take memory.
 
-Off on SQLite (no other process could be told of a change) and behind PgBouncer in
-transaction mode (a LISTEN would not stay on one server connection).
+Off behind PgBouncer in transaction mode (a LISTEN would not stay on one server
+connection) and on an SQLite database in memory (no connection of its own to ask).
 """
 
 from __future__ import annotations
@@ -69,8 +78,15 @@ class SigninCache:
     docstring for what it guarantees). ``clock`` is monotonic seconds (a test seam)."""
 
     def __init__(
-        self, *, max_age: float, max_entries: int = MAX_ENTRIES, clock: Clock = time.monotonic
+        self,
+        *,
+        max_age: float,
+        max_entries: int = MAX_ENTRIES,
+        clock: Clock = time.monotonic,
+        version: Callable[[], int | None] | None = None,
     ) -> None:
+        """``version``: where no notice can tell of a change (an SQLite file), a number that
+        moves on with every change to what is cached; asked before every look-up."""
         self.max_age = max_age
         self.max_entries = max_entries
         self._clock = clock
@@ -78,8 +94,12 @@ class SigninCache:
         self._by_account: dict[uuid.UUID, set[str]] = {}
         # Moved on by every invalidation: a read whose ticket is older stores nothing.
         self.generation = 0
-        # True only while the listener listens: otherwise nothing is used or stored.
+        # True only while the cache may be used: while its listener listens (PostgreSQL),
+        # from its start where a version keeps it true (SQLite); else nothing is used or
+        # stored.
         self.listening = False
+        self._version = version
+        self._seen_version: int | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -91,6 +111,11 @@ class SigninCache:
         valid token to learn anything from its timing, and with it could not sign in."""
         if not self.listening:
             return None
+        if self._version is not None:
+            version = self._version()
+            if version != self._seen_version:
+                self._clear()  # something was committed since: nothing kept may be used
+                self._seen_version = version
         found = self._entries.get(token_hash)
         if found is None:
             return None
@@ -174,8 +199,8 @@ def why_off(db: Database, max_age: float) -> str | None:
     """Why this process may not cache sign-ins for ``db``, or None if it may."""
     if max_age <= 0:
         return "NEVERLOG_SIGNIN_CACHE_SECONDS is 0"
-    if not db.is_postgresql:
-        return "no other process could be told of a change on SQLite"
+    if not db.is_postgresql and db.sqlite_data_version() is None:
+        return "an SQLite database in memory has no connection of its own to ask for changes"
     if db.pgbouncer:
         return "LISTEN does not stay on one server connection behind PgBouncer"
     if CACHE in db.info:
@@ -184,8 +209,9 @@ def why_off(db: Database, max_age: float) -> str | None:
 
 
 class SigninCaching:
-    """A cache for ``db`` and the listener that keeps it true: started and stopped by the
-    app's lifespan."""
+    """A cache for ``db`` and what keeps it true (on PostgreSQL its listener; on an SQLite
+    file the cache's own check of the file's version): started and stopped by the app's
+    lifespan."""
 
     def __init__(
         self,
@@ -197,14 +223,18 @@ class SigninCaching:
     ) -> None:
         self.db = db
         self.cache = cache
-        self.listener = notifications.Listener(
-            db,
-            CHANNEL,
-            on_message=cache.notice,
-            on_up=cache.listening_started,
-            on_down=cache.listening_stopped,
-            retry_after=retry_after,
-            check_every=check_every,
+        self.listener = (
+            notifications.Listener(
+                db,
+                CHANNEL,
+                on_message=cache.notice,
+                on_up=cache.listening_started,
+                on_down=cache.listening_stopped,
+                retry_after=retry_after,
+                check_every=check_every,
+            )
+            if db.is_postgresql
+            else None
         )
 
     def start(self) -> None:
@@ -212,10 +242,16 @@ class SigninCaching:
         if reason is not None:
             raise ValueError(f"cannot cache sign-ins: {reason}")
         self.db.info[CACHE] = self.cache
-        self.listener.start()
+        if self.listener is None:
+            self.cache.listening_started()  # nothing to listen to: in use from the start
+        else:
+            self.listener.start()
 
     async def stop(self) -> None:
-        await self.listener.stop()
+        if self.listener is None:
+            self.cache.listening_stopped()
+        else:
+            await self.listener.stop()
         if self.db.info.get(CACHE) is self.cache:
             del self.db.info[CACHE]
 
@@ -226,7 +262,8 @@ def start_caching(db: Database, *, max_age: float) -> SigninCaching | None:
     if reason is not None:
         log.info("sign-ins are not cached: %s", reason)
         return None
-    caching = SigninCaching(db, SigninCache(max_age=max_age))
+    version = None if db.is_postgresql else db.sqlite_data_version
+    caching = SigninCaching(db, SigninCache(max_age=max_age, version=version))
     caching.start()
     return caching
 

@@ -95,8 +95,8 @@ async def authenticate(db: Database, token: str) -> Viewer | None:
     """The viewer a bearer token stands for, or None for a token that is malformed,
     unknown, revoked or whose user is deactivated.
 
-    Where this process caches sign-ins (tenancy/signin.py: PostgreSQL, with invalidation
-    by LISTEN/NOTIFY), a token signed in a moment ago is not read again, unless its
+    Where this process caches sign-ins (tenancy/signin.py: kept true by LISTEN/NOTIFY on
+    PostgreSQL, by the file's data_version on SQLite), a token signed in a moment ago is not read again, unless its
     lastUsedAt is due to be written: then it is read and touched as any other."""
     match = _TOKEN.fullmatch(token.strip())
     if match is None:
