@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import functools
 import importlib.metadata
 import json
 import os
@@ -237,10 +236,11 @@ def _aggregate(slices: list[Load]) -> dict[str, Any]:
     }
 
 
-def _measure_engine(
-    engine: str, one: Store, many: Store | None, args: argparse.Namespace, *, first: bool
-) -> dict[str, Any]:
-    """The servers of one engine, loaded in rounds of slices; their figures and ratios.
+def _measure_engines(
+    stores: dict[str, tuple[Store, Store | None]], args: argparse.Namespace
+) -> dict[str, dict[str, Any]]:
+    """The servers of every engine, loaded in rounds of slices; each engine's figures and
+    ratios.
 
     Each slice has a server process of its own (started, warmed up, loaded, stopped): two
     processes of the same code differ by several per cent (memory layout, hash seeds, where
@@ -248,26 +248,31 @@ def _measure_engine(
     logs = RESULTS / "logs"
     logs.mkdir(parents=True, exist_ok=True)
 
-    def wanted(kind: str) -> bool:
+    def wanted(engine: str, kind: str) -> bool:
         return (kind != "lean" or engine == "postgresql") and (not args.kinds or kind in args.kinds)
 
-    # The slices whose ratio is a target run side by side (SLICES), and every other round
-    # runs in the reverse order: the machine's speed drifts over minutes (tens of per cent
-    # here), and a ratio of neighbours, taken before and after in turn, cancels the drift
-    # that a ratio of slices minutes apart would measure.
-    plan: list[tuple[str, Store]] = []
-    for kind, label in SLICES:
-        store = one if label == "one" else many
-        if store is not None and wanted(kind):
-            plan.append((kind, store))
-    plan += [
-        (kind, one) for kind in NO_DATABASE_KINDS if wanted(kind) and (first or kind != "bare")
-    ]
-    results: dict[str, Any] = {}
-    slices: dict[str, list[Load]] = {f"{kind}_{store.label}": [] for kind, store in plan}
-    answers: dict[str, set[str]] = {}
+    # The slices whose ratio is a target run side by side (SLICES), each kind on every
+    # engine in turn (SQLite's beside PostgreSQL's: their ratio is a target too), and every
+    # other round runs in the reverse order: the machine's speed drifts over minutes (tens
+    # of per cent here), and a ratio of neighbours, taken before and after in turn, cancels
+    # the drift that a ratio of slices minutes apart would measure.
+    first = next(iter(stores), None)
+    plan: list[tuple[str, str, Store]] = []
+    for kind, label in (*SLICES, *((kind, "one") for kind in NO_DATABASE_KINDS)):
+        for engine, (one, many) in stores.items():
+            store = one if label == "one" else many
+            if (
+                store is not None
+                and wanted(engine, kind)
+                and (kind != "bare" or engine == first)  # the bare route: measured once
+            ):
+                plan.append((engine, kind, store))
+    slices: dict[str, dict[str, list[Load]]] = {engine: {} for engine in stores}
+    for engine, kind, store in plan:
+        slices[engine][f"{kind}_{store.label}"] = []
+    answers: dict[str, dict[str, set[str]]] = {engine: {} for engine in stores}
     for round_ in range(args.rounds):
-        for kind, store in plan if round_ % 2 == 0 else plan[::-1]:
+        for engine, kind, store in plan if round_ % 2 == 0 else plan[::-1]:
             age = time.monotonic() - store.touched
             # the verification pass (up to 10 s where SQLite writes), the warm-up, the slice
             busy = 10 + args.warmup + args.slice
@@ -282,7 +287,7 @@ def _measure_engine(
                 expected = verified_answer(target, store.tokens)  # every answer checked in full
                 if not store.touched and target.kind.tokens:  # this pass wrote lastUsedAt
                     store.touched = started
-                answers.setdefault(kind if kind not in SAME_ANSWER else "email", set()).add(
+                answers[engine].setdefault(kind if kind not in SAME_ANSWER else "email", set()).add(
                     expected
                 )
                 load(
@@ -296,7 +301,7 @@ def _measure_engine(
                 measured = load(
                     target, store.tokens, expected, seconds=args.slice, connections=args.connections
                 )
-            slices[f"{kind}_{store.label}"].append(measured)
+            slices[engine][f"{kind}_{store.label}"].append(measured)
             print(
                 f"  {engine:<10} round {round_ + 1} {kind:<8} {store.label:<4} {measured.rps:7.0f} req/s  "
                 f"p50 {measured.p50_ms:6.2f} ms  p99 {measured.p99_ms:6.2f} ms  "
@@ -304,6 +309,17 @@ def _measure_engine(
                 f"RSS {measured.server_rss_mb:.0f} MiB  load {_load_average()}",
                 flush=True,
             )
+    return {
+        engine: _engine_results(engine, slices[engine], answers[engine], many is not None)
+        for engine, (_, many) in stores.items()
+    }
+
+
+def _engine_results(
+    engine: str, slices: dict[str, list[Load]], answers: dict[str, set[str]], many: bool
+) -> dict[str, Any]:
+    """One engine's figures: each kind's slices aggregated, and the ratios between kinds."""
+    results: dict[str, Any] = {}
     different = [name for name, seen in answers.items() if len(seen) != 1]
     if different:
         raise RuntimeError(f"{engine}: the servers do not all answer alike: {different}")
@@ -334,7 +350,7 @@ def _measure_engine(
         ]
     if slices.get("graphql_one"):
         r["rss_mb_after"] = max(s.server_rss_mb for s in slices["graphql_one"])
-    if many is not None:
+    if many:
         r["graphql_vs_baseline_many"] = ratio("graphql_many", "baseline_many")
         r["graphql_vs_lean_many"] = ratio("graphql_many", "lean_many")
         r["many_vs_one"] = ratio("graphql_many", "graphql_one")
@@ -614,14 +630,12 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         stores, postgres_version, notes = await _prepare_stores(args, workdir, cleanup)
         first, seed_seconds = await _seed_all(stores, args.accounts)
-        for index, (engine, (one, many)) in enumerate(stores.items()):
-            print(
-                f"bench: {engine}: GraphQL and the baselines, 1 and {args.accounts:,} accounts",
-                flush=True,
-            )
-            engines[engine] = await asyncio.to_thread(
-                functools.partial(_measure_engine, first=index == 0), engine, one, many, args
-            )
+        print(
+            f"bench: {', '.join(stores)}: GraphQL and the baselines, 1 and {args.accounts:,} "
+            "accounts, the engines taking turns",
+            flush=True,
+        )
+        engines = await asyncio.to_thread(_measure_engines, stores, args)
         print("bench: the write path", flush=True)
         for engine, (one, _) in stores.items():
             engines[engine]["writes"] = await bench_writes.measure(one.url, first.account_id)
