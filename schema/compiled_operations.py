@@ -554,16 +554,18 @@ def _repeating_list(item: Complete) -> Complete:
         if seen is None:
             seen = run.repeats[item] = {}
         completed = []
+        repeated = 0  # the objects of the items met before, counted once at the end
         for element in value:
             found = seen.get(id(element))
             if found is not None and found[0] is element:
-                run.objects += found[2]
+                repeated += found[2]
                 completed.append(found[1])
                 continue
             before = run.objects
             answer = item(element, path, info, run)
             seen[id(element)] = (element, answer, run.objects - before)
             completed.append(answer)
+        run.objects += repeated
         return completed
 
     return complete

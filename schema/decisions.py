@@ -6,7 +6,8 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, is_
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, get_type_hints
 
 import strawberry
@@ -174,6 +175,7 @@ else:
 
 
 _OUTCOME = attrgetter("outcome")
+_CAPTURE = attrgetter("capture")
 _RANK = {CaptureLevel.FULL: 2, CaptureLevel.SUBJECT: 1, CaptureLevel.METADATA: 0}
 
 
@@ -270,16 +272,18 @@ class EmailLoggingDecision:
         recipients: Sequence[RecipientDecision],
     ) -> EmailLoggingDecision:
         """Use seen_by: ``recipients`` are those the viewer may see."""
-        # Decision's counts, from one pass over its recipients (a batch makes a hundred)
-        outcomes = list(map(_OUTCOME, decision.recipients))
+        # Decision's counts, in C: its outcomes, and the captures of its LOGGED recipients
+        # (a batch makes a hundred)
+        every = decision.recipients
+        outcomes = list(map(_OUTCOME, every))
         logged = outcomes.count(Outcome.LOGGED)
         capture = limited = None
         if logged:
-            captures = [
-                r.capture
-                for r in decision.recipients
-                if r.outcome is Outcome.LOGGED and r.capture is not None
-            ]
+            captures = list(
+                compress(map(_CAPTURE, every), map(is_, outcomes, repeat(Outcome.LOGGED)))
+            )
+            if None in captures:
+                captures = [c for c in captures if c is not None]
             limited = logged - captures.count(CaptureLevel.FULL)
             capture = min(captures, key=_RANK.__getitem__) if limited else CaptureLevel.FULL
         return cls(

@@ -39,6 +39,7 @@ from policy import (
     Settings,
     TooManyRecipients,
     decide_by,
+    keys_of,
     lists_of,
     read_email,
 )
@@ -310,8 +311,12 @@ async def _evaluate_all(
             continue
         email, sender_id = given
         try:
-            check_recipient_lists(email, at(index))
-            read.append(read_email(email))
+            if (
+                len(email.excluded_recipients) > MAX_RECIPIENTS
+                or len(email.existing_contacts) > MAX_RECIPIENTS
+            ):  # its path is made only where it is refused
+                check_recipient_lists(email, at(index))
+            read.append(read_email(email, keyed=False))  # keys gathered at once below
             senders.append(may_act_as(viewer, sender_id, Action.DECIDE_FOR_ANOTHER_SENDER))
         except (Refusal, TooManyRecipients, BadEmail) as error:
             failed = InEmail(index, error)
@@ -321,7 +326,7 @@ async def _evaluate_all(
     # UUID hashes and compares in Python).
     distinct = list({id(sender): sender for sender in senders}.values())
     others = {sender for sender in distinct if sender != viewer.user_id}
-    wanted = frozenset[str]().union(*{id(one): one.keys for one in read}.values())
+    wanted = keys_of({id(one): one for one in read}.values())
     if failed is not None and not others:
         raise failed
     if others:
