@@ -480,9 +480,7 @@ class DecisionQuery:
         # public_error puts its error at the email's index in the batch's path.
         decided = await decisions.evaluate_batch(ctx.db, ctx.signed_in, given)
         ctx.observe_decisions([d.decision for d in decided])
-        return await EmailLoggingDecision.seen_by(
-            info, [(d.decision, d.sender_id) for d in decided]
-        )
+        return await EmailLoggingDecision.seen_by(info, decided)  # (decision, sender) pairs
 
     @strawberry.field(
         permission_classes=SIGNED_IN,

@@ -355,16 +355,19 @@ async def _evaluate_all(
             found = built[id(row)] = entry_of(row)
         return found
 
-    lists: dict[uuid.UUID, Lists] = {}
+    # Each sender's lists, by the sender's identity (the senders live until the end; a
+    # UUID hashes in Python): the emails of one sender share their sender's UUID, as
+    # ``distinct`` found them.
+    lists: dict[int, Lists] = {}
     decided: list[Decided] = []
     for index, (one, sender) in enumerate(zip(read, senders, strict=True)):
         earlier = first_of[index]
         if earlier != index:
             decided.append(decided[earlier])
             continue
-        sender_lists = lists.get(sender)
+        sender_lists = lists.get(id(sender))
         if sender_lists is None:
-            sender_lists = lists[sender] = lists_for(rows, viewer.account_id, sender, entry)
+            sender_lists = lists[id(sender)] = lists_for(rows, viewer.account_id, sender, entry)
         decided.append(Decided(decide_by(one, sender_lists), sender))
     return decided
 
