@@ -26,7 +26,7 @@ reply) a recipient of the original email. Those entries never decide an outcome.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain
 from operator import itemgetter
 from typing import NamedTuple
@@ -157,6 +157,18 @@ class ReadEmail(NamedTuple):
     keys: frozenset[str]
 
 
+# A named tuple built from a tuple of all its fields in order, without the Python call of
+# its __new__ (which only checks them by name): the records that each email of a batch
+# makes, a hundred a request.
+_read_email = partial(tuple.__new__, ReadEmail)
+_decision = partial(tuple.__new__, Decision)
+assert ReadEmail._fields == ("email", "recipients", "originals", "keys")
+assert Decision._fields == (
+    *("channel", "never_log_applies", "email_sent", "recipients", "direction"),
+    *("automated", "automated_reason"),
+), "decide_by builds a Decision by position"
+
+
 def read_email(email: Email, *, keyed: bool = True) -> ReadEmail:
     """The email read for deciding. Raises BadEmail or TooManyRecipients. Not ``keyed``:
     its keys are left empty, for a caller that gathers those of many emails at once
@@ -164,9 +176,9 @@ def read_email(email: Email, *, keyed: bool = True) -> ReadEmail:
     check_email(email)
     recipients, originals = _recipients_of(email)
     if not keyed or email.channel not in LISTS_APPLY:
-        return ReadEmail(email, recipients, originals, _NOBODY)
+        return _read_email((email, recipients, originals, _NOBODY))
     keys = frozenset(chain.from_iterable(map(_KEYS, chain(recipients, originals))))
-    return ReadEmail(email, recipients, originals, keys)
+    return _read_email((email, recipients, originals, keys))
 
 
 def keys_of(read: Iterable[ReadEmail]) -> frozenset[str]:
@@ -240,8 +252,8 @@ def decide_by(email: Email | ReadEmail, lists: Lists) -> Decision:
         sender = recipients[0][2] if recipients else None
         reason = automated_reason(email.headers, sender, DEFAULT_NAMES if names is None else names)
     decisions = _apply_rules(email, recipients, lists, thread, thread_limits, reason)
-    return Decision(
-        email.channel, applies, True, decisions, email.direction, reason is not None, reason
+    return _decision(
+        (email.channel, applies, True, decisions, email.direction, reason is not None, reason)
     )
 
 

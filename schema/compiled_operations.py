@@ -873,6 +873,8 @@ def _coercion(type_: GraphQLInputType, made: dict[Any, _Coerce]) -> _Coerce:
             return _enum_coercion(of)
         if isinstance(of, GraphQLScalarType) and of in _TYPED_SCALARS:
             return _scalar_coercion(of)
+        if _is_texts(of):  # addresses: refuses a null itself, without a wrapper's call
+            return _texts_coercion(of, made, nullable=False)
         inner = _coercion(of, made)
 
         def non_null(value: Any, depth: int) -> Any:
@@ -901,9 +903,18 @@ def _nullable(coerce: _Coerce) -> _Coerce:
     return nullable
 
 
-def _list_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerce:
+def _is_texts(type_: Any) -> bool:
+    """A list of non-null Strings (or IDs)."""
+    if not isinstance(type_, GraphQLList):
+        return False
     of = type_.of_type
-    if isinstance(of, GraphQLNonNull) and (of.of_type is GraphQLString or of.of_type is GraphQLID):
+    return isinstance(of, GraphQLNonNull) and (
+        of.of_type is GraphQLString or of.of_type is GraphQLID
+    )
+
+
+def _list_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerce:
+    if _is_texts(type_):
         return _texts_coercion(type_, made)
     item: _Coerce | None = None
 
@@ -925,14 +936,17 @@ def _list_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerce
     return coerce
 
 
-def _texts_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerce:
+def _texts_coercion(
+    type_: GraphQLList[Any], made: dict[Any, _Coerce], *, nullable: bool = True
+) -> _Coerce:
     """A list of non-null Strings (or IDs): addresses, most of a batch's values. Each is
     its own coerced value, as coerce_string gives it; the list a new one, as graphql-core
-    builds one."""
+    builds one. Not ``nullable`` (the list itself non-null): a null is not plain."""
+    null = None if nullable else Undefined
 
     def coerce(value: Any, depth: int) -> Any:
         if value is None:
-            return None
+            return null
         if type(value) is not list or depth >= _PLAIN_DEPTH:
             return Undefined
         for element in value:
@@ -940,7 +954,8 @@ def _texts_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerc
                 return Undefined
         return list(value)
 
-    made[type_] = coerce
+    if nullable:  # the list type's own coercion (the non-null one is its wrapper's)
+        made[type_] = coerce
     return coerce
 
 

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
+from functools import partial
 from itertools import compress, repeat
 from operator import attrgetter, is_
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, get_type_hints
@@ -108,8 +109,8 @@ def given_email(type_: type, value: Mapping[str, Any], context: InputContext) ->
     included; enums already members) made the domain's email at once: Strawberry's hook
     for input types that build their own value (``from_input``), in place of an
     EmailInput, its nested inputs and a copy of each. tests/schema/test_inputs.py holds it
-    to Strawberry's own conversion. Built by position (``Email._make``, in Email's field
-    order): a batch builds a hundred."""
+    to Strawberry's own conversion. Built by position (as ``Email._make`` builds it, in
+    Email's field order, without its Python call): a batch builds a hundred."""
     get = value.get
     original = get("inReplyTo")
     headers = get("headers")
@@ -117,34 +118,37 @@ def given_email(type_: type, value: Mapping[str, Any], context: InputContext) ->
     bcc = get("bcc")
     excluded = get("excludedRecipients")
     existing = get("existingContacts")
-    return GivenEmail(
-        _email(
-            (
-                value["channel"],
-                tuple(value["to"]),
-                tuple(cc) if cc else (),
-                tuple(bcc) if bcc else (),
-                get("logToCrm", True),
-                get("createNewContacts", True),
-                tuple(excluded) if excluded else (),
-                tuple(existing) if existing else (),
-                None
-                if original is None
-                else OriginalEmail(
-                    to=tuple(original["to"]),
-                    cc=tuple(original.get("cc") or ()),
-                    bcc=tuple(original.get("bcc") or ()),
-                ),
-                get("direction", EmailDirection.OUTBOUND),
-                get("from"),
-                tuple((h["name"], h["value"]) for h in headers) if headers else (),
-            )
-        ),
-        get("senderId"),
+    return _given(
+        (
+            _email(
+                (
+                    value["channel"],
+                    tuple(value["to"]),
+                    tuple(cc) if cc else (),
+                    tuple(bcc) if bcc else (),
+                    get("logToCrm", True),
+                    get("createNewContacts", True),
+                    tuple(excluded) if excluded else (),
+                    tuple(existing) if existing else (),
+                    None
+                    if original is None
+                    else OriginalEmail(
+                        to=tuple(original["to"]),
+                        cc=tuple(original.get("cc") or ()),
+                        bcc=tuple(original.get("bcc") or ()),
+                    ),
+                    get("direction", EmailDirection.OUTBOUND),
+                    get("from"),
+                    tuple((h["name"], h["value"]) for h in headers) if headers else (),
+                )
+            ),
+            get("senderId"),
+        )
     )
 
 
-_email = Email._make
+_email = partial(tuple.__new__, Email)  # Email._make's work, without its Python call
+_given = partial(tuple.__new__, GivenEmail)
 assert Email._fields == (
     *("channel", "to", "cc", "bcc", "log_to_crm", "create_new_contacts"),
     *("excluded_recipients", "existing_contacts", "in_reply_to", "direction"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -219,6 +219,9 @@ class Decided(NamedTuple):
     sender_id: uuid.UUID
 
 
+_decided = partial(tuple.__new__, Decided)  # by position, without Decided's Python __new__
+
+
 async def evaluate(
     db: Database, viewer: Viewer, email: Email, *, sender_id: uuid.UUID | None
 ) -> Decided:
@@ -368,7 +371,7 @@ async def _evaluate_all(
         sender_lists = lists.get(id(sender))
         if sender_lists is None:
             sender_lists = lists[id(sender)] = lists_for(rows, viewer.account_id, sender, entry)
-        decided.append(Decided(decide_by(one, sender_lists), sender))
+        decided.append(_decided((decide_by(one, sender_lists), sender)))
     return decided
 
 
