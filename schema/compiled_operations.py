@@ -72,7 +72,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeGuard, cast
 
 from graphql import (
     DocumentNode,
@@ -903,7 +903,7 @@ def _nullable(coerce: _Coerce) -> _Coerce:
     return nullable
 
 
-def _is_texts(type_: Any) -> bool:
+def _is_texts(type_: Any) -> TypeGuard[GraphQLList[Any]]:
     """A list of non-null Strings (or IDs)."""
     if not isinstance(type_, GraphQLList):
         return False
