@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import hmac
+import itertools
 import os
 import threading
 from collections.abc import Sequence
@@ -127,24 +128,19 @@ class Metrics:
     def observe_decisions(self, decisions: Sequence[Decision]) -> None:
         """Count a request's recipients by channel and outcome: one increment per channel
         and outcome among them (each increment takes a lock: a batch's hundred decisions of
-        ten recipients were a thousand, then two hundred, now a few). A decision given
-        several times (a batch's copies of one email share theirs) is counted once and
-        multiplied."""
-        counts: dict[Any, collections.Counter[Any]] = {}
-        times = collections.Counter(map(id, decisions))  # the decisions live until the end
+        ten recipients were a thousand, then two hundred, now a few). Each channel's
+        recipients are counted in one pass in C (a decision given several times, as a
+        batch's copies of one email, counts each time)."""
+        by_channel: dict[Any, list[Sequence[Any]]] = {}
         for decision in decisions:
-            copies = times.pop(id(decision), 0)
-            if not copies:
-                continue  # counted with its first copy
-            outcomes = counts.get(decision.channel)
-            if outcomes is None:
-                outcomes = counts[decision.channel] = collections.Counter()
-            each = map(_OUTCOME, decision.recipients)
-            if copies == 1:
-                outcomes.update(each)  # counted in C
-            else:
-                for outcome, count in collections.Counter(each).items():
-                    outcomes[outcome] += count * copies
+            recipients = by_channel.get(decision.channel)
+            if recipients is None:
+                recipients = by_channel[decision.channel] = []
+            recipients.append(decision.recipients)
+        counts = {
+            channel: collections.Counter(map(_OUTCOME, itertools.chain.from_iterable(groups)))
+            for channel, groups in by_channel.items()
+        }
         for channel, outcomes in counts.items():
             for outcome, count in outcomes.items():
                 counter = self._decisions_of.get((channel, outcome))

@@ -26,7 +26,7 @@ reply) a recipient of the original email. Those entries never decide an outcome.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain
 from operator import itemgetter
 from typing import NamedTuple
@@ -50,6 +50,7 @@ from policy.records import (
 from policy.types import (
     LISTS_APPLY,
     CaptureLevel,
+    Channel,
     EmailDirection,
     EntryAction,
     Outcome,
@@ -71,6 +72,7 @@ __all__ = [
     "TooManyRecipients",
     "decide",
     "decide_by",
+    "keys_of",
     "lists_of",
     "lookup_keys",
     "read_email",
@@ -91,6 +93,8 @@ _KEYS = itemgetter(3)  # a recipient's lookup keys
 _FULL = CaptureLevel.FULL
 _INBOUND = EmailDirection.INBOUND
 _DEFAULTS = Settings()
+# Each channel's words where the lists do not apply (explain.unlisted_channel), looked up.
+_UNLISTED = {channel: explain.unlisted_channel(channel) for channel in Channel}
 
 
 class Lists(NamedTuple):
@@ -153,14 +157,45 @@ class ReadEmail(NamedTuple):
     keys: frozenset[str]
 
 
-def read_email(email: Email) -> ReadEmail:
-    """The email read for deciding. Raises BadEmail or TooManyRecipients."""
+# A named tuple built from a tuple of all its fields in order, without the Python call of
+# its __new__ (which only checks them by name): the records that each email of a batch
+# makes, a hundred a request.
+_read_email = partial(tuple.__new__, ReadEmail)
+_decision = partial(tuple.__new__, Decision)
+assert ReadEmail._fields == ("email", "recipients", "originals", "keys")
+assert Decision._fields == (
+    *("channel", "never_log_applies", "email_sent", "recipients", "direction"),
+    *("automated", "automated_reason"),
+), "decide_by builds a Decision by position"
+
+
+def read_email(email: Email, *, keyed: bool = True) -> ReadEmail:
+    """The email read for deciding. Raises BadEmail or TooManyRecipients. Not ``keyed``:
+    its keys are left empty, for a caller that gathers those of many emails at once
+    (``keys_of``: a batch looks up one set of keys, never each email's)."""
     check_email(email)
     recipients, originals = _recipients_of(email)
-    if email.channel not in LISTS_APPLY:
-        return ReadEmail(email, recipients, originals, _NOBODY)
+    if not keyed or email.channel not in LISTS_APPLY:
+        return _read_email((email, recipients, originals, _NOBODY))
     keys = frozenset(chain.from_iterable(map(_KEYS, chain(recipients, originals))))
-    return ReadEmail(email, recipients, originals, keys)
+    return _read_email((email, recipients, originals, keys))
+
+
+def keys_of(read: Iterable[ReadEmail]) -> frozenset[str]:
+    """Every entry key that could match a participant of any of these emails (or of their
+    originals), as the union of their own keys would be, however they were read: one set
+    built in C over all their recipients, rather than one per email and then their union."""
+    applying = [one for one in read if one.email.channel in LISTS_APPLY]
+    return frozenset(
+        chain.from_iterable(
+            map(
+                _KEYS,
+                chain.from_iterable(
+                    chain.from_iterable((one.recipients, one.originals) for one in applying)
+                ),
+            )
+        )
+    )
 
 
 def lookup_keys(email: Email) -> frozenset[str]:
@@ -217,8 +252,8 @@ def decide_by(email: Email | ReadEmail, lists: Lists) -> Decision:
         sender = recipients[0][2] if recipients else None
         reason = automated_reason(email.headers, sender, DEFAULT_NAMES if names is None else names)
     decisions = _apply_rules(email, recipients, lists, thread, thread_limits, reason)
-    return Decision(
-        email.channel, applies, True, decisions, email.direction, reason is not None, reason
+    return _decision(
+        (email.channel, applies, True, decisions, email.direction, reason is not None, reason)
     )
 
 
@@ -248,7 +283,7 @@ def _apply_rules(
     existing = _canonical(email.existing_contacts)
     new_contacts_off = not email.create_new_contacts
     no_new_contacts = new_contacts_off or email.in_reply_to is not None
-    unlisted = explain.unlisted_channel(email.channel)
+    unlisted = _UNLISTED[email.channel]
     logging_off = not email.log_to_crm
     base = _base_capture(settings)
     # Nearly always: nothing limits what is logged, so a logged recipient is the one of old.
@@ -529,9 +564,22 @@ def _canonical(recipients: tuple[str, ...]) -> frozenset[str]:
     """The canonical forms of the valid addresses among ``recipients``."""
     if not recipients:
         return _NOBODY
+    if len(recipients) > _CANONICAL_CACHED or sum(map(len, recipients)) > 2 * LONGEST_CACHED:
+        return _canonical_of(recipients)
+    return _canonical_cached(recipients)
+
+
+def _canonical_of(recipients: tuple[str, ...]) -> frozenset[str]:
     return frozenset(
         address.text for raw in recipients if (address := parse_address(raw)) is not None
     )
+
+
+# An email's excluded recipients and existing contacts: the same few again and again (a
+# mailbox's emails, a batch's), each set made once. Only a few short ones are cached (at
+# most 1,024 of _CANONICAL_CACHED addresses and 2 * LONGEST_CACHED characters).
+_CANONICAL_CACHED = 16
+_canonical_cached = lru_cache(maxsize=1024)(_canonical_of)
 
 
 def _index(entries: Iterable[Entry]) -> _Index:

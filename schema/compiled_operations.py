@@ -72,7 +72,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeGuard, cast
 
 from graphql import (
     DocumentNode,
@@ -554,16 +554,18 @@ def _repeating_list(item: Complete) -> Complete:
         if seen is None:
             seen = run.repeats[item] = {}
         completed = []
+        repeated = 0  # the objects of the items met before, counted once at the end
         for element in value:
             found = seen.get(id(element))
             if found is not None and found[0] is element:
-                run.objects += found[2]
+                repeated += found[2]
                 completed.append(found[1])
                 continue
             before = run.objects
             answer = item(element, path, info, run)
             seen[id(element)] = (element, answer, run.objects - before)
             completed.append(answer)
+        run.objects += repeated
         return completed
 
     return complete
@@ -871,6 +873,8 @@ def _coercion(type_: GraphQLInputType, made: dict[Any, _Coerce]) -> _Coerce:
             return _enum_coercion(of)
         if isinstance(of, GraphQLScalarType) and of in _TYPED_SCALARS:
             return _scalar_coercion(of)
+        if _is_texts(of):  # addresses: refuses a null itself, without a wrapper's call
+            return _texts_coercion(of, made, nullable=False)
         inner = _coercion(of, made)
 
         def non_null(value: Any, depth: int) -> Any:
@@ -899,9 +903,18 @@ def _nullable(coerce: _Coerce) -> _Coerce:
     return nullable
 
 
-def _list_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerce:
+def _is_texts(type_: Any) -> TypeGuard[GraphQLList[Any]]:
+    """A list of non-null Strings (or IDs)."""
+    if not isinstance(type_, GraphQLList):
+        return False
     of = type_.of_type
-    if isinstance(of, GraphQLNonNull) and (of.of_type is GraphQLString or of.of_type is GraphQLID):
+    return isinstance(of, GraphQLNonNull) and (
+        of.of_type is GraphQLString or of.of_type is GraphQLID
+    )
+
+
+def _list_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerce:
+    if _is_texts(type_):
         return _texts_coercion(type_, made)
     item: _Coerce | None = None
 
@@ -923,14 +936,17 @@ def _list_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerce
     return coerce
 
 
-def _texts_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerce:
+def _texts_coercion(
+    type_: GraphQLList[Any], made: dict[Any, _Coerce], *, nullable: bool = True
+) -> _Coerce:
     """A list of non-null Strings (or IDs): addresses, most of a batch's values. Each is
     its own coerced value, as coerce_string gives it; the list a new one, as graphql-core
-    builds one."""
+    builds one. Not ``nullable`` (the list itself non-null): a null is not plain."""
+    null = None if nullable else Undefined
 
     def coerce(value: Any, depth: int) -> Any:
         if value is None:
-            return None
+            return null
         if type(value) is not list or depth >= _PLAIN_DEPTH:
             return Undefined
         for element in value:
@@ -938,7 +954,8 @@ def _texts_coercion(type_: GraphQLList[Any], made: dict[Any, _Coerce]) -> _Coerc
                 return Undefined
         return list(value)
 
-    made[type_] = coerce
+    if nullable:  # the list type's own coercion (the non-null one is its wrapper's)
+        made[type_] = coerce
     return coerce
 
 

@@ -6,7 +6,9 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
-from operator import attrgetter
+from functools import partial
+from itertools import compress, repeat
+from operator import attrgetter, is_
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, get_type_hints
 
 import strawberry
@@ -107,8 +109,8 @@ def given_email(type_: type, value: Mapping[str, Any], context: InputContext) ->
     included; enums already members) made the domain's email at once: Strawberry's hook
     for input types that build their own value (``from_input``), in place of an
     EmailInput, its nested inputs and a copy of each. tests/schema/test_inputs.py holds it
-    to Strawberry's own conversion. Built by position (``Email._make``, in Email's field
-    order): a batch builds a hundred."""
+    to Strawberry's own conversion. Built by position (as ``Email._make`` builds it, in
+    Email's field order, without its Python call): a batch builds a hundred."""
     get = value.get
     original = get("inReplyTo")
     headers = get("headers")
@@ -116,34 +118,37 @@ def given_email(type_: type, value: Mapping[str, Any], context: InputContext) ->
     bcc = get("bcc")
     excluded = get("excludedRecipients")
     existing = get("existingContacts")
-    return GivenEmail(
-        _email(
-            (
-                value["channel"],
-                tuple(value["to"]),
-                tuple(cc) if cc else (),
-                tuple(bcc) if bcc else (),
-                get("logToCrm", True),
-                get("createNewContacts", True),
-                tuple(excluded) if excluded else (),
-                tuple(existing) if existing else (),
-                None
-                if original is None
-                else OriginalEmail(
-                    to=tuple(original["to"]),
-                    cc=tuple(original.get("cc") or ()),
-                    bcc=tuple(original.get("bcc") or ()),
-                ),
-                get("direction", EmailDirection.OUTBOUND),
-                get("from"),
-                tuple((h["name"], h["value"]) for h in headers) if headers else (),
-            )
-        ),
-        get("senderId"),
+    return _given(
+        (
+            _email(
+                (
+                    value["channel"],
+                    tuple(value["to"]),
+                    tuple(cc) if cc else (),
+                    tuple(bcc) if bcc else (),
+                    get("logToCrm", True),
+                    get("createNewContacts", True),
+                    tuple(excluded) if excluded else (),
+                    tuple(existing) if existing else (),
+                    None
+                    if original is None
+                    else OriginalEmail(
+                        to=tuple(original["to"]),
+                        cc=tuple(original.get("cc") or ()),
+                        bcc=tuple(original.get("bcc") or ()),
+                    ),
+                    get("direction", EmailDirection.OUTBOUND),
+                    get("from"),
+                    tuple((h["name"], h["value"]) for h in headers) if headers else (),
+                )
+            ),
+            get("senderId"),
+        )
     )
 
 
-_email = Email._make
+_email = partial(tuple.__new__, Email)  # Email._make's work, without its Python call
+_given = partial(tuple.__new__, GivenEmail)
 assert Email._fields == (
     *("channel", "to", "cc", "bcc", "log_to_crm", "create_new_contacts"),
     *("excluded_recipients", "existing_contacts", "in_reply_to", "direction"),
@@ -174,6 +179,7 @@ else:
 
 
 _OUTCOME = attrgetter("outcome")
+_CAPTURE = attrgetter("capture")
 _RANK = {CaptureLevel.FULL: 2, CaptureLevel.SUBJECT: 1, CaptureLevel.METADATA: 0}
 
 
@@ -270,16 +276,18 @@ class EmailLoggingDecision:
         recipients: Sequence[RecipientDecision],
     ) -> EmailLoggingDecision:
         """Use seen_by: ``recipients`` are those the viewer may see."""
-        # Decision's counts, from one pass over its recipients (a batch makes a hundred)
-        outcomes = list(map(_OUTCOME, decision.recipients))
+        # Decision's counts, in C: its outcomes, and the captures of its LOGGED recipients
+        # (a batch makes a hundred)
+        every = decision.recipients
+        outcomes = list(map(_OUTCOME, every))
         logged = outcomes.count(Outcome.LOGGED)
         capture = limited = None
         if logged:
-            captures = [
-                r.capture
-                for r in decision.recipients
-                if r.outcome is Outcome.LOGGED and r.capture is not None
-            ]
+            captures = list(
+                compress(map(_CAPTURE, every), map(is_, outcomes, repeat(Outcome.LOGGED)))
+            )
+            if None in captures:
+                captures = [c for c in captures if c is not None]
             limited = logged - captures.count(CaptureLevel.FULL)
             capture = min(captures, key=_RANK.__getitem__) if limited else CaptureLevel.FULL
         return cls(
@@ -476,9 +484,7 @@ class DecisionQuery:
         # public_error puts its error at the email's index in the batch's path.
         decided = await decisions.evaluate_batch(ctx.db, ctx.signed_in, given)
         ctx.observe_decisions([d.decision for d in decided])
-        return await EmailLoggingDecision.seen_by(
-            info, [(d.decision, d.sender_id) for d in decided]
-        )
+        return await EmailLoggingDecision.seen_by(info, decided)  # (decision, sender) pairs
 
     @strawberry.field(
         permission_classes=SIGNED_IN,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +39,7 @@ from policy import (
     Settings,
     TooManyRecipients,
     decide_by,
+    keys_of,
     lists_of,
     read_email,
 )
@@ -218,6 +219,9 @@ class Decided(NamedTuple):
     sender_id: uuid.UUID
 
 
+_decided = partial(tuple.__new__, Decided)  # by position, without Decided's Python __new__
+
+
 async def evaluate(
     db: Database, viewer: Viewer, email: Email, *, sender_id: uuid.UUID | None
 ) -> Decided:
@@ -310,8 +314,12 @@ async def _evaluate_all(
             continue
         email, sender_id = given
         try:
-            check_recipient_lists(email, at(index))
-            read.append(read_email(email))
+            if (
+                len(email.excluded_recipients) > MAX_RECIPIENTS
+                or len(email.existing_contacts) > MAX_RECIPIENTS
+            ):  # its path is made only where it is refused
+                check_recipient_lists(email, at(index))
+            read.append(read_email(email, keyed=False))  # keys gathered at once below
             senders.append(may_act_as(viewer, sender_id, Action.DECIDE_FOR_ANOTHER_SENDER))
         except (Refusal, TooManyRecipients, BadEmail) as error:
             failed = InEmail(index, error)
@@ -321,7 +329,7 @@ async def _evaluate_all(
     # UUID hashes and compares in Python).
     distinct = list({id(sender): sender for sender in senders}.values())
     others = {sender for sender in distinct if sender != viewer.user_id}
-    wanted = frozenset[str]().union(*{id(one): one.keys for one in read}.values())
+    wanted = keys_of({id(one): one for one in read}.values())
     if failed is not None and not others:
         raise failed
     if others:
@@ -350,17 +358,20 @@ async def _evaluate_all(
             found = built[id(row)] = entry_of(row)
         return found
 
-    lists: dict[uuid.UUID, Lists] = {}
+    # Each sender's lists, by the sender's identity (the senders live until the end; a
+    # UUID hashes in Python): the emails of one sender share their sender's UUID, as
+    # ``distinct`` found them.
+    lists: dict[int, Lists] = {}
     decided: list[Decided] = []
     for index, (one, sender) in enumerate(zip(read, senders, strict=True)):
         earlier = first_of[index]
         if earlier != index:
             decided.append(decided[earlier])
             continue
-        sender_lists = lists.get(sender)
+        sender_lists = lists.get(id(sender))
         if sender_lists is None:
-            sender_lists = lists[sender] = lists_for(rows, viewer.account_id, sender, entry)
-        decided.append(Decided(decide_by(one, sender_lists), sender))
+            sender_lists = lists[id(sender)] = lists_for(rows, viewer.account_id, sender, entry)
+        decided.append(_decided((decide_by(one, sender_lists), sender)))
     return decided
 
 

@@ -14,6 +14,7 @@ from policy import (
     Channel,
     Decision,
     Email,
+    EmailDirection,
     Entry,
     EntryAction,
     OriginalEmail,
@@ -23,8 +24,10 @@ from policy import (
     Scope,
     TooManyRecipients,
     decide,
+    keys_of,
     lookup_keys,
     parse_pattern,
+    read_email,
 )
 
 ACCOUNT, PERSONAL = Scope.ACCOUNT, Scope.PERSONAL
@@ -728,6 +731,34 @@ def test_lookup_keys_cover_the_recipients_and_the_original() -> None:
 )
 def test_no_lookup_keys_where_the_lists_do_not_apply(channel: Channel) -> None:
     assert lookup_keys(Email(channel, to=("jane@acme.com",))) == frozenset()
+
+
+def test_keys_of_emails_read_unkeyed_are_the_union_of_their_own_keys() -> None:
+    # given a batch's emails: a reply, one where the lists do not apply, one inbound
+    emails = [
+        Email(
+            Channel.CRM,
+            to=("Jane <jane@eu.acme.com>", "not an address"),
+            bcc=("bob@domän.se",),
+            in_reply_to=OriginalEmail(to=("counsel@lawfirm.com",)),
+        ),
+        Email(Channel.TEAM_INBOX, to=("jane@acme.com", "amy@other.org")),
+        Email(Channel.SALES_EXTENSION, to=("amy@other.org",), cc=("JANE@eu.acme.com",)),
+        Email(
+            Channel.BCC,
+            to=("me@acme.com",),
+            direction=EmailDirection.INBOUND,
+            sender_address="news@list.example.com",
+        ),
+    ]
+
+    # when each is read without its keys
+    unkeyed = [read_email(email, keyed=False) for email in emails]
+
+    # then none carries keys, and together they give every email's own, as one set
+    assert all(one.keys == frozenset() for one in unkeyed)
+    assert keys_of(unkeyed) == frozenset().union(*(lookup_keys(e) for e in emails))
+    assert keys_of([]) == frozenset()
 
 
 def test_lookup_keys_raise_for_too_many_recipients() -> None:
