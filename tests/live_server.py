@@ -220,6 +220,9 @@ def start_process(command: list[str], *, env: dict[str, str], log_path: Path) ->
             target=forked_serve.serve,
             args=(command[len(SERVE) - 1 :], env, str(REPO), str(log_path)),
             name="neverlog serve",
+            # Stopped by the worker's exit where a test left it running (as the fixtures
+            # never do), not waited for; it starts no process of its own (no --workers).
+            daemon=True,
         )
         process.start()
         return Forked(process)
