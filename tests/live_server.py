@@ -8,7 +8,9 @@ import contextlib
 import functools
 import io
 import json
+import multiprocessing
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -17,7 +19,9 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 from pathlib import Path
+from typing import Protocol
 from unittest import mock
 
 import httpx
@@ -122,10 +126,114 @@ def live_server(tmp_path: Path, *serve_args: str, **settings: str) -> Iterator[L
         yield LiveServer(url=url, port=port, env=env)
 
 
+class Process(Protocol):
+    """What the tests do with a server process: ``subprocess.Popen``'s, or a ``Forked``."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+class Forked:
+    """A ``neverlog serve`` forked from the fork server (``start_process``), with the methods
+    of ``subprocess.Popen`` that the tests use; its status is Popen's too (0, 1, or minus the
+    signal that ended it)."""
+
+    def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
+        self._process = process
+
+    @property
+    def pid(self) -> int:
+        pid = self._process.pid
+        assert pid is not None
+        return pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.exitcode
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._process.join(timeout)
+        status = self._process.exitcode
+        if status is None:
+            raise subprocess.TimeoutExpired(["neverlog", "serve"], timeout or 0)
+        return status
+
+    def send_signal(self, sig: int) -> None:
+        if self._process.exitcode is None:
+            os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+@functools.cache
+def _fork_server() -> BaseContext:
+    """multiprocessing's fork server, started on the first use, with the app imported once
+    (tests/forked_serve.py); each ``neverlog serve`` is a fork of it. ``__main__`` too: where
+    the main module is a file (``pytest -n 0``, not an xdist worker), each child would
+    otherwise run it again."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", "tests.forked_serve"])
+    return context
+
+
+SERVE = [sys.executable, "-m", "api.cli", "serve"]
+
+
+def start_process(command: list[str], *, env: dict[str, str], log_path: Path) -> Process:
+    """Start ``command`` from the repository's root with ``env`` as its environment, its
+    output in ``log_path`` (made anew). ``python -m api.cli serve ...`` is forked from a
+    process that has imported the app (the fork server, once a worker): the same
+    ``api.cli.main`` with the same arguments and environment, without the 1.3 s of CPU of a
+    new interpreter's imports. Not where it would differ: ``--workers`` (uvicorn spawns each
+    worker from the command's main module) or a ``PROMETHEUS_MULTIPROC_DIR`` (read when
+    prometheus_client is imported), nor any other command."""
+    log_path.write_bytes(b"")
+    forkable = (
+        command[: len(SERVE)] == SERVE
+        and "--workers" not in command
+        and env.get("PROMETHEUS_MULTIPROC_DIR") == os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    )
+    if forkable:
+        from tests import forked_serve
+
+        process = _fork_server().Process(
+            target=forked_serve.serve,
+            args=(command[len(SERVE) - 1 :], env, str(REPO), str(log_path)),
+            name="neverlog serve",
+            # Stopped by the worker's exit where a test left it running (as the fixtures
+            # never do), not waited for; it starts no process of its own (no --workers).
+            daemon=True,
+        )
+        process.start()
+        return Forked(process)
+    with log_path.open("wb") as log:
+        return subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+
+
 @contextlib.contextmanager
 def serving(
     command: list[str], *, env: dict[str, str], url: str, log_path: Path, start_timeout: float = 120
-) -> Iterator[subprocess.Popen[bytes]]:
+) -> Iterator[Process]:
     """Run a server process until the block ends: it has answered /healthz when the block
     starts (else the error carries its log), and it is stopped (SIGTERM, then SIGKILL) when
     the block ends, however it ends."""
@@ -144,28 +252,21 @@ class Served:
 
 
 @contextlib.contextmanager
-def serving_together(
-    servers: list[Served], start_timeout: float = 120
-) -> Iterator[list[subprocess.Popen[bytes]]]:
+def serving_together(servers: list[Served], start_timeout: float = 120) -> Iterator[list[Process]]:
     """``serving`` for several servers, started at once: each has answered /healthz when
-    the block starts, and all are stopped when it ends. Their interpreters start side by
-    side, not one after the other."""
+    the block starts, and all are stopped when it ends. They start side by side, not one
+    after the other."""
     with contextlib.ExitStack() as stack:
-        started: list[subprocess.Popen[bytes]] = []
+        started: list[Process] = []
         stack.callback(_stop, started)
         for served in servers:
-            log = stack.enter_context(served.log_path.open("wb"))
-            started.append(
-                subprocess.Popen(
-                    served.command, env=served.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT
-                )
-            )
+            started.append(start_process(served.command, env=served.env, log_path=served.log_path))
         for server, served in zip(started, servers, strict=True):
             _wait_until_up(server, served.url, served.log_path, start_timeout)
         yield started
 
 
-def _stop(servers: list[subprocess.Popen[bytes]]) -> None:
+def _stop(servers: list[Process]) -> None:
     """SIGTERM to every server at once, then a wait for each (SIGKILL after 20 s)."""
     for server in servers:
         server.terminate()
@@ -177,9 +278,7 @@ def _stop(servers: list[subprocess.Popen[bytes]]) -> None:
             server.wait()
 
 
-def _wait_until_up(
-    server: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float
-) -> None:
+def _wait_until_up(server: Process, url: str, log_path: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:

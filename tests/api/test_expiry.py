@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import subprocess
-import sys
 import time
 import uuid
 from typing import Any
@@ -22,7 +20,7 @@ from schema.ids import decode_id
 from tenancy import expiry, held_lists
 from tests.api.decision_helpers import email
 from tests.helpers import Api, Member, assert_no_user_errors, assert_user_error
-from tests.live_server import REPO, free_port
+from tests.live_server import SERVE, free_port, start_process
 from tests.reliability.conftest import Client, Server, neverlog_env
 
 ADD = """mutation($input: AddNeverLogEntriesInput!) { addNeverLogEntries(input: $input) {
@@ -391,15 +389,12 @@ async def test_two_serve_processes_remove_an_expired_entry_within_a_minute_once(
 def _spawn(url: str, tmp_path: Any, n: int) -> Server:
     port = free_port()
     log_path = tmp_path / f"serve-{n}.log"
-    log_file = log_path.open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO,
+    process = start_process(
+        [*SERVE, "--host", "127.0.0.1", "--port", str(port)],
         env=neverlog_env(url, EXPIRY_SWEEP_SECONDS="0.5"),
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
+        log_path=log_path,
     )
-    return Server(process=process, port=port, log_file=log_file, log_path=log_path)
+    return Server(process=process, port=port, log_path=log_path)
 
 
 # -- expiry dates at the edges of the calendar, and what a note may hold --------------------

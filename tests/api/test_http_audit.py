@@ -7,23 +7,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.live_server import free_port
+from tests.live_server import SERVE, free_port, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT_DIR = ROOT / "tests" / "http_audit"
-STARTUP_SECONDS = 120
 AUDIT_SECONDS = 120
 NPM_CI_SECONDS = 300
 
@@ -57,37 +51,6 @@ def node() -> str:
     return node
 
 
-def _server_log(path: Path) -> str:
-    return path.read_text(errors="replace")[-4000:] if path.exists() else ""
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"neverlog serve exited with {process.returncode}:\n{_server_log(log)}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    pytest.fail(
-        f"neverlog serve did not answer /healthz in {STARTUP_SECONDS} s:\n{_server_log(log)}"
-    )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """The base URL of a ``neverlog serve`` process on a fresh SQLite database, stopped
@@ -96,22 +59,10 @@ def server(tmp_path: Path) -> Iterator[str]:
     # The defaults, but for the database: no NEVERLOG_ setting of the caller leaks in.
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEVERLOG_")}
     env["NEVERLOG_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'neverlog.db'}"
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(process, base_url, log)
+    command = [*SERVE, "--host", "127.0.0.1", "--port", str(port)]
+    with serving(command, env=env, url=base_url, log_path=tmp_path / "serve.log"):
         yield base_url
-    finally:
-        _stop(process)
 
 
 def test_graphql_over_http_audit_passes_every_must_and_should(

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 import pytest
@@ -32,7 +32,7 @@ from persistence import accounts
 from persistence.database import Database
 from schema.ids import to_global_id
 from tenancy.users import create_account
-from tests.live_server import free_port
+from tests.live_server import SERVE, Process, free_port, start_process
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_URL = os.environ.get("NEVERLOG_TEST_DATABASE_URL", "")
@@ -270,9 +270,8 @@ async def run_cli(database_url: str, *args: str) -> str:
 class Server:
     """One ``neverlog serve`` process."""
 
-    process: subprocess.Popen[bytes]
+    process: Process
     port: int
-    log_file: IO[bytes]
     log_path: Path
     http: httpx.AsyncClient = field(init=False)
     client: Client = field(init=False)
@@ -282,7 +281,6 @@ class Server:
         self.client = Client(self.http)
 
     def log(self) -> str:
-        self.log_file.flush()
         return self.log_path.read_text(errors="replace")
 
     def running(self) -> bool:
@@ -324,7 +322,6 @@ class Server:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(10)
         await self.http.aclose()
-        self.log_file.close()
 
 
 @pytest.fixture
@@ -336,15 +333,12 @@ async def serve(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[list[Se
     def spawn(database_url: str, **settings: str) -> Server:
         port = free_port()
         log_path = tmp_path / f"serve-{port}.log"
-        log_file = log_path.open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
+        process = start_process(
+            [*SERVE, "--host", "127.0.0.1", "--port", str(port)],
             env=neverlog_env(database_url, **settings),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
+            log_path=log_path,
         )
-        server = Server(process=process, port=port, log_file=log_file, log_path=log_path)
+        server = Server(process=process, port=port, log_path=log_path)
         servers.append(server)
         return server
 
