@@ -307,11 +307,18 @@ async def test_a_change_written_to_the_file_by_any_connection_is_seen_on_the_nex
     # when the token is revoked by a connection that tells nobody (the sqlite3 shell's way)
     path = b.db.engine.url.database
     assert path is not None
-    with contextlib.closing(sqlite3.connect(path)) as shell, shell:
-        shell.execute(
-            "update api_tokens set revoked_at = ? where token_hash = ?",
-            (utcnow().isoformat(sep=" "), hash_token(user.token)),
-        )
+
+    def revoke_by_hand() -> None:
+        with contextlib.closing(sqlite3.connect(path, timeout=30, isolation_level=None)) as shell:
+            shell.execute("begin immediate")  # waits its turn behind the app's writes
+            shell.execute(
+                "update api_tokens set revoked_at = ? where token_hash = ?",
+                (utcnow().isoformat(sep=" "), hash_token(user.token)),
+            )
+            shell.execute("commit")
+
+    # (in a thread: the event loop runs on, so that a write of the app's under way ends)
+    await asyncio.to_thread(revoke_by_hand)
     # then B refuses it on its very next request, and the admin's token is read again
     response = await b.post(VIEWER, token=user.token)
     assert response.status_code == 401
