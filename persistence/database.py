@@ -563,8 +563,10 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own is deferred).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # The wait first: switching a new file to WAL waits for another process's lock (two
+        # replicas that start and migrate at once), as long as any statement may wait.
         cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -37,10 +38,25 @@ async def upgrade(database: Database, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     engine = database.engine.execution_options(sqlite_begin="IMMEDIATE")
-    async with engine.begin() as connection:
-        if database.is_postgresql:
-            await connection.execute(MIGRATION_LOCK)
-        await connection.run_sync(_upgrade)
+    for attempt in range(SQLITE_ATTEMPTS):
+        try:
+            async with engine.begin() as connection:
+                if database.is_postgresql:
+                    await connection.execute(MIGRATION_LOCK)
+                await connection.run_sync(_upgrade)
+            return
+        except sa.exc.OperationalError as error:
+            # Two processes opening a new SQLite file at once: one's switch to WAL and the
+            # other's BEGIN IMMEDIATE can each hold what the other waits for, and SQLite
+            # answers one of them "locked" at once rather than wait for ever. Nothing was
+            # written: it tries again, and then finds the other's migration done.
+            locked = not database.is_postgresql and "database is locked" in str(error)
+            if not locked or attempt == SQLITE_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.1 * (attempt + 1))
+
+
+SQLITE_ATTEMPTS = 5
 
 
 async def grant_app_role(database: Database, role: str) -> None:
