@@ -27,6 +27,8 @@ def alembic_config(url: str) -> Config:
 # (two deploy jobs, each replica's start) take turns, and the second finds nothing to do.
 # On SQLite the file's write lock, taken at BEGIN (IMMEDIATE), does the same.
 MIGRATION_LOCK = sa.text("SELECT pg_advisory_xact_lock(7462301597)")
+# How often an upgrade that SQLite refuses at once as locked is tried (upgrade, below).
+SQLITE_ATTEMPTS = 5
 
 
 async def upgrade(database: Database, revision: str = "head") -> None:
@@ -54,9 +56,6 @@ async def upgrade(database: Database, revision: str = "head") -> None:
             if not locked or attempt == SQLITE_ATTEMPTS - 1:
                 raise
             await asyncio.sleep(0.1 * (attempt + 1))
-
-
-SQLITE_ATTEMPTS = 5
 
 
 async def grant_app_role(database: Database, role: str) -> None:

@@ -314,11 +314,7 @@ async def _evaluate_all(
             continue
         email, sender_id = given
         try:
-            if (
-                len(email.excluded_recipients) > MAX_RECIPIENTS
-                or len(email.existing_contacts) > MAX_RECIPIENTS
-            ):  # its path is made only where it is refused
-                check_recipient_lists(email, at(index))
+            check_recipient_lists(email, at(index))
             read.append(read_email(email, keyed=False))  # keys gathered at once below
             senders.append(may_act_as(viewer, sender_id, Action.DECIDE_FOR_ANOTHER_SENDER))
         except (Refusal, TooManyRecipients, BadEmail) as error:

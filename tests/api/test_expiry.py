@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -20,8 +21,7 @@ from schema.ids import decode_id
 from tenancy import expiry, held_lists
 from tests.api.decision_helpers import email
 from tests.helpers import Api, Member, assert_no_user_errors, assert_user_error
-from tests.live_server import SERVE, free_port, start_process
-from tests.reliability.conftest import Client, Server, neverlog_env
+from tests.reliability.conftest import Client, Server, serve  # noqa: F401 (a fixture)
 
 ADD = """mutation($input: AddNeverLogEntriesInput!) { addNeverLogEntries(input: $input) {
     added { id pattern note expiresAt } alreadyListed list { count }
@@ -334,67 +334,52 @@ async def test_an_entry_that_has_not_expired_is_left_alone_by_the_sweep(
 
 
 async def test_two_serve_processes_remove_an_expired_entry_within_a_minute_once(
-    api: Api, db: Database, admin_db: Database, tmp_path: Any
+    api: Api,
+    db: Database,
+    admin_db: Database,
+    serve: Callable[..., Awaitable[list[Server]]],  # noqa: F811 (the fixture)
 ) -> None:
     # given two processes that sweep twice a second, on one database
     url = db.url.render_as_string(hide_password=False)
-    servers = [_spawn(url, tmp_path, n) for n in range(2)]
-    try:
-        await asyncio.gather(*(s.ready() for s in servers))
-        admin = await api.new_account()
-        until = later(2)
-        first, second = servers
-        # patterns of this test alone: the database may hold other tests' entries
-        unique = uuid.uuid4().hex[:12]
-        domain, mum = f"*@law-{unique}.de", f"mum-{unique}@family.com"
-        for scope, patterns in (("ACCOUNT", [domain]), ("PERSONAL", [mum])):
-            payload = await add(
-                first.client, admin.token, patterns, scope, expiresAt=until.isoformat()
-            )
-            assert_no_user_errors(payload)
-        # when the moment passes, the entries are gone within a minute
-        started = time.monotonic()
-        while time.monotonic() - started < 60:
-            left = await stored_rows(
-                admin_db,
-                "never_log_entries",
-                f"WHERE pattern IN ('{domain}', '{mum}')",
-            )
-            expired = [
-                e
-                for e in await audit_events(second.client, admin.token)
-                if e["action"] == "NEVER_LOG_ENTRIES_EXPIRED"
-            ]
-            if left == 0 and len(expired) >= 2:
-                break
-            await asyncio.sleep(0.25)
-        # and after several more sweeps of both, each list has exactly one event
-        await asyncio.sleep(2)
+    servers = await serve(url, n=2, EXPIRY_SWEEP_SECONDS="0.5")
+    admin = await api.new_account()
+    until = later(2)
+    first, second = servers
+    # patterns of this test alone: the database may hold other tests' entries
+    unique = uuid.uuid4().hex[:12]
+    domain, mum = f"*@law-{unique}.de", f"mum-{unique}@family.com"
+    for scope, patterns in (("ACCOUNT", [domain]), ("PERSONAL", [mum])):
+        payload = await add(first.client, admin.token, patterns, scope, expiresAt=until.isoformat())
+        assert_no_user_errors(payload)
+    # when the moment passes, the entries are gone within a minute
+    started = time.monotonic()
+    while time.monotonic() - started < 60:
+        left = await stored_rows(
+            admin_db,
+            "never_log_entries",
+            f"WHERE pattern IN ('{domain}', '{mum}')",
+        )
         expired = [
             e
             for e in await audit_events(second.client, admin.token)
             if e["action"] == "NEVER_LOG_ENTRIES_EXPIRED"
         ]
-        # then
-        assert sorted(e["scope"] for e in expired) == ["ACCOUNT", "PERSONAL"], [
-            s.log() for s in servers
-        ]
-        assert left == 0
-        assert dt.datetime.now(dt.UTC) - until < dt.timedelta(seconds=60)
-    finally:
-        for server in servers:
-            await server.close()
-
-
-def _spawn(url: str, tmp_path: Any, n: int) -> Server:
-    port = free_port()
-    log_path = tmp_path / f"serve-{n}.log"
-    process = start_process(
-        [*SERVE, "--host", "127.0.0.1", "--port", str(port)],
-        env=neverlog_env(url, EXPIRY_SWEEP_SECONDS="0.5"),
-        log_path=log_path,
-    )
-    return Server(process=process, port=port, log_path=log_path)
+        if left == 0 and len(expired) >= 2:
+            break
+        await asyncio.sleep(0.25)
+    # and after several more sweeps of both, each list has exactly one event
+    await asyncio.sleep(2)
+    expired = [
+        e
+        for e in await audit_events(second.client, admin.token)
+        if e["action"] == "NEVER_LOG_ENTRIES_EXPIRED"
+    ]
+    # then
+    assert sorted(e["scope"] for e in expired) == ["ACCOUNT", "PERSONAL"], [
+        s.log() for s in servers
+    ]
+    assert left == 0
+    assert dt.datetime.now(dt.UTC) - until < dt.timedelta(seconds=60)
 
 
 # -- expiry dates at the edges of the calendar, and what a note may hold --------------------
