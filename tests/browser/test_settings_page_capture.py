@@ -163,7 +163,7 @@ def test_undo_leaves_the_entry_as_it_was_and_a_removal_is_sent_when_the_window_c
     add(server, admin, "PERSONAL", ["old@friend.org", "zed@friend.org"])
     before = entries(server, admin, "PERSONAL")
     # The page's timers run on a clock that the test moves.
-    page.clock.install()
+    browser.install_clock()
     browser.sign_in(admin)
     section = page.locator("#personal")
 
