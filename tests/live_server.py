@@ -280,17 +280,19 @@ def _stop(servers: list[Process]) -> None:
 
 def _wait_until_up(server: Process, url: str, log_path: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(
-                f"the server exited with {server.returncode}:\n{log_path.read_text()}"
-            )
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
+    # One client for every poll: each new one loads the CA bundle, about 40 ms of CPU.
+    with httpx.Client(timeout=1) as http:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise AssertionError(
+                    f"the server exited with {server.returncode}:\n{log_path.read_text()}"
+                )
+            try:
+                if http.get(f"{url}/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
     raise AssertionError(
         f"the server did not answer /healthz in {timeout:g} s:\n{log_path.read_text()}"
     )
