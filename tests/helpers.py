@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +36,12 @@ class Api:
         self.client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app), base_url="http://neverlog.local"
         )
+        # What the client sends with every request (post: host, accept, user agent, ...).
+        self._headers = [
+            (b"host", self.client.base_url.netloc),
+            *((name.lower(), value) for name, value in self.client.headers.raw),
+        ]
+        self._request = self.client.build_request("POST", "/graphql")
         # Decisions read the lists held in memory, as the served app's lifespan has them
         # (tenancy/held_lists.py): each look-up's answer from an account's first decision
         # on, and the lists whole from its second look-up (served, from its 16th), so
@@ -53,9 +62,69 @@ class Api:
     async def post(
         self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
     ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return await self.client.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        """``self.client.post("/graphql", json=..., headers=...)``, as the app receives it
+        and answers it, but for the client's own work: the app is called here as
+        httpx.ASGITransport calls it, with the headers and the JSON body that the client
+        would send (its default headers, httpx's encoding). The client took 0.6 ms of CPU a
+        request here, this 0.1 ms: the suite makes about 60,000 of them."""
+        body = json.dumps(
+            {"query": query, "variables": variables or {}},
+            ensure_ascii=False,
+            separators=(",", ":"),
+            allow_nan=False,
+        ).encode()
+        headers = [
+            *self._headers,
+            *([(b"authorization", f"Bearer {token}".encode())] if token else []),
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+        return await self._call(body, headers)
+
+    async def _call(self, body: bytes, headers: list[tuple[bytes, bytes]]) -> httpx.Response:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "headers": headers,
+            "scheme": "http",
+            "path": "/graphql",
+            "raw_path": b"/graphql",
+            "query_string": b"",
+            "server": (self.client.base_url.host, self.client.base_url.port),
+            "client": ("127.0.0.1", 123),
+            "root_path": "",
+        }
+        answered = asyncio.Event()
+        asked = False
+        status: int | None = None
+        answer_headers: list[tuple[bytes, bytes]] = []
+        parts: list[bytes] = []
+
+        async def receive() -> dict[str, Any]:
+            nonlocal asked
+            if not asked:
+                asked = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await answered.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            nonlocal status, answer_headers
+            if message["type"] == "http.response.start":
+                assert status is None, "the response started twice"
+                status, answer_headers = message["status"], message.get("headers", [])
+            elif message["type"] == "http.response.body":
+                assert not answered.is_set(), "a body after the last"
+                parts.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    answered.set()
+
+        await self.app(scope, receive, send)
+        assert status is not None and answered.is_set(), "the app answered no response"
+        return httpx.Response(
+            status, headers=answer_headers, content=b"".join(parts), request=self._request
         )
 
     async def gql(
