@@ -177,25 +177,23 @@ def read_email(email: Email, *, keyed: bool = True) -> ReadEmail:
     recipients, originals = _recipients_of(email)
     if not keyed or email.channel not in LISTS_APPLY:
         return _read_email((email, recipients, originals, _NOBODY))
-    keys = frozenset(chain.from_iterable(map(_KEYS, chain(recipients, originals))))
-    return _read_email((email, recipients, originals, keys))
+    return _read_email((email, recipients, originals, _keys(chain(recipients, originals))))
 
 
 def keys_of(read: Iterable[ReadEmail]) -> frozenset[str]:
     """Every entry key that could match a participant of any of these emails (or of their
     originals), as the union of their own keys would be, however they were read: one set
     built in C over all their recipients, rather than one per email and then their union."""
-    applying = [one for one in read if one.email.channel in LISTS_APPLY]
-    return frozenset(
+    return _keys(
         chain.from_iterable(
-            map(
-                _KEYS,
-                chain.from_iterable(
-                    chain.from_iterable((one.recipients, one.originals) for one in applying)
-                ),
-            )
+            chain(one.recipients, one.originals) for one in read if one.email.channel in LISTS_APPLY
         )
     )
+
+
+def _keys(participants: Iterable[_Recipient]) -> frozenset[str]:
+    """The lookup keys of these participants, as one set."""
+    return frozenset(chain.from_iterable(map(_KEYS, participants)))
 
 
 def lookup_keys(email: Email) -> frozenset[str]:

@@ -452,7 +452,7 @@ def browser(
         # No script error, no CSP violation, nothing asked of another host.
         assert driver.external == []
         assert [p for p in driver.problems if not any(e in p for e in driver.expected)] == []
-        passed = not getattr(request.node, "failed_call", False)
+        passed = not request.node.stash.get(FAILED, False)
     finally:
         if not shared.spoiled and passed:
             try:
@@ -463,11 +463,14 @@ def browser(
             _CHROMIUM.drop_context()
 
 
+# Whether the test itself failed (``browser`` closes the context after a failure: what the
+# test left in it is unknown).
+FAILED = pytest.StashKey[bool]()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Whether the test itself failed (``browser`` closes the context after a failure:
-    what the test left in it is unknown)."""
     report = yield
     if report.when == "call" and report.failed:
-        item.failed_call = True  # type: ignore[attr-defined]
+        item.stash[FAILED] = True
     return report
